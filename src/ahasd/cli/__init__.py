@@ -1,0 +1,1 @@
+"""Command-line interface: thin typer commands that parse, call the API and render with rich."""

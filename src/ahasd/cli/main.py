@@ -1,0 +1,86 @@
+"""The ``ahasd`` entry point: one typer app, error handling in one place.
+
+Every command module exposes ``register(app)``; bad input (``AhasdError``, pydantic validation
+errors, missing files) becomes a one-line ``error: ...`` on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from ahasd import __version__
+from ahasd.cli import (
+    engine_cmd,
+    explore_cmd,
+    models_cmd,
+    peers_cmd,
+    reproduce_cmd,
+    simulate_cmd,
+    trace_cmd,
+)
+from ahasd.errors import AhasdError, one_line
+
+app = typer.Typer(
+    name="ahasd",
+    help="Adaptive speculative decoding on heterogeneous mobile hardware: simulate, cost, "
+    "reproduce the papers, sweep designs, and run the real engine.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"ahasd {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """ahasd command-line tool."""
+
+
+for _module in (
+    models_cmd,
+    trace_cmd,
+    simulate_cmd,
+    reproduce_cmd,
+    explore_cmd,
+    peers_cmd,
+    engine_cmd,
+):
+    _module.register(app)
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print a one-line error and exit."""
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; convert user errors into one line and exit code 2.
+
+    typer handles usage errors itself (exit 2); everything we raise for bad input lands here.
+    """
+    try:
+        app(args=argv, prog_name="ahasd")
+    except (AhasdError, FileNotFoundError, NotADirectoryError, IsADirectoryError) as exc:
+        fail(one_line(exc))
+    except KeyboardInterrupt:
+        fail("interrupted", 130)
+    except Exception as exc:  # pydantic ValidationError, without importing pydantic here
+        if type(exc).__name__ == "ValidationError":
+            fail(one_line(exc))
+        raise
+
+
+if __name__ == "__main__":
+    main()
