@@ -1,9 +1,212 @@
-"""CLI commands (filled in by the issue that owns them)."""
+"""``ahasd sweep`` and ``ahasd explore`` (spec search, or ``explore specpim`` for the SpecPIM GA).
+
+Thin: parse, call ``ahasd.explore``, render a rich table. Progress bars go to stderr; with
+``--json`` stdout carries one JSON document.
+"""
 
 from __future__ import annotations
 
+import inspect
+import json
+from pathlib import Path
+from typing import Any
+
 import typer
+
+from ahasd.errors import AhasdError
+
+SUMMARY_COLUMNS = ("throughput_tok_s", "tokens_per_joule", "edp_per_token", "area_mm2")
 
 
 def register(app: typer.Typer) -> None:
-    """Attach this module's commands to the root app."""
+    """Attach ``sweep`` and ``explore`` to the root app."""
+    app.command("sweep")(sweep)
+    app.command("explore")(explore)
+
+
+def sweep(
+    spec: Path = typer.Argument(..., help="Sweep spec (YAML): base config + axes."),
+    executor: str = typer.Option("local", "--executor", help="local (processes) or ray."),
+    address: str | None = typer.Option(None, "--address", help="Ray cluster address."),
+    jobs: int | None = typer.Option(None, "--jobs", "-j", help="Worker processes (1 = serial)."),
+    out: Path | None = typer.Option(None, "--out", help="Output/cache directory."),
+    analytic: bool = typer.Option(False, "--analytic", help="Use the closed form (screening)."),
+    top: int = typer.Option(5, "--top", help="Best points to list per objective."),
+    json_out: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout."),
+) -> None:
+    """Evaluate every point of a spec (grid or random); cached and resumable."""
+    from ahasd.explore import get_executor
+    from ahasd.explore.pareto import parse_objectives
+    from ahasd.explore.spec import load_spec
+    from ahasd.explore.sweep import run_sweep
+
+    s = load_spec(spec)
+    if analytic:
+        s = s.model_copy(update={"mode": "analytic"})
+    objectives = parse_objectives(s.objectives)
+    ex = get_executor(executor, jobs=jobs, address=address)
+    res = run_sweep(s, executor=ex, out_dir=out)
+    summary = {
+        "spec": s.name,
+        "mode": s.mode,
+        "points": len(res.points),
+        "cached": res.cached,
+        "computed": res.computed,
+        "errors": sum(1 for r in res.rows if r.get("error")),
+        "results": str(res.results_path),
+        "best": {o.name: _best(res.rows, o, top) for o in objectives},
+    }
+    if json_out:
+        typer.echo(json.dumps(summary, default=str))
+        return
+    _print_summary(summary, res.rows, objectives, top)
+
+
+def explore(
+    target: str = typer.Argument(..., help="A spec (YAML) path, or the word 'specpim'."),
+    objectives: str = typer.Option(
+        "throughput,tokens_per_joule",
+        "--objectives",
+        help="Comma list: throughput, tokens_per_joule, edp, energy, "
+        "area, or max:<column>/min:<column>.",
+    ),
+    trials: int = typer.Option(64, "--trials", help="Design points to evaluate."),
+    population: int | None = typer.Option(None, "--population", help="NSGA-II population."),
+    confirm: int = typer.Option(
+        8, "--confirm", help="Analytic mode: event-simulate this many Pareto points."
+    ),
+    executor: str = typer.Option("local", "--executor", help="local (processes) or ray."),
+    address: str | None = typer.Option(None, "--address", help="Ray cluster address."),
+    jobs: int | None = typer.Option(None, "--jobs", "-j", help="Worker processes (1 = serial)."),
+    out: Path | None = typer.Option(None, "--out", help="Output/cache directory."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON on stdout."),
+    draft: str | None = typer.Option(None, "--draft", help="specpim: draft model."),
+    target_model: str | None = typer.Option(None, "--target", help="specpim: target model."),
+    gamma: int | None = typer.Option(None, "--gamma", help="specpim: draft length."),
+    seed: int | None = typer.Option(None, "--seed", help="specpim: GA seed."),
+    generations: int | None = typer.Option(None, "--generations", help="specpim: GA generations."),
+) -> None:
+    """Multi-objective search over a spec's axes (NSGA-II), or `explore specpim` (the GA)."""
+    if target == "specpim":
+        _specpim(
+            draft=draft,
+            target=target_model,
+            gamma=gamma,
+            seed=seed,
+            generations=generations,
+            population=population,
+            json_out=json_out,
+        )
+        return
+    for flag, value in (
+        ("--draft", draft),
+        ("--target", target_model),
+        ("--gamma", gamma),
+        ("--seed", seed),
+        ("--generations", generations),
+    ):
+        if value is not None:
+            raise AhasdError(f"{flag}: only for 'ahasd explore specpim'; a spec sets it in base")
+    from ahasd.explore import get_executor
+    from ahasd.explore.pareto import parse_objectives
+    from ahasd.explore.search import run_search
+    from ahasd.explore.spec import load_spec
+
+    s = load_spec(target)
+    objs = parse_objectives(objectives)
+    ex = get_executor(executor, jobs=jobs, address=address)
+    out_dir = out or Path("ahasd-explore") / s.name
+    res = run_search(
+        s,
+        objectives=objs,
+        trials=trials,
+        executor=ex,
+        out_dir=out_dir,
+        population=population,
+        confirm=confirm,
+    )
+    front = [r for r, f in zip(res.rows, res.front, strict=True) if f]
+    if json_out:
+        typer.echo(
+            json.dumps(
+                {
+                    "trials": len(res.rows),
+                    "plot": str(res.plot_path),
+                    "results": str(res.results_path),
+                    "front": front,
+                },
+                default=str,
+            )
+        )
+        return
+    _print_front(front, objs, res)
+
+
+def _specpim(**kwargs: Any) -> None:
+    """Delegate to the SpecPIM GA (peer-systems engineer), passing only the options given."""
+    try:
+        from ahasd.explore.specpim_ga import run_cli
+    except ImportError as exc:
+        raise AhasdError("explore specpim: the SpecPIM search is not in this build") from exc
+    params = inspect.signature(run_cli).parameters
+    json_flag = kwargs.pop("json_out")
+    call = {k: v for k, v in kwargs.items() if v is not None and k in params}
+    for name in ("json_out", "as_json", "json"):
+        if name in params:
+            call[name] = json_flag
+            break
+    run_cli(**call)
+
+
+def _best(rows: list[dict[str, Any]], objective: Any, top: int) -> list[dict[str, Any]]:
+    ok = [r for r in rows if isinstance(r.get(objective.column), (int, float))]
+    ok.sort(key=lambda r: r[objective.column], reverse=objective.maximize)
+    keep = [k for k in ok[0] if k.startswith("axis.")] if ok else []
+    return [
+        {**{k: r[k] for k in keep}, "mode": r.get("mode"), objective.column: r[objective.column]}
+        for r in ok[:top]
+    ]
+
+
+def _print_summary(summary: dict[str, Any], rows, objectives, top: int) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console()
+    con.print(
+        f"[bold]{summary['spec']}[/]: {summary['points']} points ({summary['mode']}), "
+        f"{summary['cached']} from cache, {summary['computed']} computed, "
+        f"{summary['errors']} errors → {summary['results']}"
+    )
+    for obj in objectives:
+        best = summary["best"][obj.name]
+        if not best:
+            continue
+        table = Table(title=f"best {top} by {obj.column} ({'max' if obj.maximize else 'min'})")
+        for col in best[0]:
+            table.add_column(col.removeprefix("axis."))
+        for r in best:
+            table.add_row(*(_fmt(v) for v in r.values()))
+        con.print(table)
+
+
+def _print_front(front: list[dict[str, Any]], objectives, res) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console()
+    axes = [k for k in (front[0] if front else {}) if k.startswith("axis.")]
+    table = Table(title=f"Pareto front ({len(front)} of {len(res.rows)} points)")
+    for col in ["mode", *axes, *(o.column for o in objectives)]:
+        table.add_column(col.removeprefix("axis."))
+    for r in front:
+        cells = [r.get("mode"), *(r.get(a) for a in axes), *(r.get(o.column) for o in objectives)]
+        table.add_row(*(_fmt(v) for v in cells))
+    con.print(table)
+    con.print(f"plot: {res.plot_path}  ·  all points: {res.results_path}")
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)

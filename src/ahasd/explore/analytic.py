@@ -1,0 +1,281 @@
+"""The analytic fast path: closed-form speculative decoding over step-cost tables, in numpy.
+
+For screening thousands of design points per second, not for final numbers. Per point:
+
+- tokens per round E = (1 − α^{γ+1}) / (1 − α)   (Leviathan; research/algorithms.md §1.2),
+  with α the per-token acceptance of the point's own trace (``trace_stats``);
+- round time T = γ·t_draft(1, L) + t_verify(γ+1, L) for synchronous systems, and
+  max(γ·t_draft, t_verify) for the asynchronous ones (draft on PIM overlaps verify on the NPU),
+  with step costs from ``StepCostTable`` at the mid-generation KV length L = prompt + tokens/2;
+- energy per round = γ·e_draft + e_verify + (sum of static power)·T;
+- γ = the config's fixed ``gamma`` or, for adaptive policies, the best fixed γ in 1..max_len
+  (an optimistic stand-in for adaptive drafting: it ignores EDC/TVC, look-ahead and waste).
+
+Rows carry ``mode = "analytic"`` so they are never mistaken for event-simulated ones.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from ahasd.errors import AhasdError
+from ahasd.explore.cache import HASH
+
+ASYNC_SYSTEMS = {"ahasd": True, "npu-pim-async": False}  # name -> honours use_aau
+DEFAULT_MAX_LEN = 8
+
+
+def expected_tokens(alpha: np.ndarray, gamma: np.ndarray) -> np.ndarray:
+    """E[N+1] = (1 − α^{γ+1})/(1 − α), and γ + 1 at α = 1 (research/algorithms.md §1.2)."""
+    alpha = np.asarray(alpha, dtype=np.float64)
+    gamma = np.asarray(gamma, dtype=np.float64)
+    a = np.clip(alpha, 0.0, 1.0)
+    safe = np.where(a < 1.0, 1.0 - a, 1.0)
+    return np.where(a < 1.0, (1.0 - a ** (gamma + 1.0)) / safe, gamma + 1.0)
+
+
+def round_metrics(
+    *,
+    alpha: np.ndarray,
+    gamma: np.ndarray,
+    t_draft_s: np.ndarray,
+    e_draft_j: np.ndarray,
+    t_verify_s: np.ndarray,
+    e_verify_j: np.ndarray,
+    static_w: np.ndarray | float,
+    overlap: np.ndarray | bool,
+) -> dict[str, np.ndarray]:
+    """Vectorised per-point metrics from per-point step costs (all arrays broadcast together).
+
+    ``t_draft_s``/``e_draft_j`` are one draft step; ``t_verify_s``/``e_verify_j`` verify γ+1.
+    """
+    tokens = expected_tokens(alpha, gamma)
+    draft_s = gamma * t_draft_s
+    round_s = np.where(overlap, np.maximum(draft_s, t_verify_s), draft_s + t_verify_s)
+    round_j = gamma * e_draft_j + e_verify_j + static_w * round_s
+    return {
+        "tau": tokens,
+        "throughput_tok_s": tokens / round_s,
+        "tokens_per_joule": tokens / round_j,
+        "edp_per_token": (round_s / tokens) * (round_j / tokens),
+    }
+
+
+@lru_cache(maxsize=256)
+def _platform(name: str, overrides_json: str):
+    import json
+
+    from ahasd.hardware import load_platform
+
+    overrides = json.loads(overrides_json)
+    return load_platform(name, overrides or None)
+
+
+@lru_cache(maxsize=256)
+def _table(
+    platform_key: tuple[str, str],
+    model: str,
+    placement: str,
+    precision: str,
+    kv_bucket: int,
+    offload_bytes: int,
+):
+    from ahasd.cost import StepCostTable
+    from ahasd.models import load_model
+
+    plat = _platform(*platform_key)
+    return StepCostTable(
+        plat,
+        load_model(model),
+        placement=placement,
+        precision=precision,
+        kv_bucket=kv_bucket,
+        offload_bytes=offload_bytes,
+    )
+
+
+@lru_cache(maxsize=4096)
+def _alpha(
+    profile: str | None, trace: str | None, draft: str, target: str, tokens: int, seed: int
+) -> float:
+    from ahasd.traces import default_profile, load_trace, synthesize, trace_stats
+
+    if trace is not None:
+        tr = load_trace(trace)
+    else:
+        tr = synthesize(profile or default_profile(draft, target), tokens, seed)
+    return float(trace_stats(tr).alpha)
+
+
+def _plan(cfg: Any) -> tuple[str, str, bool]:
+    """(draft placement, verify placement, overlap) of a system, read from its driver class."""
+    from ahasd.systems._sync import SyncSystem
+    from ahasd.systems.base import SYSTEMS
+
+    if cfg.system in ASYNC_SYSTEMS:
+        aau = cfg.use_aau and ASYNC_SYSTEMS[cfg.system]
+        return ("pim" if aau else "pim-no-aau"), "npu", True
+    cls = SYSTEMS.get(cfg.system)
+    dp, vp = getattr(cls, "draft_placement", ""), getattr(cls, "verify_placement", "")
+    plain = issubclass(cls, SyncSystem) and getattr(cls, "_offload", None) is None
+    if dp and vp and (plain or dp in ("gpu", "cpu")) and not cfg.specpim_design:
+        return dp, vp, False
+    supported = sorted({*ASYNC_SYSTEMS, "gpu-only", "npu-only", "npu-pim-sync"})
+    raise AhasdError(
+        f"system: got {cfg.system!r}; the analytic path supports {', '.join(supported)} "
+        "(use mode: event for the others)"
+    )
+
+
+def _offloads(cfg: Any, platform: Any, placement: str, memory_device: str) -> dict[str, int]:
+    if placement not in ("gpu", "cpu") or not memory_device:
+        return {}
+    from ahasd.cost import plan_memory
+    from ahasd.models import load_model
+
+    plan = plan_memory(
+        platform,
+        [load_model(cfg.draft), load_model(cfg.target)],
+        precision=cfg.precision,
+        device=memory_device,
+    )
+    return {k: int(v) for k, v in plan.offload_bytes.items()}
+
+
+def _max_len(cfg: Any) -> int:
+    if cfg.gamma is not None:
+        return int(cfg.gamma)
+    for key in ("max_len", "gamma"):
+        if key in cfg.policy_args:
+            return int(cfg.policy_args[key])
+    return DEFAULT_MAX_LEN
+
+
+def _group_key(cfg: Any) -> tuple:
+    import json
+
+    return (
+        cfg.system,
+        cfg.platform,
+        json.dumps(cfg.platform_overrides, sort_keys=True),
+        cfg.draft,
+        cfg.target,
+        cfg.precision,
+        cfg.kv_bucket,
+        cfg.use_aau,
+    )
+
+
+def evaluate_analytic(configs: list[Any]) -> dict[str, np.ndarray]:
+    """Analytic metrics for many SimConfigs: one cost-table build per distinct platform/pair."""
+    n = len(configs)
+    out = {
+        k: np.zeros(n)
+        for k in (
+            "tau",
+            "throughput_tok_s",
+            "tokens_per_joule",
+            "edp_per_token",
+            "alpha",
+            "gamma",
+            "ar_throughput_tok_s",
+            "ar_tokens_per_joule",
+        )
+    }
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for i, cfg in enumerate(configs):
+        groups[_group_key(cfg)].append(i)
+    for idx in groups.values():
+        _evaluate_group([configs[i] for i in idx], np.asarray(idx), out)
+    return out
+
+
+def _evaluate_group(cfgs: list[Any], idx: np.ndarray, out: dict[str, np.ndarray]) -> None:
+    from ahasd.systems.base import SYSTEMS
+
+    first = cfgs[0]
+    dp, vp, overlap = _plan(first)
+    pkey = (first.platform, _group_key(first)[2])
+    platform = _platform(*pkey)
+    offload = _offloads(first, platform, vp, SYSTEMS.get(first.system).memory_device)
+    t_d = _table(
+        pkey, first.draft, dp, first.precision, first.kv_bucket, offload.get(first.draft, 0)
+    )
+    t_v = _table(
+        pkey, first.target, vp, first.precision, first.kv_bucket, offload.get(first.target, 0)
+    )
+    static_w = sum(float(getattr(d, "static_w", 0.0) or 0.0) for d in platform.devices.values())
+    alpha = np.array(
+        [_alpha(c.profile, c.trace, c.draft, c.target, c.tokens, c.seed) for c in cfgs]
+    )
+    kv = np.array([c.prompt_len + c.tokens // 2 for c in cfgs], dtype=np.int64)
+    max_len = np.array([_max_len(c) for c in cfgs], dtype=np.int64)
+    fixed = np.array([c.gamma is not None for c in cfgs])
+    gmax = int(max_len.max())
+    gammas = np.arange(1, gmax + 1)
+    cost = _cost_grid(t_d, t_v, np.unique(kv), gmax)
+    k = np.searchsorted(np.unique(kv), kv)
+    g = gammas[None, :]
+    m = round_metrics(
+        alpha=alpha[:, None],
+        gamma=g,
+        t_draft_s=cost["td"][k][:, None],
+        e_draft_j=cost["ed"][k][:, None],
+        t_verify_s=cost["tv"][k][:, gammas],
+        e_verify_j=cost["ev"][k][:, gammas],
+        static_w=static_w,
+        overlap=overlap,
+    )
+    allowed = (g <= max_len[:, None]) & (~fixed[:, None] | (g == max_len[:, None]))
+    best = np.argmax(np.where(allowed, m["throughput_tok_s"], -np.inf), axis=1)
+    rows = np.arange(len(cfgs))
+    for key, arr in m.items():
+        out[key][idx] = arr[rows, best]
+    out["alpha"][idx] = alpha
+    out["gamma"][idx] = gammas[best]
+    ar_s = cost["tv"][k, 0]
+    out["ar_throughput_tok_s"][idx] = 1.0 / ar_s
+    out["ar_tokens_per_joule"][idx] = 1.0 / (cost["ev"][k, 0] + static_w * ar_s)
+
+
+def _cost_grid(t_d: Any, t_v: Any, kvs: np.ndarray, gmax: int) -> dict[str, np.ndarray]:
+    """Step costs per KV length (rows): draft 1 token; verify n = 1..gmax+1 (column n-1).
+
+    ``StepCostTable.grid`` costs each distinct (n, KV bucket) once and broadcasts it.
+    """
+    td, ed = t_d.grid("draft", [1], kvs)
+    tv, ev = t_v.grid("verify", list(range(1, gmax + 2)), kvs)
+    return {"td": td[0], "ed": ed[0], "tv": tv.T, "ev": ev.T}
+
+
+def evaluate_analytic_rows(configs: list[Any], *, hashes: list[str]) -> list[dict[str, Any]]:
+    """Flat rows like the event simulator's, labelled ``mode = analytic``."""
+    m = evaluate_analytic(configs)
+    rows = []
+    for i, cfg in enumerate(configs):
+        row: dict[str, Any] = {HASH: hashes[i], "mode": "analytic", "system": cfg.system}
+        row.update({k: float(v[i]) for k, v in m.items() if k != "gamma"})
+        row["analytic_gamma"] = int(m["gamma"][i])
+        row["error"] = None
+        _flatten("cfg", cfg.model_dump(mode="json"), row)
+        rows.append(row)
+    return rows
+
+
+def _flatten(prefix: str, value: Any, row: dict[str, Any]) -> None:
+    """Same column naming as ``Result.to_row`` (config under ``cfg.``)."""
+    import json
+
+    if isinstance(value, dict):
+        if not value:
+            row[prefix] = "{}"
+        for k, v in value.items():
+            _flatten(f"{prefix}.{k}", v, row)
+    elif isinstance(value, (list, tuple)):
+        row[prefix] = json.dumps(value)
+    else:
+        row[prefix] = value

@@ -1,0 +1,174 @@
+"""Spec → validated, fully resolved design points, before any work starts.
+
+Each point's ``SimConfig`` is built and resolved (a system's default platform made explicit) so
+its hash — the cache key — identifies exactly what runs. Names (system, platform and overrides,
+models, policy and its arguments, profile) are checked once per distinct value; an error names
+the spec path that produced it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ahasd.errors import AhasdError, one_line
+from ahasd.explore.spec import PAIR, RangeAxis, SweepSpec, assignments, set_path
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """One design point: the axis values that made it and its resolved config."""
+
+    index: int
+    assignment: dict[str, Any]
+    config: Any  # SimConfig
+    hash: str
+
+
+def _describe(assignment: dict[str, Any], heads: tuple[str, ...]) -> str:
+    """The spec paths (with values) behind a failed check, or ``base`` when no axis is involved."""
+    hit = [
+        f"axes.{p}={v!r}"
+        for p, v in assignment.items()
+        if p.split(".")[0] in heads or (p == PAIR and {"draft", "target"} & set(heads))
+    ]
+    return ", ".join(hit) or "base"
+
+
+def _make_config(fields: dict[str, Any], where: str):
+    from ahasd.sim.config import SimConfig
+    from ahasd.systems.base import SYSTEMS, resolve_platform
+
+    try:
+        cfg = SimConfig(**fields)
+        system = SYSTEMS.get(cfg.system)
+    except (AhasdError, ValueError) as exc:  # pydantic ValidationError is a ValueError
+        raise AhasdError(f"{where}: {one_line(exc)}") from exc
+    return resolve_platform(cfg, system, "platform" in fields)
+
+
+def _base_fields(spec: SweepSpec) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    for path, value in spec.base.items():
+        set_path(fields, path, value, where="base")
+    _make_config(fields, "base")
+    return fields
+
+
+def _check_axis_values(spec: SweepSpec, base: dict[str, Any]) -> None:
+    """Each axis value alone on the base config: a wrong type names its axis."""
+    for path, axis in spec.axes.items():
+        if isinstance(axis, RangeAxis):
+            if axis.low > axis.high or (axis.log and axis.low <= 0):
+                raise AhasdError(f"axes.{path}: need low <= high (and low > 0 when log)")
+            values = [axis.low, axis.high]
+            if axis.integer:
+                values = [int(round(v)) for v in values]
+        elif not axis:
+            raise AhasdError(f"axes.{path}: the axis has no values; give at least one")
+        else:
+            values = axis
+        for value in values:
+            fields = dict(base)
+            set_path(fields, path, value)
+            _make_config(fields, f"axes.{path}={value!r}")
+
+
+class _Checks:
+    """Memoised name checks: each distinct platform/model/policy/profile is loaded once."""
+
+    def __init__(self) -> None:
+        self.seen: set[tuple[str, str]] = set()
+
+    def once(self, kind: str, key: Any, fn: Callable[[], Any], where: str) -> None:
+        k = (kind, json.dumps(key, sort_keys=True, default=str))
+        if k in self.seen:
+            return
+        try:
+            fn()
+        except (AhasdError, ValueError, FileNotFoundError, KeyError) as exc:
+            raise AhasdError(f"{where}: {one_line(exc)}") from exc
+        self.seen.add(k)
+
+    def point(self, cfg: Any, assignment: dict[str, Any]) -> None:
+        from ahasd.hardware import load_platform
+        from ahasd.models import load_model
+        from ahasd.policies import make_policy
+        from ahasd.systems.base import SYSTEMS
+
+        system = SYSTEMS.get(cfg.system)
+
+        def platform() -> None:
+            plat = load_platform(cfg.platform, cfg.platform_overrides or None)
+            missing = [d for d in system.required_devices if d not in plat.devices]
+            if missing:
+                raise AhasdError(
+                    f"platform {cfg.platform} lacks {', '.join(missing)} for system {cfg.system}"
+                )
+
+        where = _describe(assignment, ("platform", "platform_overrides", "system"))
+        key = [cfg.system, cfg.platform, cfg.platform_overrides]
+        self.once("platform", key, platform, where)
+        for name in (cfg.draft, cfg.target):
+            where = _describe(assignment, ("draft", "target"))
+            self.once("model", name, lambda n=name: load_model(n), where)
+        where = _describe(assignment, ("policy", "policy_args"))
+        self.once(
+            "policy",
+            [cfg.policy, cfg.policy_args],
+            lambda: make_policy(cfg.policy, **cfg.policy_args),
+            where,
+        )
+        if cfg.profile is not None:
+            self.once(
+                "profile",
+                cfg.profile,
+                lambda: _check_profile(cfg.profile),
+                _describe(assignment, ("profile",)),
+            )
+
+
+def _check_profile(name: str) -> None:
+    from ahasd.traces import list_profiles
+
+    names = [getattr(p, "name", p) for p in list_profiles()]
+    if name not in names:
+        raise AhasdError(f"profile: got {name!r}; accepted: {', '.join(names)}")
+
+
+def make_point(
+    base: dict[str, Any], assignment: dict[str, Any], index: int, checks: _Checks | None = None
+) -> Point:
+    """Apply one assignment to the base fields, resolve, validate and hash it."""
+    fields = dict(base)
+    for path, value in assignment.items():
+        set_path(fields, path, value)
+    heads = tuple(p.split(".")[0] for p in assignment)
+    cfg = _make_config(fields, _describe(assignment, heads))
+    if checks is not None:
+        checks.point(cfg, assignment)
+    return Point(index, assignment, cfg, cfg.config_hash())
+
+
+def prepare(spec: SweepSpec) -> tuple[dict[str, Any], _Checks]:
+    """Validate the base and every axis value alone; the base fields and a fresh check memo."""
+    base = _base_fields(spec)
+    _check_axis_values(spec, base)
+    return base, _Checks()
+
+
+def build_points(spec: SweepSpec, *, check_names: bool = True) -> list[Point]:
+    """Expand and validate every point; duplicates (same resolved hash) are kept once."""
+    base, checks = prepare(spec)
+    points: list[Point] = []
+    seen: set[str] = set()
+    for assignment in assignments(spec):
+        p = make_point(base, assignment, len(points), checks if check_names else None)
+        if p.hash not in seen:
+            seen.add(p.hash)
+            points.append(p)
+    if not points:
+        raise AhasdError("axes: the spec expands to no points")
+    return points

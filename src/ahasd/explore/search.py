@@ -1,0 +1,187 @@
+"""``ahasd explore``: multi-objective search (optuna NSGA-II) over a spec's axes.
+
+Optuna (the ``[search]`` extra) is driven with ask/tell one generation at a time, so every
+generation's points run in parallel through the executor and land in the same result cache as
+sweeps (a rerun replays finished points for free). With ``mode: analytic`` the search runs on the
+closed form and the final Pareto points are then event-simulated, each row labelled by ``mode``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ahasd.errors import AhasdError
+from ahasd.explore.cache import HASH, ResultCache
+from ahasd.explore.executor import Executor
+from ahasd.explore.pareto import Objective, pareto_mask, plot_pareto, values
+from ahasd.explore.points import Point, make_point, prepare
+from ahasd.explore.spec import RangeAxis, SweepSpec
+from ahasd.explore.sweep import MODE_ANALYTIC, evaluate_point
+
+
+@dataclass(frozen=True)
+class SearchOutcome:
+    rows: list[dict[str, Any]]  # every evaluated trial (and event confirmations), in order
+    front: np.ndarray  # bool mask over rows
+    objectives: list[Objective]
+    out_dir: Path
+    plot_path: Path
+    results_path: Path
+
+
+def _optuna():
+    try:
+        import optuna
+    except ImportError as exc:
+        raise AhasdError("explore: needs the [search] extra (pip install 'ahasd[search]')") from exc
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna
+
+
+def _suggest(trial: Any, spec: SweepSpec) -> dict[str, Any]:
+    """One value per axis: lists are categorical (by index, so any value type works)."""
+    out: dict[str, Any] = {}
+    for path, axis in spec.axes.items():
+        if isinstance(axis, RangeAxis):
+            if axis.integer:
+                out[path] = trial.suggest_int(path, int(axis.low), int(axis.high), log=axis.log)
+            else:
+                out[path] = trial.suggest_float(path, axis.low, axis.high, log=axis.log)
+        else:
+            i = trial.suggest_categorical(path, list(range(len(axis))))
+            out[path] = axis[i]
+    return out
+
+
+def _evaluate(points: list[Point], spec: SweepSpec, executor: Executor, cache: ResultCache):
+    """Rows for ``points`` (cache first), in order; analytic points are not cached."""
+    if spec.mode == MODE_ANALYTIC:
+        from ahasd.explore.analytic import evaluate_analytic_rows
+
+        return evaluate_analytic_rows([p.config for p in points], hashes=[p.hash for p in points])
+    done = cache.hashes()
+    todo = {p.hash: p for p in points if p.hash not in done}
+    items = [(h, p.config.model_dump(mode="json")) for h, p in todo.items()]
+    executor.map(
+        evaluate_point,
+        items,
+        desc="trials",
+        chunk_size=max(1, spec.batch // 4),
+        on_chunk=lambda _s, rows: cache.add(rows),
+    )
+    by_hash = cache.rows()
+    return [dict(by_hash[p.hash]) for p in points]
+
+
+def run_search(
+    spec: SweepSpec,
+    *,
+    objectives: list[Objective],
+    trials: int,
+    executor: Executor,
+    out_dir: str | Path,
+    population: int | None = None,
+    confirm: int = 8,
+) -> SearchOutcome:
+    """NSGA-II over the spec's axes; returns every trial, the Pareto mask and the plot."""
+    optuna = _optuna()
+    if not spec.axes:
+        raise AhasdError("axes: explore needs at least one axis to search over")
+    if trials < 1:
+        raise AhasdError(f"trials: got {trials}; accepted: an integer >= 1")
+    base, checks = prepare(spec)
+    pop = population or max(4, min(32, trials // 4))
+    sampler = optuna.samplers.NSGAIISampler(population_size=pop, seed=spec.seed)
+    study = optuna.create_study(
+        directions=["maximize" if o.maximize else "minimize" for o in objectives], sampler=sampler
+    )
+    out = Path(out_dir)
+    cache = ResultCache(out)
+    rows: list[dict[str, Any]] = []
+    while len(rows) < trials:
+        asked = [study.ask() for _ in range(min(pop, trials - len(rows)))]
+        points = [
+            make_point(base, _suggest(t, spec), len(rows) + i, checks) for i, t in enumerate(asked)
+        ]
+        batch = _with_area(_evaluate(points, spec, executor, cache), points, objectives)
+        vals = values(batch, objectives)
+        for t, p, row, v in zip(asked, points, batch, vals, strict=True):
+            row.update(
+                {"trial": t.number, **{f"axis.{k}": _scalar(x) for k, x in p.assignment.items()}}
+            )
+            if np.isnan(v).any():
+                study.tell(t, state=optuna.trial.TrialState.FAIL)
+            else:
+                study.tell(t, [float(x) for x in v])
+            rows.append(row)
+    front = pareto_mask(values(rows, objectives), [o.maximize for o in objectives])
+    if spec.mode == MODE_ANALYTIC and confirm > 0:
+        rows, front = _confirm(rows, front, spec, base, objectives, executor, cache, confirm)
+    from ahasd.explore.cache import write_parquet
+
+    results = out / "explore.parquet"
+    write_parquet(rows, results)
+    plot = plot_pareto(
+        rows,
+        objectives,
+        front,
+        out / "pareto.png",
+        title=f"{spec.name}: {len(rows)} points, {int(front.sum())} on the front",
+    )
+    return SearchOutcome(rows, front, objectives, out, plot, results)
+
+
+def _confirm(rows, front, spec, base, objectives, executor, cache, k):
+    """Event-simulate up to ``k`` analytic Pareto points; add them as ``mode = event`` rows."""
+    idx = np.flatnonzero(front)[:k]
+    axes = {p: a for p, a in spec.axes.items()}
+    points = []
+    for n, i in enumerate(idx):
+        assignment = {p: rows[i][f"axis.{p}"] for p in axes}
+        assignment = {
+            p: (json.loads(v) if isinstance(v, str) and v[:1] in "[{" else v)
+            for p, v in assignment.items()
+        }
+        points.append(make_point(base, assignment, len(rows) + n))
+    event_spec = spec.model_copy(update={"mode": "event"})
+    confirmed = _with_area(_evaluate(points, event_spec, executor, cache), points, objectives)
+    for p, row, i in zip(points, confirmed, idx, strict=True):
+        row.update(
+            {
+                "trial": rows[i]["trial"],
+                **{f"axis.{k}": _scalar(x) for k, x in p.assignment.items()},
+            }
+        )
+    all_rows = rows + confirmed
+    front_all = np.concatenate([front, np.zeros(len(confirmed), dtype=bool)])
+    ev = np.array([r.get("mode") == "event" for r in all_rows])
+    if ev.any():  # the event rows get their own front (analytic and event are not mixed)
+        sub = pareto_mask(
+            values([all_rows[i] for i in np.flatnonzero(ev)], objectives),
+            [o.maximize for o in objectives],
+        )
+        front_all[np.flatnonzero(ev)] = sub
+    return all_rows, front_all
+
+
+def _with_area(rows, points, objectives):
+    if any(o.name == "area" for o in objectives):
+        from ahasd.explore.area import area_mm2
+
+        for row, p in zip(rows, points, strict=True):
+            row["area_mm2"] = area_mm2(p.config)
+    return rows
+
+
+def _scalar(value: Any) -> Any:
+    if isinstance(value, (int, float, str, bool)) or value is None:
+        return value
+    return json.dumps(value)
+
+
+__all__ = ["SearchOutcome", "run_search", "HASH"]

@@ -1,0 +1,207 @@
+"""Frozen device descriptions in SI units, one dataclass per device kind.
+
+Presets give human units (converted in :mod:`ahasd.hardware.units`); :func:`build_device`
+checks every field (unknown, missing, wrong type, out of range) and raises a one-line
+:class:`AhasdError` naming the field. Derived peaks (PIM throughput and internal bandwidth from
+their per-unit/total readings, DRAM bandwidth from data rate x bus width) are properties here
+and nowhere else.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+from ahasd.errors import AhasdError, field_error
+from ahasd.hardware.units import yaml_spellings
+from ahasd.registry import Registry
+
+Scope = Literal["total", "per-unit"]
+
+
+@dataclass(frozen=True, slots=True)
+class NpuDevice:
+    """Mobile NPU: a systolic matrix unit plus a vector unit, fed from a DRAM device."""
+
+    name: str
+    kind: str
+    memory: str  # device whose external bus streams weights and KV
+    array_rows: int
+    array_cols: int
+    chips: int
+    clock_hz: float
+    matrix_ops_per_s: float
+    vector_ops_per_s: float
+    ops_per_mac: float  # 2 = one MAC counts as two ops (multiply + add)
+    scratchpad_bytes: float
+    compute_efficiency: float
+    mac_j_per_mac: float
+    vector_j_per_op: float
+    sram_j_per_bit: float
+    static_w: float
+    capacity_bytes: float = 0.0
+
+    @property
+    def peak_macs_per_s(self) -> float:
+        return self.matrix_ops_per_s / self.ops_per_mac
+
+
+@dataclass(frozen=True, slots=True)
+class DramDevice:
+    """Plain DRAM (LPDDR5, GDDR6, HBM): capacity, bus, timing and energy per bit."""
+
+    name: str
+    kind: str
+    data_rate_hz: float  # transfers per second per pin
+    bus_bits: int
+    channels: int
+    ranks: int
+    banks_per_rank: int
+    capacity_bytes: float
+    bw_efficiency: float
+    off_chip_j_per_bit: float  # a bit read from the array and driven over the external bus
+    in_bank_j_per_bit: float  # a bit read from the array and used inside the bank (PIM)
+    static_w: float
+    timing_cycles: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def external_bw_bytes_per_s(self) -> float:
+        return self.data_rate_hz * self.bus_bits / 8.0
+
+
+@dataclass(frozen=True, slots=True)
+class PimDevice:
+    """Processing-in-memory (LPDDR5-PIM or HBM-PIM): bank ALUs, AAU vector unit, GTSU gate."""
+
+    name: str
+    kind: str
+    units: int  # PIM units (ranks, dies or stacks) that compute in parallel
+    clock_hz: float
+    alu_ops_per_s: float  # as published; see ops_scope
+    ops_scope: Scope  # "total": alu_ops_per_s is the whole device; "per-unit": x units
+    internal_bw_bytes_per_s: float
+    internal_bw_scope: Scope
+    external_bw_bytes_per_s: float  # bus to the NPU/host (shared with plain DRAM traffic)
+    n_alu: int  # tokens served per weight pass (LP-Spec's token-parallel ALUs)
+    compute_efficiency: float
+    bw_efficiency: float
+    alu_j_per_mac: float
+    in_bank_j_per_bit: float
+    off_chip_j_per_bit: float
+    op_sync_s: float  # barrier / hand-off between PIM and its host per synchronised operator
+    capacity_bytes: float
+    static_w: float
+    has_aau: bool = False
+    aau_width: int = 16
+    aau_base_cycles: int = 8
+    aau_cycles_per_chunk: float = 3.0
+    aau_j_per_elem: float = 0.0
+    gtsu_switch_s: float = 0.0
+    gtsu_switch_j: float = 0.0
+
+    @property
+    def peak_ops_per_s(self) -> float:
+        return self.alu_ops_per_s * (self.units if self.ops_scope == "per-unit" else 1)
+
+    @property
+    def internal_bw_total_bytes_per_s(self) -> float:
+        scale = self.units if self.internal_bw_scope == "per-unit" else 1
+        return self.internal_bw_bytes_per_s * scale
+
+
+@dataclass(frozen=True, slots=True)
+class RooflineDevice:
+    """GPU or CPU as a roofline with stated efficiencies; excess weights cross the host link.
+
+    Numbers are for the whole device group (e.g. two GPUs: twice the bandwidth and capacity;
+    tensor-parallel splitting is assumed free of communication cost).
+    """
+
+    name: str
+    kind: str
+    fp32_flops_per_s: float
+    fp16_flops_per_s: float
+    int8_ops_per_s: float
+    mem_bw_bytes_per_s: float
+    capacity_bytes: float
+    compute_efficiency: float
+    bw_efficiency: float
+    host_link_bw_bytes_per_s: float  # where offloaded weights stream from; 0 = none
+    compute_j_per_flop: float
+    mem_j_per_bit: float
+    link_j_per_bit: float
+    op_sync_s: float  # per-operator launch/barrier overhead
+    static_w: float
+    clock_hz: float = 0.0
+
+
+Device = NpuDevice | DramDevice | PimDevice | RooflineDevice
+DEVICE_KINDS: Registry[type] = Registry("device kind")
+DEVICE_KINDS.add("npu", NpuDevice)
+for _kind in ("lpddr5", "gddr6", "hbm"):
+    DEVICE_KINDS.add(_kind, DramDevice)
+for _kind in ("lpddr5-pim", "hbm-pim", "gddr6-aim"):
+    DEVICE_KINDS.add(_kind, PimDevice)
+for _kind in ("gpu", "cpu"):
+    DEVICE_KINDS.add(_kind, RooflineDevice)
+
+_FRACTIONS = {"compute_efficiency", "bw_efficiency"}
+
+
+def _check(cls: type, f: dataclasses.Field, value: object, where: str) -> object:
+    label = f"{where}.{yaml_spellings(f.name)[0]}"
+    ftype = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    if f.name.endswith("_scope"):
+        if value not in get_args(Scope):
+            raise field_error(label, value, " or ".join(get_args(Scope)))
+        return value
+    if ftype == "bool":
+        if not isinstance(value, bool):
+            raise field_error(label, value, "true or false")
+        return value
+    if ftype == "str":
+        if not isinstance(value, str):
+            raise field_error(label, value, "a string")
+        return value
+    if f.name == "timing_cycles":
+        if not isinstance(value, dict) or not all(
+            isinstance(v, int) and v >= 0 for v in value.values()
+        ):
+            raise field_error(label, value, "a mapping of timing name to cycles >= 0")
+        return tuple(sorted((str(k), int(v)) for k, v in value.items()))
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise field_error(label, value, "a number")
+    if ftype == "int":
+        if int(value) != value or value < 1:
+            raise field_error(label, value, "an integer >= 1")
+        return int(value)
+    if value < 0 or (f.name in _FRACTIONS and not 0 < value <= 1):
+        accepted = "a fraction in (0, 1]" if f.name in _FRACTIONS else "a number >= 0"
+        raise field_error(label, value, accepted)
+    return float(value)
+
+
+def build_device(name: str, si: dict[str, object]) -> Device:
+    """Validate an SI dict (already unit-converted) into the device dataclass of its kind."""
+    kind = si.get("kind")
+    if kind is None:
+        raise AhasdError(f"devices.{name}: missing 'kind' (one of {', '.join(DEVICE_KINDS)})")
+    cls = DEVICE_KINDS.get(str(kind))
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.name not in ("name", "kind")}
+    unknown = sorted(set(si) - set(fields) - {"kind"})
+    if unknown:
+        valid = ", ".join("|".join(yaml_spellings(n)) for n in fields)
+        raise AhasdError(f"devices.{name}.{unknown[0]}: unknown field; accepted: {valid}")
+    values: dict[str, object] = {"name": name, "kind": str(kind)}
+    for fname, f in fields.items():
+        if fname in si:
+            values[fname] = _check(cls, f, si[fname], f"devices.{name}")
+        elif f.default is dataclasses.MISSING:
+            raise AhasdError(f"devices.{name}: missing field {yaml_spellings(fname)[0]!r}")
+    return cls(**values)
+
+
+def field_names(kind: str) -> list[str]:
+    cls = DEVICE_KINDS.get(kind)
+    return [f.name for f in dataclasses.fields(cls) if f.name not in ("name", "kind")]

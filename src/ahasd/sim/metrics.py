@@ -1,0 +1,142 @@
+"""Metrics collected through a few hooks; every formula lives in ``summary`` (docs/metrics.md).
+
+Hooks are called once per task or per verification, never per token. The collector also holds
+the commit log that the invariants check: commits are contiguous, start at position 0, and a
+draft token counts as accepted only where the replayed trace says it matched.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+
+import numpy as np
+
+
+class CommitError(RuntimeError):
+    """A driver committed tokens out of order or accepted a token the trace rejects."""
+
+
+class Metrics:
+    """Counters for one run."""
+
+    __slots__ = (
+        "n_tokens",
+        "committed",
+        "accepted",
+        "target_tokens",
+        "rejections",
+        "verifications",
+        "proposed",
+        "batches",
+        "discarded",
+        "preverify_tokens",
+        "preverify_corrections",
+        "switches",
+        "hist",
+        "energy",
+        "_component_device",
+        "_match",
+        "_accepted_mask",
+    )
+
+    def __init__(
+        self,
+        n_tokens: int,
+        match: np.ndarray,
+        component_device: Mapping[str, str] | None = None,
+    ) -> None:
+        self.n_tokens = n_tokens
+        self.committed = 0
+        self.accepted = 0  # draft tokens accepted by the (NPU) verification
+        self.target_tokens = 0  # tokens the target supplied (correction or bonus)
+        self.rejections = 0  # verifications that found a mismatching draft token
+        self.verifications = 0
+        self.proposed = 0  # draft tokens produced, including wasted look-ahead
+        self.batches = 0
+        self.discarded = 0  # draft tokens squashed before reaching a verification
+        self.preverify_tokens = 0
+        self.preverify_corrections = 0
+        self.switches = 0
+        self.hist: Counter[int] = Counter()
+        self.energy: dict[str, dict[str, float]] = {}
+        self._component_device = dict(component_device or {})
+        self._match = match
+        self._accepted_mask = np.zeros(n_tokens, dtype=bool)
+
+    # --- hooks -----------------------------------------------------------------------------
+    def on_task_end(self, device: str, energy_j: Mapping[str, float], scale: float = 1.0) -> None:
+        """Charge a task's dynamic energy; components may belong to another device (memory)."""
+        remap = self._component_device
+        for comp, joules in energy_j.items():
+            dev = self.energy.setdefault(remap.get(comp, device), {})
+            dev[comp] = dev.get(comp, 0.0) + joules * scale
+
+    def on_task_energy(self, split, scale: float = 1.0) -> None:
+        """Charge energy already split by device: ``((device, {component: J}), ...)``."""
+        energy = self.energy
+        for device, comps in split:
+            dev = energy.get(device)
+            if dev is None:
+                dev = energy[device] = {}
+            for comp, joules in comps.items():
+                dev[comp] = dev.get(comp, 0.0) + joules * scale
+
+    def on_draft(self, n: int) -> None:
+        self.proposed += n
+        self.batches += 1
+        self.hist[n] += 1
+
+    def on_discard(self, n: int) -> None:
+        """Drafted tokens squashed before any verification saw them (wasted look-ahead)."""
+        self.discarded += n
+
+    def on_abort(self, n_done: int) -> None:
+        """A batch cut short by a squash: its finished tokens were proposed and wasted."""
+        self.proposed += n_done
+        self.discarded += n_done
+
+    def on_commit(self, start: int, n_accepted: int, n_target: int, corrected: int = 0) -> None:
+        """Commit ``n_accepted`` draft tokens then ``n_target`` target tokens from ``start``.
+
+        ``corrected`` of the accepted tokens were already fixed by a pre-verification (their
+        draft was wrong): they are committed but do not count as accepted drafts.
+        """
+        if start != self.committed:
+            raise CommitError(f"commit at {start} but {self.committed} tokens are committed")
+        stop = min(start + n_accepted + n_target, self.n_tokens)
+        real = n_accepted - corrected
+        if real and not self._match_ok(start, n_accepted, corrected):
+            raise CommitError(f"accepted a draft token the trace rejects in [{start}, {stop})")
+        self._accepted_mask[start : min(start + n_accepted, self.n_tokens)] = True
+        self.accepted += real
+        self.target_tokens += stop - start - n_accepted if stop - start > n_accepted else 0
+        self.committed = stop
+
+    def on_verify(self, rejected: bool) -> None:
+        self.verifications += 1
+        self.rejections += int(rejected)
+
+    def _match_ok(self, start: int, n: int, corrected: int) -> bool:
+        window = self._match[start : start + n]
+        return int(np.count_nonzero(~window)) <= corrected
+
+    # --- summary -----------------------------------------------------------------------------
+    def summary(self) -> dict[str, object]:
+        """The token-side metrics of DESIGN.md §4 (time and energy are added by the result)."""
+        proposed = self.proposed
+        compared = self.accepted + self.rejections
+        return {
+            "committed_tokens": self.committed,
+            "tau": self.committed / self.verifications if self.verifications else 0.0,
+            "alpha_hat": self.accepted / compared if compared else 0.0,
+            "mean_draft_len": proposed / self.batches if self.batches else 0.0,
+            "draft_len_hist": {int(k): int(v) for k, v in sorted(self.hist.items())},
+            "draft_acceptance_rate": self.accepted / proposed if proposed else 0.0,
+            "wasted_draft_fraction": self.discarded / proposed if proposed else 0.0,
+        }
+
+    @property
+    def accepted_mask(self) -> np.ndarray:
+        """Positions committed as accepted draft tokens (a read-only copy)."""
+        return self._accepted_mask.copy()

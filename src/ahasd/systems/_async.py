@@ -1,0 +1,317 @@
+"""Task-level asynchronous NPU + LPDDR5-PIM speculative decoding (research/ahasd.md §1.3–§1.5).
+
+The draft model drafts batches on PIM into the bounded unverified-draft queue, on top of tokens
+not yet verified (look-ahead); the target verifies the oldest batch on the NPU. Acceptance
+replay: the current draft chain is anchored at a position A whose prefix is known to be true, and
+its first wrong token is at ``first_wrong = A + k_A``. A verification commits the accepted drafts
+plus the target's token; a mismatch (or a bonus token landing on ``first_wrong``) squashes every
+later draft and the DLM restarts from the corrected token. Optional AHASD features (flags):
+AAU (the draft's attention and non-linear ops stay in PIM; off = they cross to the NPU and steal
+its time), EDC (stop look-ahead), TVC (pre-verify the oldest queued tokens with the target on PIM
+when the NPU's remaining time allows; a mismatch found there truncates the look-ahead early,
+only the NPU commits) and GTSU (rank-gating switch stall and energy around each pre-verify).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ahasd.policies import RoundOutcome
+from ahasd.sim.kernel import Kernel, Priority
+from ahasd.sim.metrics import Metrics
+from ahasd.sim.queues import BoundedQueue
+from ahasd.sim.timeline import Timelines
+from ahasd.systems._async_parts import AsyncParts, Batch
+
+
+@dataclass(frozen=True, slots=True)
+class DraftDone:
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyDone:
+    task_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class PreverifyDone:
+    version: int
+    start: int
+    n: int
+
+
+@dataclass(frozen=True, slots=True)
+class SwitchDone:
+    version: int
+    to_target: bool
+
+
+class AsyncLoop:
+    """Per-run state of the asynchronous system; one event per task."""
+
+    def __init__(self, parts: AsyncParts) -> None:
+        self.p = p = parts
+        ctx = p.ctx
+        self.kernel = Kernel(
+            {
+                DraftDone: self._on_draft_done,
+                VerifyDone: self._on_verify_done,
+                PreverifyDone: self._on_preverify_done,
+                SwitchDone: self._on_switch_done,
+            }
+        )
+        self.m = Metrics(ctx.n, ctx.replay.match)
+        self.tl = Timelines(tuple(ctx.platform.devices))
+        self.links: dict[int, int] = {}
+        self.queue: BoundedQueue[Batch] = BoundedQueue("unverified", ctx.config.queue_depth)
+        self.runs = ctx.replay.runs.tolist()
+        self.n_total, self.prompt = ctx.n, ctx.config.prompt_len
+        self.corrected: set[int] = set()
+        self.first_wrong = self.runs[0]
+        self.frontier = 0  # next position a new draft batch starts at
+        self.pv_upto = 0  # tokens before this were pre-verified (or are committed)
+        self.version = 0  # bumped by every squash: stale PIM events are ignored
+        self.ids = 0
+        self.batch_ids = 0
+        self.pim_busy = False  # drafting, switching or pre-verifying
+        self.in_target_mode = False
+        self.current: Batch | None = None  # batch being drafted
+        self.verifying: Batch | None = None
+        self.verify_t0 = 0.0
+        self.verify_task = 0
+        self.npu_debt_s = 0.0  # NPU time taken by no-AAU draft ops during a verification
+        self.waiting = False  # EDC stopped look-ahead until the next feedback
+        self.blocked = False  # the DLM waits for room in the full queue
+        self._pending_pv = (0, 0)
+        self._pim_task: tuple = ("", 0.0, 0, {}, ())
+        self.counters = {"edc_stops": 0, "preverifies": 0, "squashes": 0, "npu_stolen_s": 0.0}
+        self._start_draft()
+
+    # --- helpers ---------------------------------------------------------------------------
+    def _task(self) -> int:
+        self.ids += 1
+        return self.ids
+
+    def _anchor(self, pos: int) -> None:
+        """The DLM restarts from ``pos`` with a true prefix."""
+        self.frontier = self.pv_upto = pos
+        self.first_wrong = pos + (self.runs[pos] if pos < self.n_total else 0)
+
+    # --- PIM: drafting ---------------------------------------------------------------------
+    def _start_draft(self) -> None:
+        if self.pim_busy or self.waiting or self.frontier >= self.n_total:
+            return
+        if self.queue.full:
+            self.blocked = True
+            return
+        if self.in_target_mode:  # a squash hit during a pre-verify: switch ranks back first
+            self._switch(to_target=False)
+            return
+        p, now, start = self.p, self.kernel.now, self.frontier
+        n, mean_h = p.ctx.drafter.batch(start)
+        tc = p.draft_step(self.prompt + start + n - 1)
+        dur = tc.seconds * n
+        self.batch_ids += 1
+        self.current = Batch(self.batch_ids, start, n, mean_h, self._task(), now, dur, tc)
+        self.frontier = start + n
+        self.pim_busy = True
+        self.kernel.schedule(DraftDone(self.version), dur)
+        if not p.use_aau:
+            self._steal_npu(p.npu_share_s(tc) * n, self.current)
+
+    def _steal_npu(self, secs: float, batch: Batch) -> None:
+        """No AAU: the draft's attention/non-linear ops run on the NPU (placement pim-no-aau)."""
+        self.counters["npu_stolen_s"] += secs
+        if self.verifying is not None:
+            self.npu_debt_s += secs  # interleaved op by op: the verification ends later
+        else:
+            now = self.kernel.now
+            self.tl.record("npu", "draft-offload", now, now + secs, "draft-ops", batch.task_id)
+
+    def _on_draft_done(self, ev: DraftDone) -> None:
+        if ev.version != self.version:
+            return
+        b, now = self.current, self.kernel.now
+        self.current, self.pim_busy = None, False
+        self.tl.record(
+            "pim", "draft", b.t0, now, "draft", b.task_id, args=(("tokens", b.n), ("pos", b.start))
+        )
+        self.m.on_task_energy(b.cost.energy, b.n)
+        self.m.on_draft(b.n)
+        self.p.tvc_record_draft(now - b.t0, b.n)
+        self.queue.push(b)
+        keep = self.p.edc_after_batch(b)
+        self._try_verify()
+        if keep:
+            self._start_draft()
+            return
+        self.counters["edc_stops"] += 1
+        if self.p.use_tvc and self._try_preverify():
+            return
+        if self.p.use_tvc and self.p.tvc_keeps_drafting:
+            self._start_draft()  # paper: TVC found no slack -> keep drafting
+        else:
+            self.waiting = True
+
+    def _abort_draft(self) -> None:
+        b = self.current
+        if b is None:
+            return
+        now = self.kernel.now
+        frac = (now - b.t0) / b.dur if b.dur > 0 else 1.0
+        self.tl.record("pim", "draft", b.t0, now, "draft (squashed)", b.task_id)
+        self.m.on_task_energy(b.cost.energy, b.n * frac)
+        self.m.on_abort(int(b.n * frac))
+        self.current, self.pim_busy = None, False
+
+    # --- PIM: pre-verification (TVC) and rank switching (GTSU) -------------------------------
+    def _try_preverify(self) -> bool:
+        elapsed = self.kernel.now - self.verify_t0 if self.verifying else 0.0
+        kv = self.prompt + self.m.committed
+        n_plan = self.p.tvc_plan(elapsed, kv)
+        first = self.queue.peek().start if self.queue else self.frontier
+        start = max(self.pv_upto, first, self.m.committed)
+        n = min(n_plan, self.frontier - start)
+        if n < 1:
+            return False
+        self.counters["preverifies"] += 1
+        self._pending_pv = (start, n)
+        self._switch(to_target=True)
+        return True
+
+    def _switch(self, *, to_target: bool) -> None:
+        p, now = self.p, self.kernel.now
+        self.pim_busy = True
+        secs, joules = p.switch_cost()
+        self._pim_task = ("switch", now, self._task(), (("pim", {"gtsu": joules}),), ())
+        self.kernel.schedule(SwitchDone(self.version, to_target), secs, Priority.LATE)
+
+    def _finish_pim_task(self) -> None:
+        """Record the switch or pre-verify that just ended (kept until done: runs never cut it)."""
+        name, t0, tid, energy, args = self._pim_task
+        if self.kernel.now > t0:
+            self.tl.record(
+                "pim",
+                "gtsu" if name == "switch" else name,
+                t0,
+                self.kernel.now,
+                name,
+                tid,
+                args=args,
+            )
+        self.m.on_task_energy(energy)
+        self.pim_busy = False
+
+    def _on_switch_done(self, ev: SwitchDone) -> None:
+        self._finish_pim_task()
+        self.m.switches += 1
+        self.in_target_mode = ev.to_target
+        if not ev.to_target:
+            self._start_draft()
+            return
+        if ev.version != self.version:  # squashed while switching: nothing left to check
+            self._switch(to_target=False)
+            return
+        start, n = self._pending_pv
+        tc = self.p.preverify_cost(n, self.prompt + start)
+        args = (("tokens", n), ("pos", start))
+        self._pim_task = ("pre-verify", self.kernel.now, self._task(), tc.energy, args)
+        self.m.preverify_tokens += n
+        self.pim_busy = True
+        self.kernel.schedule(PreverifyDone(self.version, start, n), tc.seconds)
+        self.p.tvc_record_preverify(tc.seconds, n)
+
+    def _on_preverify_done(self, ev: PreverifyDone) -> None:
+        self._finish_pim_task()
+        w = self.first_wrong
+        busy_end = self.verifying.start + self.verifying.n if self.verifying else 0
+        if ev.version == self.version and ev.start <= w < ev.start + ev.n and w >= busy_end:
+            self._correct_at(w)
+        elif ev.version == self.version:
+            self.pv_upto = max(self.pv_upto, ev.start + ev.n)
+        self._switch(to_target=False)
+
+    def _correct_at(self, w: int) -> None:
+        """Pre-verify found the first wrong draft at ``w``: keep drafts through it, drop later."""
+        self.m.preverify_corrections += 1
+        self.corrected.add(w)
+        for i, b in enumerate(self.queue):
+            if b.start <= w < b.start + b.n:
+                dropped = self.queue.truncate_after(i)
+                self.m.on_discard(b.start + b.n - (w + 1) + sum(d.n for d in dropped))
+                b.n = w + 1 - b.start
+                break
+        self.version += 1
+        self._anchor(w + 1)
+
+    # --- NPU: verification -----------------------------------------------------------------
+    def _try_verify(self) -> None:
+        if self.verifying is not None or not self.queue:
+            return
+        b = self.queue.pop()
+        c = self.m.committed
+        n_eff = max(b.start + b.n - c, 0)
+        tc = self.p.verify_cost(n_eff + 1, self.prompt + c)
+        self.verifying, self.verify_t0 = b, self.kernel.now
+        self.verify_task = tid = self._task()
+        self.links[b.task_id] = tid
+        self.m.on_task_energy(tc.energy)
+        self.kernel.schedule(VerifyDone(tid), tc.seconds, Priority.FEEDBACK)
+        if self.blocked:  # the pop made room in the queue
+            self.blocked = False
+            self._start_draft()
+
+    def _on_verify_done(self, ev: VerifyDone) -> None:
+        if self.npu_debt_s > 0:  # ops stolen by no-AAU drafting delay the end of this pass
+            debt, self.npu_debt_s = self.npu_debt_s, 0.0
+            self.kernel.schedule(ev, debt, Priority.FEEDBACK)
+            return
+        b, now, m = self.verifying, self.kernel.now, self.m
+        self.verifying = None
+        c = m.committed
+        end = b.start + b.n
+        n_eff = max(end - c, 0)
+        accepted = min(n_eff, self.first_wrong - c)
+        corrected = sum(1 for w in self.corrected if c <= w < c + accepted)
+        self.tl.record(
+            "npu",
+            "verify",
+            self.verify_t0,
+            now,
+            "verify",
+            ev.task_id,
+            args=(("tokens", n_eff + 1), ("pos", c), ("accepted", accepted)),
+        )
+        m.on_verify(accepted < n_eff)
+        m.on_commit(c, accepted, 1, corrected)
+        self.p.ctx.drafter.policy.observe(RoundOutcome(b.n, accepted - corrected, now - b.t0))
+        self.p.tvc_record_verify(now - self.verify_t0, self.prompt + c)
+        full = accepted == n_eff
+        self.p.edc_on_verified(b.batch_id, full)
+        c_new = m.committed
+        if c_new >= self.n_total:
+            self.kernel.stop()
+            return
+        if not full or self.first_wrong == end:
+            self._squash(c_new, rejected_next=full)
+        else:
+            self.corrected = {w for w in self.corrected if w >= c_new}
+            if self.frontier < c_new:
+                self._anchor(c_new)
+        self.waiting = False
+        self._try_verify()
+        self._start_draft()
+
+    def _squash(self, restart: int, *, rejected_next: bool) -> None:
+        """Drop every draft built on a wrong token; the DLM restarts from ``restart``."""
+        self.counters["squashes"] += 1
+        dropped = self.queue.clear()
+        if rejected_next and dropped:
+            self.p.edc_on_verified(dropped[0].batch_id, False)
+        self.m.on_discard(sum(d.n for d in dropped))
+        self._abort_draft()  # a switch or pre-verify in progress finishes; its result is stale
+        self.corrected.clear()
+        self.blocked = False
+        self.version += 1
+        self._anchor(restart)

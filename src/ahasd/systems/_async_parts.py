@@ -1,0 +1,118 @@
+"""Costs and controllers of the asynchronous system, behind the few calls its loop makes.
+
+Durations and energies come only from ``StepCostTable.cost``. EDC and TVC are the policies
+layer's state machines; TVC is fed *simulated* cycles (its predictor is separate from the true
+latency the tables give, research/ahasd.md §3.4). Cycle domains: draft and pre-verify cycles at
+the PIM clock, NPU cycles at the NPU clock (TVC converts).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ahasd.cost import StepCostTable
+from ahasd.systems.base import RunContext, TaskCost
+
+
+@dataclass(slots=True)
+class Batch:
+    """A draft batch: positions ``start .. start + n - 1``."""
+
+    batch_id: int
+    start: int
+    n: int
+    mean_h: float
+    task_id: int
+    t0: float
+    dur: float
+    cost: TaskCost  # one draft step
+
+
+def clock_hz(device: Any, default: float = 1e9) -> float:
+    """A device's clock; 1 GHz when the preset gives none (Table 2: NPU 1 GHz)."""
+    for attr in ("clock_hz", "freq_hz", "frequency_hz"):
+        value = getattr(device, attr, None)
+        if value:
+            return float(value)
+    return default
+
+
+class AsyncParts:
+    """Cost lookups, NPU share of no-AAU drafting, GTSU switch, EDC and TVC for one run."""
+
+    def __init__(
+        self, ctx: RunContext, *, use_aau: bool, use_edc: bool, use_tvc: bool, use_gtsu: bool
+    ) -> None:
+        self.ctx = ctx
+        self.use_aau, self.use_edc, self.use_tvc, self.use_gtsu = (
+            use_aau,
+            use_edc,
+            use_tvc,
+            use_gtsu,
+        )
+        pim_placement = "pim" if use_aau else "pim-no-aau"
+        self.draft_t: StepCostTable = ctx.table(ctx.draft, pim_placement)
+        self.verify_t: StepCostTable = ctx.table(ctx.target, "npu")
+        self.pre_t: StepCostTable = ctx.table(ctx.target, pim_placement)
+        self.draft_v, self.verify_v = ctx.view(self.draft_t), ctx.view(self.verify_t)
+        self.pre_v = ctx.view(self.pre_t)
+        pim = ctx.platform.device("pim")
+        self.pim_hz = clock_hz(pim, 1e9)
+        self.npu_hz = clock_hz(ctx.platform.device("npu"), 1e9)
+        self._switch = (
+            (float(pim.gtsu_switch_s), float(pim.gtsu_switch_j)) if use_gtsu else (0.0, 0.0)
+        )
+        self.edc = self.tvc = None
+        if use_edc:
+            from ahasd.policies.edc import EDC
+
+            self.edc = EDC(ctx.config.edc)
+        if use_tvc:
+            from ahasd.policies.tvc import TVC
+
+            self.tvc = TVC(ctx.config.tvc)
+        self.tvc_keeps_drafting = True
+
+    # --- costs -----------------------------------------------------------------------------
+    def draft_step(self, kv: int) -> TaskCost:
+        return self.draft_v("draft", 1, kv)
+
+    def verify_cost(self, n: int, kv: int) -> TaskCost:
+        return self.verify_v("verify", n, kv)
+
+    def preverify_cost(self, n: int, kv: int) -> TaskCost:
+        return self.pre_v("verify", n, kv)
+
+    def switch_cost(self) -> tuple[float, float]:
+        return self._switch
+
+    @staticmethod
+    def npu_share_s(tc: TaskCost) -> float:
+        """Seconds of a no-AAU draft step spent on the NPU (its attention/non-linear ops)."""
+        return tc.engine_s.get("npu", 0.0)
+
+    # --- controllers -----------------------------------------------------------------------
+    def edc_after_batch(self, b: Batch) -> bool:
+        return True if self.edc is None else bool(self.edc.after_batch(b.batch_id, b.mean_h))
+
+    def edc_on_verified(self, batch_id: int, full: bool) -> None:
+        if self.edc is not None:
+            self.edc.on_verified(batch_id, full)
+
+    def tvc_plan(self, npu_elapsed_s: float, kv: int) -> int:
+        if self.tvc is None:
+            return 0
+        return int(self.tvc.plan(npu_elapsed_s * self.npu_hz, kv))
+
+    def tvc_record_draft(self, secs: float, n: int) -> None:
+        if self.tvc is not None:
+            self.tvc.record_draft(secs * self.pim_hz, n)
+
+    def tvc_record_preverify(self, secs: float, n: int) -> None:
+        if self.tvc is not None:
+            self.tvc.record_preverify(secs * self.pim_hz, n)
+
+    def tvc_record_verify(self, secs: float, kv: int) -> None:
+        if self.tvc is not None:
+            self.tvc.record_verify(secs * self.npu_hz, kv)

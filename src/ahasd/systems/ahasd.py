@@ -1,0 +1,86 @@
+"""``ahasd``: asynchronous NPU + LPDDR5-PIM speculative decoding with AAU, EDC, TVC and GTSU.
+
+The draft model runs whole on PIM, the target on the NPU (research/ahasd.md §1.1); the loop is in
+``_async.py``. ``use_aau`` / ``use_edc`` / ``use_tvc`` / ``use_gtsu`` switch each feature off for
+the ablation chain (``--no-aau``, ``--no-edc``, ``--no-tvc``); ``use_gtsu=False`` charges no switch
+stall or energy (an idealised switch, to measure what the GTSU costs).
+"""
+
+from __future__ import annotations
+
+from ahasd.cost import StepCostTable
+from ahasd.sim.result import Result
+from ahasd.systems._async import AsyncLoop
+from ahasd.systems._async_parts import AsyncParts
+from ahasd.systems.base import SYSTEMS, RunContext, System, ar_baseline, build_result
+
+
+@SYSTEMS.register("ahasd")
+class Ahasd(System):
+    """Task-level asynchronous drafting on PIM, verification on the NPU, AHASD's controllers."""
+
+    name = "ahasd"
+    default_platform = "ahasd-mobile"
+    required_devices = ("npu", "pim")
+    memory_device = "pim"
+
+    def flags(self, ctx: RunContext) -> dict[str, bool]:
+        cfg = ctx.config
+        return {
+            "use_aau": cfg.use_aau,
+            "use_edc": cfg.use_edc,
+            "use_tvc": cfg.use_tvc,
+            "use_gtsu": cfg.use_gtsu,
+        }
+
+    def ar_table(self, ctx: RunContext) -> StepCostTable:
+        return ctx.table(ctx.target, "npu")
+
+    def run(self, ctx: RunContext) -> Result:
+        return run_async(type(self), ctx, **self.flags(ctx))
+
+
+def run_async(
+    system: type[System],
+    ctx: RunContext,
+    *,
+    use_aau: bool,
+    use_edc: bool,
+    use_tvc: bool,
+    use_gtsu: bool,
+) -> Result:
+    """Run the asynchronous loop with the given feature flags and build the Result."""
+    parts = AsyncParts(ctx, use_aau=use_aau, use_edc=use_edc, use_tvc=use_tvc, use_gtsu=use_gtsu)
+    loop = AsyncLoop(parts)
+    loop.kernel.run()
+    loop._abort_draft()  # a batch still in flight at the last commit is wasted work
+    cfg = ctx.config
+    prefill_s = max(  # DLM on PIM and TLM on NPU prefill in parallel
+        parts.draft_t.cost("prefill", cfg.prompt_len, 0)[0],
+        parts.verify_t.cost("prefill", cfg.prompt_len, 0)[0],
+    )
+    m = loop.m
+    extras = {
+        **loop.counters,
+        "preverify_tokens": m.preverify_tokens,
+        "preverify_corrections": m.preverify_corrections,
+        "gtsu_switches": m.switches,
+        "queue_high_water": loop.queue.high_water,
+        "events": loop.kernel.events_processed,
+        "flags": {"use_aau": use_aau, "use_edc": use_edc, "use_tvc": use_tvc, "use_gtsu": use_gtsu},
+    }
+    if parts.edc is not None:
+        extras["edc_storage_bits"] = int(parts.edc.storage_bits)
+    if parts.tvc is not None:
+        extras["tvc_storage_bits"] = int(parts.tvc.storage_bits)
+    return build_result(
+        ctx,
+        system,
+        wall_s=loop.kernel.now,
+        metrics=m,
+        timelines=loop.tl,
+        ar=ar_baseline(ctx, parts.verify_t),
+        prefill_s=prefill_s,
+        extras=extras,
+        flow_links=loop.links,
+    )

@@ -1,0 +1,66 @@
+"""``ahasd cost``, ``models``, ``platforms``, ``calibrate-host`` through the real entry point."""
+
+from __future__ import annotations
+
+import json
+
+MUST = ["cost", "llama2-13b", "--platform", "ahasd-mobile", "--device", "npu", "--phase",
+        "verify", "--tokens", "8", "--kv", "512", "--json"]  # fmt: skip
+
+
+def test_must_show_verify(cli):
+    run = cli(MUST)
+    assert run.code == 0, run.err
+    out = json.loads(run.out)
+    assert 0.24 <= out["latency_s"] <= 0.32 and out["bound"] == "memory"
+    assert out["energy_j"] > 0 and len(out["ops"]) == 15
+    big = json.loads(cli([*MUST[:9], "256", *MUST[10:]]).out)
+    assert big["latency_s"] > out["latency_s"] and big["bound"] == "compute"
+
+
+def test_pim_draft_names_the_binding_resource(cli):
+    run = cli(["cost", "llama2-7b", "--device", "pim", "--phase", "draft", "--kv", "512"])
+    assert run.code == 0 and "bound: compute (pim ALUs 102.4 GOPS)" in run.out
+
+
+def test_device_names_and_overrides(cli):
+    run = cli(["cost", "llama2-7b", "--platform", "specpim-2x4090l-hbmpim", "--device", "hbm-pim",
+               "--phase", "draft", "--json", "--set", "switches.pim=gddr6-aim"])  # fmt: skip
+    assert run.code == 0, run.err
+    assert json.loads(run.out)["placement"] == "pim"
+    gpu = json.loads(cli(["cost", "llama2-13b", "--platform", "gpu-rtx4090-laptop",
+                          "--device", "gpu", "--tokens", "4", "--precision", "fp16",
+                          "--json"]).out)  # fmt: skip
+    assert gpu["offload_bytes"] > 0 and gpu["bound"] == "link"
+
+
+def test_models_and_platforms_json(cli):
+    models = json.loads(cli(["models", "--json"]).out)
+    assert {"name", "params"} <= set(models[0]) and len(models) >= 15
+    plats = json.loads(cli(["platforms", "--json"]).out)
+    assert "ahasd-mobile" in {p["name"] for p in plats}
+    assert cli(["models"]).code == 0 and cli(["platforms"]).code == 0
+
+
+def test_bad_input_is_one_line_exit_2(cli, tmp_path):
+    bad_cfg = tmp_path / "config.json"
+    bad_cfg.write_text(json.dumps({"model_type": "llama", "hidden_size": -4}))
+    cases = [
+        (["cost", "nope"], "model: got 'nope'"),
+        (["cost", "llama2-7b", "--platform", "mars"], "platform: got 'mars'"),
+        (["cost", "llama2-7b", "--device", "tpu"], "device: got 'tpu'"),
+        (["cost", "llama2-7b", "--tokens", "0"], "tokens: got 0"),
+        (["cost", str(bad_cfg)], "hidden_size: got -4"),
+        (["cost", "llama2-7b", "--set", "pim.nalu=3"], "pim.nalu: unknown field"),
+        (["cost", "llama2-7b", "--precision", "fp8"], "precision: got 'fp8'"),
+    ]
+    for args, msg in cases:
+        run = cli(args)
+        assert run.code == 2, (args, run.err)
+        assert run.err.count("\n") == 1 and msg in run.err and "Traceback" not in run.err
+
+
+def test_calibrate_host_writes_preset(cli, tmp_path):
+    out = tmp_path / "host.yaml"
+    run = cli(["calibrate-host", "--out", str(out), "--seconds", "0.05"])
+    assert run.code == 0 and out.is_file() and "GFLOP/s" in run.out

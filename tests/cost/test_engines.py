@@ -1,0 +1,134 @@
+"""Each device kind against a hand-computed roofline (numbers from the presets)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from ahasd.cost import op_cost, step_cost
+from ahasd.errors import AhasdError
+from ahasd.hardware import load_platform
+from ahasd.models import Op, OpKind, load_model, ops_for_phase, total
+
+MOBILE = load_platform("ahasd-mobile")
+L7, L13 = load_model("llama2-7b"), load_model("llama2-13b")
+
+
+def test_npu_verify_is_weight_streaming():
+    step = step_cost(MOBILE, L13, placement="npu", phase="verify", n_tokens=8, kv_len=512)
+    ops = ops_for_phase(L13, "verify", 8, 512)
+    dram = total(ops, "weight_bytes") + total(ops, "kv_read_bytes") + total(ops, "kv_write_bytes")
+    hand = dram / (51.2e9 * 0.85)  # Table 2 bus x AttAcc memory derate (preset)
+    assert step.seconds == pytest.approx(hand, rel=0.01)
+    assert 0.24 <= step.seconds <= 0.32
+    assert step.bound == "memory"
+
+
+def test_npu_verify_256_tokens_is_compute_visible():
+    small = step_cost(MOBILE, L13, placement="npu", phase="verify", n_tokens=8, kv_len=512)
+    big = step_cost(MOBILE, L13, placement="npu", phase="verify", n_tokens=256, kv_len=512)
+    assert big.seconds > small.seconds and big.bound == "compute"
+    macs = total(ops_for_phase(L13, "verify", 256, 512), "macs")
+    assert big.seconds >= macs / (8e12 * 0.8)  # 16 TOPS = 8 T MAC/s, 0.8 derate
+
+
+def test_npu_tiling_of_a_skinny_gemm():
+    op = Op("g", OpKind.GEMM, 1, 256, 256, 256 * 256, 0, 0, 0, 0)
+    cost = op_cost(op, MOBILE, "npu")
+    cycles = (2 * 2 * 128) / 2 + 128 + 128  # 4 tiles of max(m, 128) cycles on 2 chips + fill
+    assert cost.seconds == pytest.approx(cycles / 1e9 / 0.8)
+
+
+def test_pim_draft_bound_by_102_gops_and_says_so():
+    step = step_cost(MOBILE, L7, placement="pim", phase="draft", n_tokens=1, kv_len=512)
+    macs = total(ops_for_phase(L7, "draft", 1, 512), "macs")
+    assert step.bound == "compute" and "102.4 GOPS" in step.limit
+    assert step.seconds == pytest.approx(2 * macs / (102.4e9 * 0.8), rel=0.01)
+    per_rank = load_platform("ahasd-mobile", {"switches.gops_scope": "per-rank"})
+    fast = step_cost(per_rank, L7, placement="pim", phase="draft", n_tokens=1, kv_len=512)
+    assert fast.bound == "memory" and "256 GB/s" in fast.limit
+
+
+def test_pim_n_alu_steps_when_bandwidth_bound():
+    p = load_platform("lpspec-mobile", {"switches.internal_bw": "text"})
+    bw = 409.6e9 * 0.85
+
+    def t(m):
+        op = Op("g", OpKind.GEMM, m, 1000, 1000, m, 10**9, 0, 0, 0)  # negligible compute
+        return op_cost(op, p, "pim").seconds
+
+    assert t(1) == pytest.approx(1e9 / bw)
+    assert t(4) == pytest.approx(t(1))
+    assert t(5) == pytest.approx(2 * t(1))
+    assert t(9) == pytest.approx(math.ceil(9 / 4) * t(1))
+
+
+def test_aau_latency_formula():
+    op = Op("softmax", OpKind.SOFTMAX, 32, 513, 1, 0, 0, 100, 0, 0, count=1)
+    cost = op_cost(op, MOBILE, "pim")
+    per_unit = math.ceil(32 * 513 / 16)
+    cycles = 8 + 3 * math.ceil(per_unit / 16)
+    assert cost.seconds == pytest.approx(cycles / 800e6)
+    assert cost.energy_j["aau"] == pytest.approx(32 * 513 * 1e-12)
+
+
+def test_pim_no_aau_moves_attention_to_npu():
+    step = step_cost(MOBILE, L7, placement="pim-no-aau", phase="draft", n_tokens=1, kv_len=512)
+    engines = {op.name: c.engine for op, c in step.ops}
+    assert engines["attn-score"] == "npu" and engines["softmax"] == "npu"
+    assert engines["ffn-up"] == "pim"
+    with_aau = step_cost(MOBILE, L7, placement="pim", phase="draft", n_tokens=1, kv_len=512)
+    assert step.seconds > with_aau.seconds
+
+
+def test_npu_pim_op_picks_faster_engine_plus_barrier():
+    for op in ops_for_phase(L7, "verify", 4, 256):
+        best = op_cost(op, MOBILE, "npu-pim-op")
+        npu = op_cost(op, MOBILE, "npu")
+        assert best.seconds <= npu.seconds + 500e-9 * op.count + 1e-15
+        assert best.seconds >= 500e-9 * op.count
+
+
+def test_gpu_roofline_and_offload_link():
+    p = load_platform("gpu-rtx4090-laptop")
+    op = Op("g", OpKind.GEMM, 1, 4096, 4096, 4096 * 4096, 4096 * 4096, 0, 0, 0)
+    cost = op_cost(op, p, "gpu", precision="int8")
+    hand = max(2 * op.macs / (132e12 * 0.7), op.weight_bytes / (576e9 * 0.85)) + 3e-6
+    assert cost.seconds == pytest.approx(hand) and cost.bound == "memory"
+    half = op_cost(op, p, "gpu", precision="int8", offload_fraction=0.5)
+    assert half.bound == "link"
+    assert half.seconds == pytest.approx(op.weight_bytes / 2 / 25e9 + 3e-6)
+
+
+def test_cpu_roofline_edge():
+    p = load_platform("edge-imx95")
+    op = Op("g", OpKind.GEMM, 64, 2048, 2048, 64 * 2048 * 2048, 2048 * 2048, 0, 0, 0)
+    cost = op_cost(op, p, "cpu", precision="fp16")
+    flops_t = 2 * op.macs / (172.8e9 * 0.5)
+    assert cost.seconds == pytest.approx(max(flops_t, 2048 * 2048 / (25.6e9 * 0.7)) + 5e-6)
+    assert cost.bound == "compute"
+
+
+def test_gpu_hbmpim_op_mapping():
+    p = load_platform("specpim-2x4090l-hbmpim")
+    on_gpu = step_cost(p, L7, placement="gpu-hbmpim-op", phase="verify", n_tokens=9,
+                       kv_len=128, op_engine={"gemm": "gpu", "lm-head": "gpu"})  # fmt: skip
+    engines = {op.name: c.engine for op, c in on_gpu.ops}
+    assert engines["ffn-up"] == "gpu" and engines["lm-head"] == "gpu"
+    pim = step_cost(p, L7, placement="gpu-hbmpim-op", phase="verify", n_tokens=9, kv_len=128,
+                    op_engine={"ffn-up": "hbm-pim"})  # fmt: skip
+    assert {op.name: c.engine for op, c in pim.ops}["ffn-up"] == "hbm-pim"
+    best = step_cost(p, L7, placement="gpu-hbmpim-op", phase="verify", n_tokens=9, kv_len=128)
+    assert best.seconds <= min(on_gpu.seconds, pim.seconds) + 1e-12
+    with pytest.raises(AhasdError, match="op_engine"):
+        step_cost(p, L7, placement="gpu-hbmpim-op", phase="verify", n_tokens=9, kv_len=128,
+                  op_engine={"ffn-up": "tpu"})  # fmt: skip
+
+
+def test_missing_device_for_placement():
+    with pytest.raises(AhasdError, match="placement: got 'pim'"):
+        step_cost(load_platform("npu-lpddr5"), L7, placement="pim", phase="draft", n_tokens=1,
+                  kv_len=0)  # fmt: skip
+    with pytest.raises(AhasdError, match="placement"):
+        step_cost(MOBILE, L7, placement="tpu", phase="draft", n_tokens=1, kv_len=0)

@@ -1,0 +1,60 @@
+"""Memoised tables, bucketing, the sweep grid and the memory plan."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ahasd.cost import StepCostTable, plan_memory, step_cost
+from ahasd.errors import AhasdError
+from ahasd.hardware import load_platform
+from ahasd.models import load_model
+
+MOBILE = load_platform("ahasd-mobile")
+L7, L13 = load_model("llama2-7b"), load_model("llama2-13b")
+
+
+def test_cost_rounds_kv_up_to_bucket_and_memoises():
+    t = StepCostTable(MOBILE, L7, placement="pim", kv_bucket=64)
+    a = t.cost("draft", 1, 65)
+    assert t.cost("draft", 1, 65) is a
+    assert t.cost("draft", 1, 128)[0] == a[0]
+    direct = step_cost(MOBILE, L7, placement="pim", phase="draft", n_tokens=1, kv_len=128)
+    assert a[0] == direct.seconds and a[1] == direct.joules
+    assert t.cost("draft", 1, 64)[0] < a[0]
+    assert t.detail("draft", 1, 100).seconds == a[0]
+
+
+def test_grid_matches_cost():
+    t = StepCostTable(MOBILE, L13, placement="npu", kv_bucket=32)
+    n_values, kv_values = [1, 4, 8], [0, 31, 32, 33, 500]
+    secs, joules = t.grid("verify", n_values, kv_values)
+    assert secs.shape == joules.shape == (3, 5)
+    for i, n in enumerate(n_values):
+        for j, kv in enumerate(kv_values):
+            s, e, _ = t.cost("verify", n, kv)
+            assert secs[i, j] == s and joules[i, j] == e
+    assert np.all(np.diff(secs[:, -1]) >= 0)
+
+
+def test_table_rejects_bad_arguments():
+    with pytest.raises(AhasdError, match="placement"):
+        StepCostTable(MOBILE, L7, placement="xpu")
+    with pytest.raises(AhasdError, match="kv_bucket"):
+        StepCostTable(MOBILE, L7, placement="npu", kv_bucket=0)
+    t = StepCostTable(MOBILE, L7, placement="npu")
+    with pytest.raises(AhasdError, match="phase"):
+        t.cost("decode", 1, 0)
+
+
+def test_plan_memory_fits_offloads_or_raises():
+    plan = plan_memory(MOBILE, [L7, L13], precision="int8", device="npu")
+    assert plan.fits and plan.required_bytes == L7.weight_bytes("int8") + L13.weight_bytes("int8")
+    gpu = load_platform("gpu-rtx4090-laptop")
+    plan = plan_memory(gpu, [L7, L13], precision="int8", device="gpu")
+    assert not plan.fits and plan.offload_bytes["llama2-7b"] == 0
+    assert plan.offload_bytes["llama2-13b"] == plan.required_bytes - plan.capacity_bytes
+    with pytest.raises(AhasdError, match="models"):
+        plan_memory(gpu, [L7, L13], precision="fp32", device="gpu")  # 79 GB > 16 + 32
+    with pytest.raises(AhasdError, match="models"):
+        plan_memory(load_platform("lpspec-mobile"), [L13], precision="fp16", device="pim")

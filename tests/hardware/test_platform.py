@@ -1,0 +1,108 @@
+"""Presets: contract device keys, a source for every number, switches and checked overrides."""
+
+from __future__ import annotations
+
+import pytest
+
+from ahasd.errors import AhasdError
+from ahasd.hardware import PimDevice, list_platforms, load_platform
+from ahasd.hardware.units import to_si
+
+CONTRACT = {
+    "ahasd-mobile": {"npu", "pim", "cpu", "lpddr5"},
+    "npu-lpddr5": {"npu", "lpddr5"},
+    "lpspec-mobile": {"npu", "pim", "lpddr5"},
+    "gpu-rtx4090-laptop": {"gpu", "host"},
+    "specpim-2x4090l-hbmpim": {"gpu", "hbm-pim"},
+    "edge-imx95": {"cpu", "gpu"},
+    "host-cpu": {"cpu"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(CONTRACT))
+def test_preset_has_contract_devices(name):
+    p = load_platform(name)
+    assert CONTRACT[name] <= set(p.devices)
+    for dev in p.devices.values():
+        assert dev.static_w >= 0 and dev.capacity_bytes >= 0
+
+
+@pytest.mark.parametrize("name", sorted(CONTRACT))
+def test_every_device_field_has_a_source(name):
+    p = load_platform(name)
+    sources = p.config["sources"]
+    for dev, fields in p.config["devices"].items():
+        for key in fields:
+            if key in ("kind", "memory"):
+                continue
+            assert f"{dev}.{key}" in sources, f"{name}: no source for {dev}.{key}"
+
+
+def test_all_presets_listed():
+    assert set(CONTRACT) <= set(list_platforms())
+
+
+def test_ahasd_table2_numbers_and_derived_bandwidth():
+    p = load_platform("ahasd-mobile")
+    pim = p.device("pim")
+    assert isinstance(pim, PimDevice)
+    assert pim.peak_ops_per_s == pytest.approx(102.4e9)
+    assert pim.internal_bw_total_bytes_per_s == pytest.approx(256e9)
+    assert pim.external_bw_bytes_per_s == pytest.approx(51.2e9)  # 6400 MT/s x 64 bit / 8
+    assert (pim.gtsu_switch_s, pim.gtsu_switch_j) == (pytest.approx(55e-9), pytest.approx(20e-9))
+    assert p.device("npu").matrix_ops_per_s == pytest.approx(16e12)
+
+
+def test_switches_change_the_reading():
+    per_rank = load_platform("ahasd-mobile", {"switches.gops_scope": "per-rank"})
+    assert per_rank.device("pim").peak_ops_per_s == pytest.approx(16 * 102.4e9)
+    text = load_platform("lpspec-mobile", {"switches.internal_bw": "text"})
+    assert text.device("pim").internal_bw_total_bytes_per_s == pytest.approx(409.6e9)
+    table = load_platform("lpspec-mobile")
+    assert table.device("pim").internal_bw_total_bytes_per_s == pytest.approx(51.2e12)
+    agg = load_platform("lpspec-mobile", {"switches.gops": "aggregate"})
+    assert agg.device("pim").peak_ops_per_s == pytest.approx(409.6e9)
+    assert table.device("pim").peak_ops_per_s == pytest.approx(12 * 409.6e9)
+    attacc = load_platform("ahasd-mobile", {"switches.energy": "attacc"})
+    assert attacc.device("pim").in_bank_j_per_bit == pytest.approx(0.55e-12)
+
+
+def test_dotted_overrides_are_converted_and_hashed():
+    base = load_platform("ahasd-mobile")
+    p = load_platform("ahasd-mobile", {"pim.n_alu": "8", "pim.clock_ghz": 1.0})
+    assert p.device("pim").n_alu == 8
+    assert p.device("pim").clock_hz == pytest.approx(1e9)
+    assert p.config_hash != base.config_hash
+    assert load_platform("ahasd-mobile", {"pim.n_alu": "8", "pim.clock_ghz": 1.0}) is p  # memoised
+
+
+@pytest.mark.parametrize(
+    ("overrides", "match"),
+    [
+        ({"pim.nalu": 3}, "devices.pim.nalu: unknown field"),
+        ({"gpu.n_alu": 3}, "override gpu.n_alu"),
+        ({"pim.n_alu": 0}, "n_alu: got 0"),
+        ({"pim.bw_efficiency": 1.5}, r"fraction in \(0, 1\]"),
+        ({"switches.gops_scope": "half"}, "switches.gops_scope: got 'half'"),
+        ({"switches.nope": "x"}, "switch: got 'nope'"),
+        ({"lpddr5.static_mw": -1}, "static_mw: got -1"),
+    ],
+)
+def test_bad_overrides_name_the_field(overrides, match):
+    with pytest.raises(AhasdError, match=match):
+        load_platform("ahasd-mobile", overrides)
+
+
+def test_unknown_platform():
+    with pytest.raises(AhasdError, match="platform: got 'mars'"):
+        load_platform("mars")
+    with pytest.raises(AhasdError, match="device: got 'gpu'"):
+        load_platform("npu-lpddr5").device("gpu")
+
+
+def test_units():
+    assert to_si("clock_ghz", 1.5) == ("clock_hz", 1.5e9)
+    assert to_si("bw_gb_per_s", 51.2) == ("bw_bytes_per_s", 51.2e9)
+    assert to_si("off_chip_pj_per_bit", 7) == ("off_chip_j_per_bit", pytest.approx(7e-12))
+    assert to_si("capacity_gib", 1) == ("capacity_bytes", 2.0**30)
+    assert to_si("n_alu", 4) == ("n_alu", 4)
