@@ -62,3 +62,11 @@ def test_tree_costs_like_chain():
 def test_bad_arguments(args, match):
     with pytest.raises(AhasdError, match=match):
         ops_for_phase(S7, *args)
+
+
+def test_numpy_integers_are_accepted():
+    import numpy as np
+
+    assert ops_for_phase(S7, "verify", np.int64(3), np.int32(5)) == ops_for_phase(
+        S7, "verify", 3, 5
+    )

@@ -56,6 +56,8 @@ def yaml_spellings(si_key: str) -> list[str]:
     out = [
         si_key[: -len(si_suf)] + y_suf
         for y_suf, si_suf, _ in SUFFIXES
-        if si_key.endswith(si_suf) and not (si_suf == "_s" and si_key.endswith("_per_s"))
+        if si_key.endswith(si_suf)
+        and not (si_suf == "_s" and si_key.endswith("_per_s"))
+        and (y_suf != "_mtps" or si_key.startswith("data_rate"))
     ]
     return [*out, si_key]

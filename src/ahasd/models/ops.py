@@ -17,6 +17,7 @@ attention context is therefore ``kv_len + n_tokens``. Per-layer operators carry
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
@@ -126,6 +127,12 @@ def _ops(shape: ModelShape, phase: Phase, n: int, kv_len: int, precision: str) -
     )
 
 
+def _as_int(value: object) -> object:
+    return (
+        int(value) if isinstance(value, numbers.Integral) and not isinstance(value, bool) else value
+    )
+
+
 def ops_for_phase(
     shape: ModelShape,
     phase: Phase | str,
@@ -135,6 +142,7 @@ def ops_for_phase(
 ) -> tuple[Op, ...]:
     """Operators of one step (memoised). ``draft`` requires ``n_tokens == 1``."""
     ph = _phase(phase)
+    n_tokens, kv_len = _as_int(n_tokens), _as_int(kv_len)  # numpy integers are fine
     if isinstance(n_tokens, bool) or not isinstance(n_tokens, int) or n_tokens < 1:
         raise field_error("tokens", n_tokens, "an integer >= 1")
     if ph is Phase.DRAFT and n_tokens != 1:
