@@ -60,7 +60,10 @@ def test_ar_baseline_is_the_closed_form(results, name):
     cls = SYSTEMS.get(name)
     cfg = resolve_platform(SimConfig(system=name, tokens=TOKENS, seed=3), cls, explicit=False)
     ctx = prepare(cfg, cls)
-    table = cls().ar_table(ctx)
+    try:
+        table = cls().ar_table(ctx)
+    except NotImplementedError:
+        pytest.skip(f"{name} has its own AR baseline (no System.ar_table); tested in its module")
     seconds = joules = 0.0
     for i in range(TOKENS):  # one lookup per position, no bucket grouping
         s, j, _ = table.cost("verify", 1, cfg.prompt_len + i)
@@ -77,3 +80,11 @@ def test_ar_baseline_is_the_closed_form(results, name):
 def test_kv_groups_round_up_to_the_bucket():
     assert kv_groups(126, 5, 64) == [(128, 3), (192, 2)]
     assert sum(c for _, c in kv_groups(1, 1000, 64)) == 1000
+
+
+def test_sampled_decoding_commits_the_same_tokens_and_is_seeded():
+    kw = {"tokens": 200, "seed": 9, "decoding": "sampled"}
+    a = simulate(system="npu-only", **kw)
+    b = simulate(system="npu-pim-async", **kw)
+    assert a.committed_tokens == b.committed_tokens == 200
+    assert simulate(system="npu-only", **kw).to_dict() == a.to_dict()

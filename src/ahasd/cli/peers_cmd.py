@@ -1,9 +1,131 @@
-"""CLI commands (filled in by the issue that owns them)."""
+"""Peer-system helpers: ``ahasd edge-plan`` (paper C's ranked mappings) and ``ahasd lpspec-dau``.
+
+Thin: parse, call ``ahasd.systems.edge_hetero`` / ``lpspec_cost``, render with rich or JSON.
+"""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import typer
+
+from ahasd.errors import field_error
 
 
 def register(app: typer.Typer) -> None:
     """Attach this module's commands to the root app."""
+    app.command("edge-plan")(edge_plan)
+    app.command("lpspec-dau")(lpspec_dau)
+
+
+def edge_plan(
+    draft: str = typer.Option("llama-3.2-1b", "--draft", help="Draft model."),
+    target: str = typer.Option("llama-3.2-3b", "--target", help="Target model."),
+    platform: str = typer.Option("edge-imx95", "--platform", help="edge-imx95 or host-cpu."),
+    profile: str | None = typer.Option(None, "--profile", help="Trace profile (default: pair)."),
+    tokens: int = typer.Option(512, "--tokens", help="Tokens replayed for E[tokens] and sims."),
+    prompt_len: int = typer.Option(32, "--prompt-len", help="Prompt length (short at the edge)."),
+    seed: int = typer.Option(0, "--seed", help="Trace seed."),
+    top: int = typer.Option(12, "--top", help="Rows to print (all with --json)."),
+    simulate: bool = typer.Option(
+        False, "--simulate", help="Also event-simulate every mapping and print the % gap."
+    ),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON on stdout."),
+) -> None:
+    """Rank every (draft device, target device, γ = 0..8) mapping by the analytic cost model."""
+    from ahasd.systems.edge_compare import compare_plans, plan_context
+
+    if top < 1:
+        raise field_error("top", top, "an integer >= 1")
+    ctx = plan_context(
+        draft=draft,
+        target=target,
+        platform=platform,
+        profile=profile,
+        tokens=tokens,
+        prompt_len=prompt_len,
+        seed=seed,
+    )
+    rows = compare_plans(ctx, simulate=simulate)
+    if json_out:
+        print(
+            json.dumps(
+                {
+                    "platform": platform,
+                    "draft": draft,
+                    "target": target,
+                    "profile": ctx.config.profile,
+                    "plans": rows,
+                },
+                indent=1,
+            )
+        )
+        return
+    _print_plans(rows[:top], f"{draft} -> {target} on {platform} (profile {ctx.config.profile})")
+
+
+def _print_plans(rows: list[dict[str, Any]], title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    cols = ["rank", "draft", "target", "γ", "E[tokens]", "T_iter ms", "tok/s", "speedup"]
+    sim = "sim_speedup" in rows[0]
+    if sim:
+        cols += ["sim speedup", "gap %"]
+    for c in cols:
+        table.add_column(c, justify="right")
+    for i, r in enumerate(rows, 1):
+        cells = [
+            str(i),
+            r["draft_device"] or "-",
+            r["target_device"],
+            str(r["gamma"]),
+            f"{r['expected_tokens']:.2f}",
+            f"{r['t_iter_s'] * 1e3:.2f}",
+            f"{r['tokens_per_s']:.2f}",
+            f"{r['speedup']:.3f}x",
+        ]
+        if sim:
+            cells += [f"{r['sim_speedup']:.3f}x", f"{r['gap_pct']:+.2f}"]
+        table.add_row(*cells)
+    Console().print(table)
+
+
+def lpspec_dau(
+    target: str = typer.Option("llama2-7b", "--target", help="Target model (LP-Spec: 7B)."),
+    platform: str = typer.Option("lpspec-mobile", "--platform", help="An NPU + PIM platform."),
+    kv: int = typer.Option(256, "--kv", help="KV length."),
+    max_nodes: int = typer.Option(16, "--max-nodes", help="Largest tree size listed."),
+    no_nmc: bool = typer.Option(False, "--no-nmc", help="Without the near-data controller."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON on stdout."),
+) -> None:
+    """LP-Spec's DAU allocation table: per tree size, NPU-only, PIM-only and split times."""
+    from ahasd.systems.lpspec_compare import dau_table
+
+    if max_nodes < 1:
+        raise field_error("max_nodes", max_nodes, "an integer >= 1")
+    rows = dau_table(
+        target=target, platform=platform, kv=kv, max_nodes=max_nodes, concurrent=not no_nmc
+    )
+    if json_out:
+        print(json.dumps(rows, indent=1))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"DAU allocation table: {target} on {platform}, KV {kv}")
+    for c in ("tree nodes", "tokens", "NPU-only ms", "PIM-only ms", "split ms", "r_NPU", "mJ"):
+        table.add_column(c, justify="right")
+    for r in rows:
+        table.add_row(
+            str(r["tree_nodes"]),
+            str(r["tokens"]),
+            f"{r['npu_s'] * 1e3:.2f}",
+            f"{r['pim_s'] * 1e3:.2f}",
+            f"{r['split_s'] * 1e3:.2f}",
+            f"{r['r_npu']:.3f}",
+            f"{r['split_j'] * 1e3:.1f}",
+        )
+    Console().print(table)

@@ -1,9 +1,60 @@
-"""CLI commands (filled in by the issue that owns them)."""
+"""``ahasd reproduce``: the papers' evaluation matrix, a report with figures, in minutes."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+
+from ahasd.errors import AhasdError
 
 
 def register(app: typer.Typer) -> None:
-    """Attach this module's commands to the root app."""
+    """Attach ``reproduce`` to the root app."""
+    app.command("reproduce")(reproduce)
+
+
+def reproduce(
+    out: Path = typer.Option(Path("reproduce-out"), "--out", help="Output folder."),
+    quick: bool = typer.Option(False, "--quick", help="Reduced matrix (2 algorithms, 512 tokens)."),
+    jobs: int = typer.Option(0, "--jobs", help="Worker processes; 0 = one per CPU core."),
+    traces: Path | None = typer.Option(
+        None, "--traces", help="Folder of recorded traces; pairs without one use built-in profiles."
+    ),
+    seeds: int = typer.Option(0, "--seeds", help="Seeds per cell (0 = 3, or 1 with --quick)."),
+) -> None:
+    """Run AHASD's evaluation (pairs x algorithms x systems x seeds) and write the report."""
+    from rich.console import Console
+
+    from ahasd.report.matrix import full_spec, quick_spec
+    from ahasd.report.reproduce import reproduce as run
+
+    if jobs < 0:
+        raise AhasdError(f"jobs: got {jobs}; accepted: 0 (one per core) or a positive integer")
+    if seeds < 0:
+        raise AhasdError(f"seeds: got {seeds}; accepted: 0 (default) or an integer in 1..100")
+    spec = quick_spec(seeds or 1) if quick else full_spec(seeds or 3)
+    outcome = run(out, spec=spec, quick=quick, jobs=jobs or None, traces=traces)
+    console = Console()
+    console.print(_headline(outcome.claims))
+    for w in outcome.warnings:
+        console.print(f"[yellow]warning:[/] {w}")
+    t = outcome.timings_s
+    console.print(
+        f"{len(outcome.rows)} runs: simulate {t['simulate']:.1f} s, report {t['figures']:.1f} s, "
+        f"peers {t['peers']:.1f} s, total {t['total']:.1f} s"
+    )
+    console.print(f"wrote {out / 'results.parquet'}, {out / 'report.md'}, {out / 'report.html'}")
+
+
+def _headline(results):
+    from rich.table import Table
+
+    from ahasd.report.table import fmt
+
+    table = Table(title="AHASD claims (research/ahasd.md §7) vs this simulator")
+    for col in ("claim", "paper", "ours", "ours/claimed"):
+        table.add_column(col, justify="left" if col == "claim" else "right")
+    for r in results:
+        table.add_row(r.claim.label, f"{r.claim.claimed:g}", fmt(r.ours), fmt(r.ratio))
+    return table

@@ -173,7 +173,10 @@ def _print_chain(rows: list[tuple[str, Any]]) -> None:
             f"{r.draft_acceptance_rate:.2f}",
             f"{r.wasted_draft_fraction:.2f}",
         )
-    Console().print(t)
+    console = Console()
+    if console.width < 120:  # keep the table readable when piped
+        console = Console(width=120)
+    console.print(t)
 
 
 def register(app: typer.Typer) -> None:

@@ -8,7 +8,7 @@ turns them into Perfetto events.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,13 +41,19 @@ class Span:
         }
 
 
-@dataclass(slots=True)
 class Timelines:
-    """All devices' intervals for one run, in the order they were recorded."""
+    """All devices' intervals for one run, in the order they were recorded.
 
-    devices: tuple[str, ...]
-    spans: list[Span] = field(default_factory=list)
-    _track_end: dict[tuple[str, str], float] = field(default_factory=dict)
+    Intervals are kept as plain tuples (cheap in the event loop); :attr:`spans` builds the
+    :class:`Span` objects when a timeline is exported.
+    """
+
+    __slots__ = ("devices", "_rows", "_track_end")
+
+    def __init__(self, devices: tuple[str, ...]) -> None:
+        self.devices = devices
+        self._rows: list[tuple] = []
+        self._track_end: dict[tuple[str, str], float] = {}
 
     def record(
         self,
@@ -68,18 +74,18 @@ class Timelines:
         if start_s < self._track_end.get(key, 0.0) - 1e-12:
             raise RuntimeError(f"overlapping tasks on {device}/{track} at {start_s!r} s ({name})")
         self._track_end[key] = end_s
-        self.spans.append(
-            Span(device, track, start_s, end_s, name, task_id, flow_to=flow_to, args=args)
-        )
+        self._rows.append((device, track, start_s, end_s, name, task_id, flow_to, args))
+
+    @property
+    def spans(self) -> list[Span]:
+        return [Span(*row) for row in self._rows]
 
     def busy_s(self, device: str, until_s: float = float("inf")) -> float:
         """Union length of all of ``device``'s intervals, clipped at ``until_s``."""
         ivs = sorted(
-            (s.start_s, min(s.end_s, until_s))
-            for s in self.spans
-            if s.device == device and s.start_s < until_s
+            (r[2], min(r[3], until_s)) for r in self._rows if r[0] == device and r[2] < until_s
         )
-        total, cur_start, cur_end = 0.0, None, None
+        total, cur_start, cur_end = 0.0, 0.0, None
         for start, end in ivs:
             if cur_end is None or start > cur_end:
                 if cur_end is not None:
@@ -94,9 +100,10 @@ class Timelines:
     def with_flows(self, links: dict[int, int]) -> list[Span]:
         """Spans with ``flow_to`` filled from ``links`` (draft task id -> verify task id)."""
         out = []
-        for s in self.spans:
-            dest = links.get(s.task_id)
-            if dest is not None and s.flow_to is None:
-                s = Span(s.device, s.track, s.start_s, s.end_s, s.name, s.task_id, dest, s.args)
-            out.append(s)
+        for row in self._rows:
+            span = Span(*row)
+            dest = links.get(span.task_id)
+            if dest is not None and span.flow_to is None:
+                span = Span(*row[:6], dest, row[7])
+            out.append(span)
         return out

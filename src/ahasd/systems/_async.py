@@ -79,7 +79,6 @@ class AsyncLoop:
         self.current: Batch | None = None  # batch being drafted
         self.verifying: Batch | None = None
         self.verify_t0 = 0.0
-        self.verify_task = 0
         self.npu_debt_s = 0.0  # NPU time taken by no-AAU draft ops during a verification
         self.waiting = False  # EDC stopped look-ahead until the next feedback
         self.blocked = False  # the DLM waits for room in the full queue
@@ -191,15 +190,8 @@ class AsyncLoop:
         """Record the switch or pre-verify that just ended (kept until done: runs never cut it)."""
         name, t0, tid, energy, args = self._pim_task
         if self.kernel.now > t0:
-            self.tl.record(
-                "pim",
-                "gtsu" if name == "switch" else name,
-                t0,
-                self.kernel.now,
-                name,
-                tid,
-                args=args,
-            )
+            track = "gtsu" if name == "switch" else name
+            self.tl.record("pim", track, t0, self.kernel.now, name, tid, args=args)
         self.m.on_task_energy(energy)
         self.pim_busy = False
 
@@ -254,7 +246,7 @@ class AsyncLoop:
         n_eff = max(b.start + b.n - c, 0)
         tc = self.p.verify_cost(n_eff + 1, self.prompt + c)
         self.verifying, self.verify_t0 = b, self.kernel.now
-        self.verify_task = tid = self._task()
+        tid = self._task()
         self.links[b.task_id] = tid
         self.m.on_task_energy(tc.energy)
         self.kernel.schedule(VerifyDone(tid), tc.seconds, Priority.FEEDBACK)
@@ -274,15 +266,8 @@ class AsyncLoop:
         n_eff = max(end - c, 0)
         accepted = min(n_eff, self.first_wrong - c)
         corrected = sum(1 for w in self.corrected if c <= w < c + accepted)
-        self.tl.record(
-            "npu",
-            "verify",
-            self.verify_t0,
-            now,
-            "verify",
-            ev.task_id,
-            args=(("tokens", n_eff + 1), ("pos", c), ("accepted", accepted)),
-        )
+        args = (("tokens", n_eff + 1), ("pos", c), ("accepted", accepted))
+        self.tl.record("npu", "verify", self.verify_t0, now, "verify", ev.task_id, args=args)
         m.on_verify(accepted < n_eff)
         m.on_commit(c, accepted, 1, corrected)
         self.p.ctx.drafter.policy.observe(RoundOutcome(b.n, accepted - corrected, now - b.t0))

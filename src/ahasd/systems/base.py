@@ -95,8 +95,16 @@ class RunContext:
         return int(self.memory.offload_bytes.get(model.name, 0))
 
     def view(self, table: StepCostTable) -> CostView:
-        """The per-device view of ``table``: energy split by device, busy time per engine."""
-        return CostView(table, self.platform)
+        """The per-device view of ``table``: energy split by device, busy time per engine.
+
+        Views live as long as their (memoised) table, so repeated runs reuse the split.
+        """
+        view = _VIEWS.get(id(table))
+        if view is None or view.table is not table:
+            if len(_VIEWS) > 256:  # tables are memoised 64 at a time; drop views of dead ones
+                _VIEWS.clear()
+            view = _VIEWS[id(table)] = CostView(table, self.platform)
+        return view
 
 
 @dataclass(frozen=True)
@@ -113,6 +121,9 @@ class _PlatformKey:
             isinstance(other, _PlatformKey)
             and other.platform.config_hash == self.platform.config_hash
         )
+
+
+_VIEWS: dict[int, CostView] = {}  # id(table) -> view; checked against the table itself
 
 
 @lru_cache(maxsize=64)

@@ -29,11 +29,33 @@ def medusa_head_ops(shape: Any, n_heads: int, precision: str) -> tuple[Op, ...]:
     """Shapes of the Medusa heads for one token (all heads; count = n_heads)."""
     wb, eb, h, v = bytes_per_param(precision), elem_bytes(precision), shape.hidden, shape.vocab
     return (
-        Op("medusa-res", OpKind.GEMM, 1, h, h, h * h, math.ceil(h * h * wb),
-           math.ceil(2 * h * eb), 0, 0, n_heads),  # fmt: skip
+        Op(
+            "medusa-res",
+            OpKind.GEMM,
+            1,
+            h,
+            h,
+            h * h,
+            math.ceil(h * h * wb),
+            math.ceil(2 * h * eb),
+            0,
+            0,
+            n_heads,
+        ),
         Op("medusa-act", OpKind.ACTIVATION, 1, h, 1, 0, 0, math.ceil(2 * h * eb), 0, 0, n_heads),
-        Op("medusa-lm-head", OpKind.LM_HEAD, 1, v, h, h * v, math.ceil(h * v * wb),
-           math.ceil((h + v) * eb), 0, 0, n_heads),  # fmt: skip
+        Op(
+            "medusa-lm-head",
+            OpKind.LM_HEAD,
+            1,
+            v,
+            h,
+            h * v,
+            math.ceil(h * v * wb),
+            math.ceil((h + v) * eb),
+            0,
+            0,
+            n_heads,
+        ),
     )
 
 
@@ -104,13 +126,15 @@ class LpSpecCosts:
             if len(parts) == 2:
                 (npu_c, pim_c) = parts
                 split = balanced_split(
-                    npu_c.seconds, pim_c.seconds, npu_c.joules, pim_c.joules,
+                    npu_c.seconds,
+                    pim_c.seconds,
+                    npu_c.joules,
+                    pim_c.joules,
                     concurrent=self.concurrent,
-                )  # fmt: skip
+                    sync_s=self.pim.op_sync_s * op.count,  # one hand-off per op instance
+                )
                 scaled = ((npu_c, split.r_npu), (pim_c, 1.0 - split.r_npu))
-                # one NPU<->PIM hand-off per split operator instance (pim.op_sync_s)
-                sync = self.pim.op_sync_s * op.count if 0.0 < split.r_npu < 1.0 else 0.0
-                seconds += split.seconds + sync
+                seconds += split.seconds
                 shares += split.r_npu * op.weight_bytes * op.count
                 weights += op.weight_bytes * op.count
             else:

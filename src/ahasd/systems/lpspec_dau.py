@@ -27,26 +27,32 @@ class Split:
 
 
 def balanced_split(
-    t_npu_s: float, t_pim_s: float, e_npu_j: float, e_pim_j: float, *, concurrent: bool = True
+    t_npu_s: float,
+    t_pim_s: float,
+    e_npu_j: float,
+    e_pim_j: float,
+    *,
+    concurrent: bool = True,
+    sync_s: float = 0.0,
 ) -> Split:
     """Column share for the NPU that makes both engines finish together.
 
     ``t_*``/``e_*`` are the costs of the whole operator on one engine; a column share scales
     both linearly. With the near-data controller (``concurrent``) the engines overlap, so the
     makespan is minimised where they finish together. Without it they share one command path
-    and serialise, so the whole operator goes to the faster engine.
+    and serialise, so the whole operator goes to the faster engine. A split costs one NPU<->PIM
+    hand-off (``sync_s``); when that outweighs the overlap, the faster engine takes it all.
     """
     for name, value in (("t_npu_s", t_npu_s), ("t_pim_s", t_pim_s)):
         if not value >= 0.0:
             raise field_error(name, value, "a time >= 0")
     if t_npu_s + t_pim_s == 0.0:
         return Split(1.0, 0.0, e_npu_j)
-    if concurrent:
-        r = t_pim_s / (t_npu_s + t_pim_s)
-        seconds = t_npu_s * t_pim_s / (t_npu_s + t_pim_s)
-    else:
-        r = 1.0 if t_npu_s <= t_pim_s else 0.0
-        seconds = min(t_npu_s, t_pim_s)
+    pim_s = t_pim_s + sync_s
+    r, seconds = (1.0, t_npu_s) if t_npu_s <= pim_s else (0.0, pim_s)
+    balanced = t_npu_s * t_pim_s / (t_npu_s + t_pim_s) + sync_s
+    if concurrent and balanced < seconds:
+        r, seconds = t_pim_s / (t_npu_s + t_pim_s), balanced
     return Split(r, seconds, r * e_npu_j + (1.0 - r) * e_pim_j)
 
 

@@ -54,7 +54,11 @@ class HeadStats:
     def observe(self, ranks: Sequence[int]) -> None:
         """Record the true token's rank under heads 1..len(ranks) (ranks >= top_k are misses)."""
         for head, rank in enumerate(ranks[: self.n_heads]):
-            self._counts[head, min(int(rank), self.top_k)] += 1.0
+            self.observe_one(head, rank)
+
+    def observe_one(self, head: int, rank: int) -> None:
+        """Record one outcome of head ``head`` (0-based)."""
+        self._counts[head, min(int(rank), self.top_k)] += 1.0
 
 
 @dataclass(frozen=True, slots=True)

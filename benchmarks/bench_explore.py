@@ -1,0 +1,92 @@
+"""Explore throughput: analytic design points/s/core (goal ≥ 1,000/s) and event points/s.
+
+Run: ``python benchmarks/bench_explore.py [--points N] [--event-points M] [--tokens T]``.
+Everything runs in this one process (one core). Printed figures are measurements, not asserts.
+
+Scenarios:
+- analytic, shared platforms: random points over policy/workload/hardware knobs that take a
+  few distinct values (cost tables are shared within a platform × model pair group);
+- analytic, a distinct platform per point: a continuous hardware axis, so every point builds its
+  own step-cost tables (the worst case for the fast path);
+- event: the same kind of points through the event simulator (``evaluate``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from ahasd.explore.analytic import evaluate_analytic
+from ahasd.explore.evaluate import evaluate
+from ahasd.explore.points import build_points
+from ahasd.explore.spec import SweepSpec
+
+SHARED = {
+    "name": "bench-shared",
+    "base": {"system": "ahasd"},
+    "sampling": "random",
+    "axes": {
+        "system": ["ahasd", "npu-pim-async", "npu-pim-sync"],
+        "platform_overrides.pim.n_alu": [1, 2, 4, 8],
+        "policy_args.max_len": {"low": 1, "high": 16, "integer": True},
+        "prompt_len": {"low": 32, "high": 2048, "integer": True, "log": True},
+        "tokens": [256, 512, 1024],
+        "seed": [0, 1, 2, 3],
+        "use_aau": [True, False],
+    },
+}
+DISTINCT = {
+    "name": "bench-distinct",
+    "base": {"system": "ahasd", "tokens": 256},
+    "sampling": "random",
+    "axes": {"platform_overrides.pim.internal_bw_gb_per_s": {"low": 64.0, "high": 1024.0}},
+}
+
+
+def bench_analytic(spec_dict: dict, n: int) -> tuple[float, float, float]:
+    """(points/s end to end, points/s evaluation only, mean throughput) for ``n`` points."""
+    spec = SweepSpec.model_validate({**spec_dict, "samples": n})
+    t0 = time.perf_counter()
+    points = build_points(spec)
+    t1 = time.perf_counter()
+    out = evaluate_analytic([p.config for p in points])
+    t2 = time.perf_counter()
+    return len(points) / (t2 - t0), len(points) / (t2 - t1), float(out["throughput_tok_s"].mean())
+
+
+def bench_event(n: int, tokens: int) -> tuple[float, float]:
+    """(points/s, committed tokens/s) through the event simulator, serially."""
+    spec = SweepSpec.model_validate({**SHARED, "samples": n, "seed": 1,
+                                     "base": {"system": "ahasd", "tokens": tokens}})  # fmt: skip
+    cfgs = [
+        p.config.model_copy(update={"tokens": tokens}) for p in build_points(spec)
+    ]
+    evaluate(cfgs[0])  # warm caches (imports, cost tables of the first group)
+    t0 = time.perf_counter()
+    committed = sum(int(evaluate(c)["committed_tokens"]) for c in cfgs)
+    dt = time.perf_counter() - t0
+    return len(cfgs) / dt, committed / dt
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--points", type=int, default=5000)
+    ap.add_argument("--distinct-points", type=int, default=200)
+    ap.add_argument("--event-points", type=int, default=12)
+    ap.add_argument("--tokens", type=int, default=256)
+    args = ap.parse_args()
+    evaluate_analytic([p.config for p in build_points(
+        SweepSpec.model_validate({**SHARED, "samples": 8}))])  # fmt: skip  (warm-up)
+    e2e, ev, _ = bench_analytic(SHARED, args.points)
+    print(f"analytic, shared platforms : {e2e:9.0f} points/s/core end to end "
+          f"({ev:9.0f}/s evaluation only; {args.points} points; goal >= 1000)")
+    e2e, ev, _ = bench_analytic(DISTINCT, args.distinct_points)
+    print(f"analytic, platform per pt  : {e2e:9.0f} points/s/core end to end "
+          f"({ev:9.0f}/s evaluation only; {args.distinct_points} points)")
+    pps, tps = bench_event(args.event_points, args.tokens)
+    print(f"event simulator            : {pps:9.2f} points/s/core "
+          f"({tps:,.0f} committed tokens/s; {args.event_points} points x {args.tokens} tokens)")
+
+
+if __name__ == "__main__":
+    main()

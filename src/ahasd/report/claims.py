@@ -1,0 +1,226 @@
+"""AHASD's published claims beside our numbers, with the ratio ours / claimed.
+
+Every claim is from research/ahasd.md §7 ([A] abstract / [P] paper text; Table 4 for the
+NPU+LPDDR5 rows; §6.1 ablation figure). "up to" claims are compared with the maximum over
+(model pair × drafting algorithm) cells; averaged claims with the arithmetic mean of the per-cell
+ratios (each cell's ratio is taken on seed means). Nothing here is tuned: the claims are only
+printed next to what the simulator produced.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from ahasd.report.table import Row, fmt, markdown_table, mean, ratios
+
+TPUT, EE = "throughput_tok_s", "tokens_per_joule"
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    label: str
+    claimed: float
+    metric: str
+    num: str  # variant in the numerator
+    den: str  # variant in the denominator
+    agg: Literal["max", "mean"]
+    invert: bool = False  # den/num instead (energy per token from tokens per joule)
+    source: str = "research/ahasd.md §7"
+
+
+CLAIMS: tuple[Claim, ...] = (
+    Claim(
+        "throughput vs gpu-only (up to)",
+        4.2,
+        TPUT,
+        "ahasd",
+        "gpu-only",
+        "max",
+        source="ahasd.md §7 [A/P] headline",
+    ),
+    Claim(
+        "tokens/J vs gpu-only (up to)",
+        5.6,
+        EE,
+        "ahasd",
+        "gpu-only",
+        "max",
+        source="ahasd.md §7 [A/P] headline",
+    ),
+    Claim(
+        "throughput vs specpim (up to)",
+        1.5,
+        TPUT,
+        "ahasd",
+        "specpim",
+        "max",
+        source="ahasd.md §7 [A/P] headline",
+    ),
+    Claim(
+        "tokens/J vs specpim (up to)",
+        1.24,
+        EE,
+        "ahasd",
+        "specpim",
+        "max",
+        source="ahasd.md §7 [A/P] headline",
+    ),
+    Claim(
+        "throughput vs npu-only",
+        3.10,
+        TPUT,
+        "ahasd",
+        "npu-only",
+        "mean",
+        source="ahasd.md §7 [P] Table 4",
+    ),
+    Claim(
+        "energy/token vs npu-only",
+        0.48,
+        EE,
+        "ahasd",
+        "npu-only",
+        "mean",
+        invert=True,
+        source="ahasd.md §7 [P] Table 4",
+    ),
+    Claim(
+        "ablation: npu-pim-async vs gpu-only",
+        2.2,
+        TPUT,
+        "npu-pim-async",
+        "gpu-only",
+        "mean",
+        source="ahasd.md §7 [P] §6.1 ablation",
+    ),
+    Claim(
+        "ablation: +aau vs gpu-only",
+        2.7,
+        TPUT,
+        "+aau",
+        "gpu-only",
+        "mean",
+        source="ahasd.md §7 [P] §6.1 ablation",
+    ),
+    Claim(
+        "ablation: +edc vs gpu-only",
+        3.4,
+        TPUT,
+        "+edc",
+        "gpu-only",
+        "mean",
+        source="ahasd.md §7 [P] §6.1 ablation",
+    ),
+    Claim(
+        "ablation: ahasd (+tvc) vs gpu-only",
+        3.8,
+        TPUT,
+        "ahasd",
+        "gpu-only",
+        "mean",
+        source="ahasd.md §7 [P] §6.1 ablation",
+    ),
+    Claim(
+        "ablation tokens/J: npu-pim-async",
+        1.9,
+        EE,
+        "npu-pim-async",
+        "gpu-only",
+        "mean",
+        source="ahasd.md §7 [P] §6.1 ablation",
+    ),
+    Claim(
+        "ablation tokens/J: +aau",
+        2.6,
+        EE,
+        "+aau",
+        "gpu-only",
+        "mean",
+        source="ahasd.md §7 [P] §6.1 ablation",
+    ),
+    Claim(
+        "ablation tokens/J: +edc",
+        4.5,
+        EE,
+        "+edc",
+        "gpu-only",
+        "mean",
+        source="ahasd.md §7 [P] §6.1 ablation",
+    ),
+    Claim(
+        "ablation tokens/J: ahasd",
+        5.2,
+        EE,
+        "ahasd",
+        "gpu-only",
+        "mean",
+        source="ahasd.md §7 [P] §6.1 ablation",
+    ),
+)
+
+AREA_CLAIM_PCT = 3.0  # "< 3% of the DRAM die", ahasd.md §7 [A/P]
+
+# The four ablation steps of the throughput chain, in order (contracts.md, sim and systems).
+ABLATION = ("npu-pim-async", "+aau", "+edc", "ahasd")
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimResult:
+    claim: Claim
+    ours: float  # NaN when the matrix lacks the variants
+    where: str  # the (pair, policy) cell of a maximum; "" for means
+    n_cells: int
+
+    @property
+    def ratio(self) -> float:
+        return self.ours / self.claim.claimed if self.claim.claimed else math.nan
+
+
+def evaluate_claims(rows: Sequence[Row], claims: Iterable[Claim] = CLAIMS) -> list[ClaimResult]:
+    """Our number for every claim from the result rows."""
+    out = []
+    for c in claims:
+        per_cell = ratios(rows, c.metric, c.num, c.den, invert=c.invert)
+        if not per_cell:
+            out.append(ClaimResult(c, math.nan, "", 0))
+        elif c.agg == "max":
+            key = max(per_cell, key=per_cell.__getitem__)
+            out.append(ClaimResult(c, per_cell[key], f"{key[0]}, {key[1]}", len(per_cell)))
+        else:
+            out.append(ClaimResult(c, mean(per_cell.values()), "", len(per_cell)))
+    return out
+
+
+def area_claim(total_pct: float, basis: str) -> ClaimResult:
+    """The area claim as a ClaimResult (ours = our area model's % of the cited die)."""
+    c = Claim(
+        "area of additions, % of DRAM die (< 3)",
+        AREA_CLAIM_PCT,
+        "area",
+        "ahasd",
+        "die",
+        "max",
+        source="ahasd.md §5.4, §7 [P]",
+    )
+    return ClaimResult(c, total_pct, basis, 1)
+
+
+def claims_markdown(results: Sequence[ClaimResult]) -> str:
+    """The headline table as Markdown: claim, paper, ours, ours/claimed, where, source."""
+    body = [
+        (
+            r.claim.label,
+            f"{r.claim.claimed:g}",
+            fmt(r.ours),
+            fmt(r.ratio),
+            r.where or f"mean of {r.n_cells} cells",
+            r.claim.source,
+        )
+        for r in results
+    ]
+    return markdown_table(
+        ["claim", "paper", "ours", "ours/claimed", "cell (max) / basis", "source"], body
+    )
