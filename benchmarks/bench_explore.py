@@ -56,11 +56,10 @@ def bench_analytic(spec_dict: dict, n: int) -> tuple[float, float, float]:
 
 def bench_event(n: int, tokens: int) -> tuple[float, float]:
     """(points/s, committed tokens/s) through the event simulator, serially."""
-    spec = SweepSpec.model_validate({**SHARED, "samples": n, "seed": 1,
-                                     "base": {"system": "ahasd", "tokens": tokens}})  # fmt: skip
-    cfgs = [
-        p.config.model_copy(update={"tokens": tokens}) for p in build_points(spec)
-    ]
+    spec = SweepSpec.model_validate(
+        {**SHARED, "samples": n, "seed": 1, "base": {"system": "ahasd", "tokens": tokens}}
+    )
+    cfgs = [p.config.model_copy(update={"tokens": tokens}) for p in build_points(spec)]
     evaluate(cfgs[0])  # warm caches (imports, cost tables of the first group)
     t0 = time.perf_counter()
     committed = sum(int(evaluate(c)["committed_tokens"]) for c in cfgs)
@@ -75,17 +74,24 @@ def main() -> None:
     ap.add_argument("--event-points", type=int, default=12)
     ap.add_argument("--tokens", type=int, default=256)
     args = ap.parse_args()
-    evaluate_analytic([p.config for p in build_points(
-        SweepSpec.model_validate({**SHARED, "samples": 8}))])  # fmt: skip  (warm-up)
+    evaluate_analytic(
+        [p.config for p in build_points(SweepSpec.model_validate({**SHARED, "samples": 8}))]
+    )
     e2e, ev, _ = bench_analytic(SHARED, args.points)
-    print(f"analytic, shared platforms : {e2e:9.0f} points/s/core end to end "
-          f"({ev:9.0f}/s evaluation only; {args.points} points; goal >= 1000)")
+    print(
+        f"analytic, shared platforms : {e2e:9.0f} points/s/core end to end "
+        f"({ev:9.0f}/s evaluation only; {args.points} points; goal >= 1000)"
+    )
     e2e, ev, _ = bench_analytic(DISTINCT, args.distinct_points)
-    print(f"analytic, platform per pt  : {e2e:9.0f} points/s/core end to end "
-          f"({ev:9.0f}/s evaluation only; {args.distinct_points} points)")
+    print(
+        f"analytic, platform per pt  : {e2e:9.0f} points/s/core end to end "
+        f"({ev:9.0f}/s evaluation only; {args.distinct_points} points)"
+    )
     pps, tps = bench_event(args.event_points, args.tokens)
-    print(f"event simulator            : {pps:9.2f} points/s/core "
-          f"({tps:,.0f} committed tokens/s; {args.event_points} points x {args.tokens} tokens)")
+    print(
+        f"event simulator            : {pps:9.2f} points/s/core "
+        f"({tps:,.0f} committed tokens/s; {args.event_points} points x {args.tokens} tokens)"
+    )
 
 
 if __name__ == "__main__":

@@ -27,9 +27,15 @@ def test_expected_tokens_limits():
 
 
 def test_async_round_is_the_slower_side_sync_the_sum():
-    common = dict(alpha=np.array(0.8), gamma=np.array(4), t_draft_s=np.array(0.01),
-                  e_draft_j=np.array(0.1), t_verify_s=np.array(0.05), e_verify_j=np.array(1.0),
-                  static_w=2.0)  # fmt: skip
+    common = dict(
+        alpha=np.array(0.8),
+        gamma=np.array(4),
+        t_draft_s=np.array(0.01),
+        e_draft_j=np.array(0.1),
+        t_verify_s=np.array(0.05),
+        e_verify_j=np.array(1.0),
+        static_w=2.0,
+    )
     sync = round_metrics(**common, overlap=False)
     asyn = round_metrics(**common, overlap=True)
     e = expected_tokens(np.array(0.8), np.array(4))

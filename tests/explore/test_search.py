@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from ahasd.errors import AhasdError
-from ahasd.explore.pareto import parse_objectives, pareto_mask
+from ahasd.explore.pareto import pareto_mask, parse_objectives
 
 
 def test_pareto_mask_keeps_exactly_the_non_dominated_points():
@@ -22,7 +22,9 @@ def test_pareto_mask_keeps_exactly_the_non_dominated_points():
 
 def test_objective_names_are_checked():
     assert [o.column for o in parse_objectives("throughput,area")] == [
-        "throughput_tok_s", "area_mm2"]  # fmt: skip
+        "throughput_tok_s",
+        "area_mm2",
+    ]
     assert parse_objectives("min:wall_s")[0].maximize is False
     with pytest.raises(AhasdError, match="objectives"):
         parse_objectives("speed")
@@ -32,14 +34,33 @@ def test_explore_specpim_delegates_to_the_ga(cli, monkeypatch):
     calls = []
     fake = types.ModuleType("ahasd.explore.specpim_ga")
 
-    def run_cli(*, draft=None, target=None, gamma=None, seed=0, generations=None,
-                population=None, json_out=False):  # fmt: skip
+    def run_cli(
+        *,
+        draft=None,
+        target=None,
+        gamma=None,
+        seed=0,
+        generations=None,
+        population=None,
+        json_out=False,
+    ):
         calls.append(dict(draft=draft, target=target, gamma=gamma, seed=seed, json_out=json_out))
 
     fake.run_cli = run_cli
     monkeypatch.setitem(sys.modules, "ahasd.explore.specpim_ga", fake)
-    run = cli(["explore", "specpim", "--draft", "llama2-7b", "--target", "llama2-13b",
-               "--gamma", "4", "--json"])  # fmt: skip
+    run = cli(
+        [
+            "explore",
+            "specpim",
+            "--draft",
+            "llama2-7b",
+            "--target",
+            "llama2-13b",
+            "--gamma",
+            "4",
+            "--json",
+        ]
+    )
     assert run.code == 0, run.err
     assert calls == [dict(draft="llama2-7b", target="llama2-13b", gamma=4, seed=0, json_out=True)]
 
@@ -53,9 +74,24 @@ def test_explore_writes_front_table_and_plot(cli, tmp_path):
         "  policy_args.max_len: [2, 4, 8]\n"
     )
     out = tmp_path / "out"
-    run = cli(["explore", spec, "--objectives", "throughput,tokens_per_joule,area",
-               "--trials", "12", "--population", "4", "--confirm", "2", "--jobs", "1",
-               "--out", out])  # fmt: skip
+    run = cli(
+        [
+            "explore",
+            spec,
+            "--objectives",
+            "throughput,tokens_per_joule,area",
+            "--trials",
+            "12",
+            "--population",
+            "4",
+            "--confirm",
+            "2",
+            "--jobs",
+            "1",
+            "--out",
+            out,
+        ]
+    )
     assert run.code == 0, run.err
     assert (out / "pareto.png").stat().st_size > 1000
     assert "Pareto front" in run.out

@@ -63,10 +63,14 @@ def test_random_sampling_is_seeded():
 
 
 def test_dotted_paths_reach_nested_fields():
-    pts = build_points(_spec(axes={
-        "platform_overrides.npu.clock_ghz": [0.5],
-        "pair": [["opt-1.3b", "opt-6.7b"]],
-    }))  # fmt: skip
+    pts = build_points(
+        _spec(
+            axes={
+                "platform_overrides.npu.clock_ghz": [0.5],
+                "pair": [["opt-1.3b", "opt-6.7b"]],
+            }
+        )
+    )
     cfg = pts[0].config
     assert cfg.platform_overrides == {"npu.clock_ghz": 0.5}
     assert (cfg.draft, cfg.target) == ("opt-1.3b", "opt-6.7b")
@@ -75,10 +79,12 @@ def test_dotted_paths_reach_nested_fields():
 
 def test_load_spec_rejects_unknown_keys(tmp_path):
     p = tmp_path / "s.yaml"
-    p.write_text(textwrap.dedent("""
+    p.write_text(
+        textwrap.dedent("""
         base: {tokens: 64}
         axis: {seed: [1]}
-    """))
+    """)
+    )
     with pytest.raises(Exception) as err:  # pydantic ValidationError: extra="forbid"
         load_spec(p)
     assert "axis" in str(err.value)

@@ -52,8 +52,18 @@ def test_growing_a_sweep_only_computes_the_new_points(tmp_path):
 
 
 def _sweep_cmd(spec: Path, out: Path) -> list[str]:
-    return [sys.executable, "-m", "ahasd.cli.main", "sweep", str(spec), "--jobs", "1",
-            "--out", str(out), "--json"]  # fmt: skip
+    return [
+        sys.executable,
+        "-m",
+        "ahasd.cli.main",
+        "sweep",
+        str(spec),
+        "--jobs",
+        "1",
+        "--out",
+        str(out),
+        "--json",
+    ]
 
 
 def _parts(out: Path) -> int:
@@ -64,14 +74,18 @@ def _parts(out: Path) -> int:
 
 
 def test_killed_sweep_resumes_with_exactly_one_row_per_point(tmp_path):
-    spec = {**SPEC, "base": {**SPEC["base"], "tokens": 256},
-            "axes": {"seed": list(range(20)), "queue_depth": [4, 8]}}  # fmt: skip
+    spec = {
+        **SPEC,
+        "base": {**SPEC["base"], "tokens": 256},
+        "axes": {"seed": list(range(20)), "queue_depth": [4, 8]},
+    }
     path = tmp_path / "spec.yaml"
     path.write_text(json.dumps(spec))  # JSON is YAML
     out = tmp_path / "out"
     env = {**os.environ, "AHASD_NO_PROGRESS": "1"}
-    proc = subprocess.Popen(_sweep_cmd(path, out), env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)  # fmt: skip
+    proc = subprocess.Popen(
+        _sweep_cmd(path, out), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     deadline = time.monotonic() + 120
     while _parts(out) < 2 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.005)
@@ -82,15 +96,19 @@ def test_killed_sweep_resumes_with_exactly_one_row_per_point(tmp_path):
     assert 2 <= kept < 20
     assert not (out / "results.parquet").exists()
 
-    done = subprocess.run(_sweep_cmd(path, out), env=env, capture_output=True, text=True,
-                          check=True)  # fmt: skip
+    done = subprocess.run(
+        _sweep_cmd(path, out), env=env, capture_output=True, text=True, check=True
+    )
     summary = json.loads(done.stdout)
     assert summary["cached"] >= 2 * kept and summary["computed"] > 0
     assert summary["cached"] + summary["computed"] == 40
     rows = _rows(out / "results.parquet")
     assert len(rows) == 40 and len({r["point_hash"] for r in rows}) == 40
-    clean = run_sweep(SweepSpec.model_validate(spec), executor=get_executor("local", jobs=1),
-                      out_dir=tmp_path / "clean")  # fmt: skip
+    clean = run_sweep(
+        SweepSpec.model_validate(spec),
+        executor=get_executor("local", jobs=1),
+        out_dir=tmp_path / "clean",
+    )
     assert rows == _rows(clean.results_path)
 
 

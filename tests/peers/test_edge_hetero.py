@@ -60,3 +60,10 @@ def test_replay_tau():
     assert replay_tau(runs, 0, 7) == 1.0
     # γ=2: pos 0 k=2 -> +3; pos 3 k=3 -> +3; pos 6 k=0 -> +1
     assert replay_tau(runs, 2, 7) == pytest.approx(7 / 3)
+
+
+def test_host_measurement_says_why_it_is_skipped(tmp_path):
+    from ahasd.systems.edge_compare import measure_host
+
+    text = measure_host(quick=True, seed=0, models=tmp_path)
+    assert text.startswith("Host measurement: skipped") and str(tmp_path) in text

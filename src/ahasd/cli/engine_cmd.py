@@ -1,9 +1,181 @@
-"""CLI commands (filled in by the issue that owns them)."""
+"""Real-engine commands: generate, validate, demo-models, and ``trace record``.
+
+Thin: parse, call ``ahasd.engine``, render. The engine (torch, transformers) is imported inside
+each command, so the rest of the CLI works without the ``[engine]`` extra.
+"""
 
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
 import typer
+
+DRAFT = typer.Option(..., "--draft", help="Local directory of the draft model (HF format).")
+TARGET = typer.Option(..., "--target", help="Local directory of the target model (HF format).")
+DEVICE = typer.Option("cpu", "--device", help="cpu, cuda or cuda:N.")
+DTYPE = typer.Option("fp32", "--dtype", help="fp32, fp16 or bf16.")
+
+
+def _sampling(greedy: bool, temperature: float, top_k: int, top_p: float, seed: int) -> Any:
+    from ahasd.engine.sampling import SamplingConfig
+
+    return SamplingConfig(0.0 if greedy else temperature, top_k, top_p, seed)
+
+
+def _stream_printer(tokenizer: Any) -> Any:
+    shown = [""]
+
+    def show(tokens: list[int]) -> None:
+        text = tokenizer.decode(tokens, skip_special_tokens=True)
+        if text.startswith(shown[0]):
+            sys.stdout.write(text[len(shown[0]) :])
+            sys.stdout.flush()
+            shown[0] = text
+
+    return show
+
+
+def generate_cmd(
+    draft: str = DRAFT,
+    target: str = TARGET,
+    prompt: str = typer.Option(..., "--prompt", help="Prompt text (must not be empty)."),
+    policy: str = typer.Option("adaedl", "--policy", help="Drafting policy (registry name)."),
+    use_async: bool = typer.Option(False, "--async", help="Draft ahead in a thread (AHASD)."),
+    greedy: bool = typer.Option(False, "--greedy", help="Greedy decoding (the default)."),
+    temperature: float = typer.Option(0.0, "--temperature", help="0 = greedy."),
+    top_k: int = typer.Option(0, "--top-k", help="0 = off."),
+    top_p: float = typer.Option(1.0, "--top-p", help="1 = off."),
+    seed: int = typer.Option(0, "--seed"),
+    max_new_tokens: int = typer.Option(64, "--max-new-tokens"),
+    mode: str = typer.Option("chain", "--mode", help="chain or tree."),
+    no_edc: bool = typer.Option(False, "--no-edc", help="Async: always draft ahead."),
+    no_tvc: bool = typer.Option(False, "--no-tvc", help="Async: no TVC slack batches."),
+    queue_depth: int = typer.Option(4, "--queue-depth", help="Async: batches in flight."),
+    compile_graphs: bool = typer.Option(False, "--compile", help="Steps via torch.compile."),
+    baseline: bool = typer.Option(False, "--target-only", help="Plain target decoding."),
+    device: str = DEVICE,
+    dtype: str = DTYPE,
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Speculative decoding on a local model pair; ends with a stats line."""
+    from ahasd.engine import load_pair
+    from ahasd.engine.run import run_generation
+
+    cfg = _sampling(greedy, temperature, top_k, top_p, seed)
+    if not prompt:
+        from ahasd.errors import field_error
+
+        raise field_error("prompt", prompt, "a non-empty string")
+    pair = load_pair(draft, target, device=device, dtype=dtype)
+    res = run_generation(
+        pair, prompt, policy=policy, sampling=cfg, max_new_tokens=max_new_tokens, mode=mode,
+        use_async=use_async, use_edc=not no_edc, use_tvc=not no_tvc, queue_depth=queue_depth,
+        compile_graphs=compile_graphs, baseline=baseline,
+        stream=None if as_json else _stream_printer(pair.tokenizer),
+    )  # fmt: skip
+    out = res.to_dict()
+    if as_json:
+        typer.echo(json.dumps(out, indent=1))
+        return
+    typer.echo(
+        f"\n[{out['new_tokens']} tokens, {out['tokens_per_s']:.1f} tok/s, tau {out['tau']:.2f}, "
+        f"acceptance {out['acceptance_rate']:.2f}, mean draft len {out['mean_draft_len']:.2f}]"
+    )
+
+
+def validate_cmd(
+    draft: str = DRAFT,
+    target: str = TARGET,
+    kv_len: int = typer.Option(128, "--kv", help="KV length of the timed steps."),
+    gamma: int = typer.Option(4, "--gamma", help="Draft length for the speedup check."),
+    reps: int = typer.Option(20, "--reps", help="Timed repetitions per step (median)."),
+    calib_s: float = typer.Option(2.0, "--calibrate-seconds", help="Host micro-benchmark time."),
+    no_dispatch: bool = typer.Option(False, "--no-dispatch", help="Ignore per-op overhead."),
+    device: str = DEVICE,
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Measured vs cost-model-predicted step latencies (host-cpu), with % error."""
+    from ahasd.engine import load_pair
+    from ahasd.engine.decode import require_policy
+    from ahasd.engine.validate import validate
+
+    if kv_len < 1 or gamma < 1 or reps < 1:
+        from ahasd.errors import AhasdError
+
+        raise AhasdError("kv/gamma/reps: got a value < 1; accepted: integers >= 1")
+    pair = load_pair(draft, target, device=device)
+    pol = require_policy("fixed", gamma=gamma)
+    r = validate(pair, kv_len=kv_len, gamma=gamma, reps=reps, calib_s=calib_s,
+                 dispatch=not no_dispatch, policy=pol)  # fmt: skip
+    rows = [
+        {"phase": x.phase, "n_tokens": x.n_tokens, "measured_ms": x.measured_s * 1e3,
+         "predicted_ms": x.predicted_s * 1e3, "error_pct": x.error_pct}
+        for x in r["rows"]
+    ]  # fmt: skip
+    summary = {k: v for k, v in r.items() if k != "rows"}
+    if as_json:
+        typer.echo(json.dumps({"phases": rows, **summary}, indent=1))
+        return
+    typer.echo(f"host-cpu calibration: {json.dumps(r['calibration'])}")
+    typer.echo(f"{'phase':<10}{'n':>4}{'measured ms':>14}{'predicted ms':>14}{'error %':>10}")
+    for x in rows:
+        typer.echo(f"{x['phase']:<10}{x['n_tokens']:>4}{x['measured_ms']:>14.3f}"
+                   f"{x['predicted_ms']:>14.3f}{x['error_pct']:>10.1f}")  # fmt: skip
+    typer.echo(
+        f"speedup at gamma={gamma} (tau {r['tau']:.2f}): measured {r['speedup_measured']:.2f}x, "
+        f"from measured steps {r['speedup_from_measured_steps']:.2f}x, "
+        f"predicted {r['speedup_predicted']:.2f}x"
+    )
+
+
+def demo_models_cmd(
+    out: Path = typer.Option(..., "--out", help="Directory for target/ and draft/."),
+    size: str = typer.Option("full", "--size", help="full (~15 min, 2 cores) or small (tests)."),
+    small: bool = typer.Option(False, "--small", help="Same as --size small."),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """Train a demo llama-style pair on the Python standard library's sources (HF format)."""
+    from ahasd.engine.demo import make_demo_models
+
+    summary = make_demo_models(out, size="small" if small else size, seed=seed,
+                               log=lambda m: typer.echo(m, err=True))  # fmt: skip
+    typer.echo(json.dumps(summary, indent=1))
+
+
+def trace_record_cmd(
+    draft: str = DRAFT,
+    target: str = TARGET,
+    prompts: Path = typer.Option(..., "--prompts", help="Text file (one per line) or .jsonl."),
+    output: Path = typer.Option(..., "-o", "--output", help="Trace file (.parquet)."),
+    max_new_tokens: int = typer.Option(128, "--max-new-tokens"),
+    temperature: float = typer.Option(0.0, "--temperature", help="0 = greedy."),
+    seed: int = typer.Option(0, "--seed"),
+    device: str = DEVICE,
+) -> None:
+    """Record a token trace by teacher-forcing the target's own output."""
+    from ahasd.engine import load_pair
+    from ahasd.engine.record import read_prompts, record_trace
+    from ahasd.traces import save_trace
+
+    texts = read_prompts(prompts)
+    pair = load_pair(draft, target, device=device)
+    cfg = _sampling(temperature == 0.0, temperature, 0, 1.0, seed)
+    trace = record_trace(pair, texts, max_new_tokens=max_new_tokens, sampling=cfg,
+                         dataset=prompts.stem)  # fmt: skip
+    save_trace(trace, output)
+    typer.echo(f"wrote {len(trace)} positions from {len(texts)} prompts to {output}")
 
 
 def register(app: typer.Typer) -> None:
-    """Attach this module's commands to the root app."""
+    """Attach generate, validate, demo-models, and ``trace record`` on the traces sub-app."""
+    app.command("generate")(generate_cmd)
+    app.command("validate")(validate_cmd)
+    app.command("demo-models")(demo_models_cmd)
+    from ahasd.cli import trace_cmd
+
+    trace_app = getattr(trace_cmd, "trace_app", None)
+    if trace_app is not None:
+        trace_app.command("record")(trace_record_cmd)

@@ -159,9 +159,8 @@ class LocalExecutor:
                         if on_chunk is not None:
                             on_chunk(ranges[i][0], results[i])
                         bar.advance(task, len(results[i]))
-            except BaseException:
-                for fut in pending:
-                    fut.cancel()
+            except BaseException:  # Ctrl-C or a failed point: finished chunks are kept
+                pool.shutdown(wait=False, cancel_futures=True)
                 raise
         return [r for chunk in results for r in chunk]  # type: ignore[union-attr]
 
