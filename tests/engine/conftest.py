@@ -7,7 +7,7 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from engine_helpers import _real_policies, noisy_copy, tiny_llama  # noqa: E402
+from engine_helpers import _real_policies, _StubPolicy, noisy_copy, tiny_llama  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -51,3 +51,22 @@ def policy_layer(monkeypatch):
     monkeypatch.setattr(ad, "_policy_api", lambda: api)
 
 
+@pytest.fixture
+def one_thread():
+    """Tiny tensors run faster on one intra-op thread; restore the setting afterwards."""
+    import torch
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+@pytest.fixture(scope="session")
+def demo_dirs(tmp_path_factory):
+    """A trained 'tiny' demo pair in HF format (config.json, safetensors, tokenizer)."""
+    from ahasd.engine.demo import make_demo_models
+
+    out = tmp_path_factory.mktemp("demo")
+    make_demo_models(out, size="tiny", seed=0)
+    return out / "draft", out / "target"

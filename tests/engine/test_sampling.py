@@ -14,16 +14,17 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from engine_helpers import TableLM, fixed  # noqa: E402
+
 from ahasd.engine import decode  # noqa: E402
 from ahasd.engine import sampling as smp  # noqa: E402
 from ahasd.engine.sampling import SamplingConfig, probs, residual  # noqa: E402
 from ahasd.errors import AhasdError  # noqa: E402
 
-from engine_helpers import TableLM, fixed  # noqa: E402
-
 pytestmark = pytest.mark.engine
 
 CFG = SamplingConfig(temperature=0.8, top_k=6, top_p=0.9, seed=0)
+SCALE = 0.7  # toy-LM logit scale: several tokens survive top-k/top-p at every position
 
 
 def chi2_ok(counts: np.ndarray, expected_p: np.ndarray, z: float = 3.9) -> tuple[bool, float]:
@@ -78,7 +79,7 @@ def _joint_first_two(lm: TableLM, prompt: list[int], cfg: SamplingConfig) -> np.
 
 
 def _spec_counts(n: int, cfg: SamplingConfig, gamma: int) -> np.ndarray:
-    draft, target = TableLM(8, seed=1), TableLM(8, seed=2)
+    draft, target = TableLM(8, seed=1, scale=SCALE), TableLM(8, seed=2, scale=SCALE)
     counts = np.zeros(64)
     for i in range(n):
         c = SamplingConfig(cfg.temperature, cfg.top_k, cfg.top_p, seed=i)
@@ -88,19 +89,19 @@ def _spec_counts(n: int, cfg: SamplingConfig, gamma: int) -> np.ndarray:
     return counts
 
 
-@pytest.mark.parametrize("gamma", [1, 3])
-def test_speculative_sampling_matches_target_joint(gamma):
-    """First two tokens, 2e4 samples, temperature + top-k + top-p on both p and q."""
-    expected = _joint_first_two(TableLM(8, seed=2), [1, 2, 3], CFG)
-    ok, stat = chi2_ok(_spec_counts(20_000, CFG, gamma), expected)
+def test_speculative_sampling_matches_target_joint(one_thread):
+    """First two tokens, 1e4 samples, temperature + top-k + top-p on both p and q."""
+    expected = _joint_first_two(TableLM(8, seed=2, scale=SCALE), [1, 2, 3], CFG)
+    ok, stat = chi2_ok(_spec_counts(10_000, CFG, 3), expected)
     assert ok, f"chi-square {stat:.1f} too large: output distribution differs from the target"
 
 
-def test_broken_residual_fails_the_same_test(monkeypatch):
-    """Resampling from p instead of norm(max(0, p - q)) is the classic bug; it must be caught."""
+def test_broken_residual_fails_the_same_test(monkeypatch, one_thread):
+    """Resampling from p instead of norm(max(0, p - q)) is the classic bug; it must be caught
+    (with fewer samples than the positive test, so the check has margin)."""
     monkeypatch.setattr(smp, "residual", lambda p, q: p)
-    expected = _joint_first_two(TableLM(8, seed=2), [1, 2, 3], CFG)
-    ok, stat = chi2_ok(_spec_counts(20_000, CFG, 3), expected)
+    expected = _joint_first_two(TableLM(8, seed=2, scale=SCALE), [1, 2, 3], CFG)
+    ok, stat = chi2_ok(_spec_counts(4_000, CFG, 3), expected)
     assert not ok, f"a broken residual passed (chi-square {stat:.1f})"
 
 
@@ -110,7 +111,7 @@ def test_point_mass_tree_children_are_lossless():
     children = [3, 0, 7]  # deterministic top-k-like proposals, any order
     rng = np.random.default_rng(0)
     counts = np.zeros(10)
-    for _ in range(20_000):
+    for _ in range(10_000):
         _, tok = smp.verify_children(p, children, SamplingConfig(temperature=1.0), rng)
         counts[tok] += 1
     ok, stat = chi2_ok(counts, p.double().numpy())

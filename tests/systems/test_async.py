@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ahasd.systems import simulate
 
@@ -74,3 +76,24 @@ def test_small_queues_still_commit_everything(depth):
     r = simulate(system="npu-pim-async", tokens=200, seed=2, queue_depth=depth,
                  platform_overrides=FAST_PIM)  # fmt: skip
     assert r.committed_tokens == 200 and r.extras["queue_high_water"] <= depth
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    policy=st.sampled_from(["adaedl", "svip", "banditspec", "hf-heuristic", "fixed"]),
+    fast=st.booleans(),
+    decoding=st.sampled_from(["greedy", "sampled"]),
+    depth=st.integers(1, 8),
+    flags=st.sampled_from([{}, {"use_tvc": False}, {"use_edc": False}, {"use_aau": False}]),
+)
+def test_async_commits_every_token_whatever_the_settings(
+    seed, policy, fast, decoding, depth, flags
+):
+    """Metrics.on_commit raises on a gap, a repeat, or an accepted token the trace rejects."""
+    r = simulate(
+        tokens=150, seed=seed, policy=policy, decoding=decoding, queue_depth=depth,
+        platform_overrides=FAST_PIM if fast else {}, **flags,
+    )  # fmt: skip
+    assert r.committed_tokens == 150
+    assert r.wall_s > 0 and all(d["busy_s"] <= r.wall_s + 1e-12 for d in r.devices.values())

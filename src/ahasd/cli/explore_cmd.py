@@ -126,6 +126,12 @@ def explore(
         confirm=confirm,
     )
     front = [r for r, f in zip(res.rows, res.front, strict=True) if f]
+    front.sort(
+        key=lambda r: (
+            r.get("mode") != "event",
+            -_num(r.get(objs[0].column)) if objs[0].maximize else _num(r.get(objs[0].column)),
+        )
+    )
     if json_out:
         typer.echo(
             json.dumps(
@@ -169,10 +175,9 @@ def _best(rows: list[dict[str, Any]], objective: Any, top: int) -> list[dict[str
 
 
 def _print_summary(summary: dict[str, Any], rows, objectives, top: int) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    con = Console()
+    con = _console()
     con.print(
         f"[bold]{summary['spec']}[/]: {summary['points']} points ({summary['mode']}), "
         f"{summary['cached']} from cache, {summary['computed']} computed, "
@@ -184,26 +189,43 @@ def _print_summary(summary: dict[str, Any], rows, objectives, top: int) -> None:
             continue
         table = Table(title=f"best {top} by {obj.column} ({'max' if obj.maximize else 'min'})")
         for col in best[0]:
-            table.add_column(col.removeprefix("axis."))
+            table.add_column(_header(col))
         for r in best:
             table.add_row(*(_fmt(v) for v in r.values()))
         con.print(table)
 
 
 def _print_front(front: list[dict[str, Any]], objectives, res) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    con = Console()
+    con = _console()
     axes = [k for k in (front[0] if front else {}) if k.startswith("axis.")]
     table = Table(title=f"Pareto front ({len(front)} of {len(res.rows)} points)")
     for col in ["mode", *axes, *(o.column for o in objectives)]:
-        table.add_column(col.removeprefix("axis."))
+        table.add_column(_header(col))
     for r in front:
         cells = [r.get("mode"), *(r.get(a) for a in axes), *(r.get(o.column) for o in objectives)]
         table.add_row(*(_fmt(v) for v in cells))
     con.print(table)
     con.print(f"plot: {res.plot_path}  ·  all points: {res.results_path}")
+
+
+def _num(value: Any) -> float:
+    return float(value) if isinstance(value, (int, float)) else float("inf")
+
+
+def _header(column: str) -> str:
+    """The last component of an axis path (``axis.platform_overrides.pim.n_alu`` → ``n_alu``)."""
+    return column.removeprefix("axis.").rsplit(".", 1)[-1] if column.startswith("axis.") else column
+
+
+def _console():
+    """A rich console; wide when piped so tables are not squeezed to 80 columns."""
+    import sys
+
+    from rich.console import Console
+
+    return Console(width=None if sys.stdout.isatty() else 160)
 
 
 def _fmt(value: Any) -> str:

@@ -66,8 +66,17 @@ def _overlap(x: list[tuple[float, float]], y: list[tuple[float, float]]) -> floa
 class AsyncDecoder:
     """Shared state between the draft thread and the verifier, guarded by one condition."""
 
-    def __init__(self, draft: CachedLM, target: CachedLM, policy: Any, cfg: SamplingConfig, *,
-                 edc: Any = None, tvc: Any = None, queue_depth: int = 4) -> None:
+    def __init__(
+        self,
+        draft: CachedLM,
+        target: CachedLM,
+        policy: Any,
+        cfg: SamplingConfig,
+        *,
+        edc: Any = None,
+        tvc: Any = None,
+        queue_depth: int = 4,
+    ) -> None:
         self.draft, self.target, self.policy, self.cfg = draft, target, policy, cfg
         self.edc, self.tvc, self.depth = edc, tvc, queue_depth
         seeds = np.random.SeedSequence(cfg.seed).spawn(2)
@@ -119,7 +128,9 @@ class AsyncDecoder:
 
     def _draft_batch(self, base: list[int], ep: int, cap: int) -> None:
         t0 = time.perf_counter()
-        lcp = next((i for i, (a, b) in enumerate(zip(self.dtoks, base)) if a != b), None)
+        lcp = next(
+            (i for i, (a, b) in enumerate(zip(self.dtoks, base, strict=False)) if a != b), None
+        )
         keep = min(len(self.dtoks) if lcp is None else lcp, len(base) - 1)
         self.draft.rollback(keep)
         self.dtoks = self.dtoks[:keep]
@@ -134,8 +145,13 @@ class AsyncDecoder:
             h, p1 = entropy_top1(q)
             ents.append(h)
             if self.tvc is not None:
-                self.tvc.record_draft(int((time.perf_counter() - ts) * 1e9), 1)
-            sig = self.pol.TokenSignals(h, p1, len(toks), self.pol.signal_features(h, p1, len(toks)))
+                step_ns = int((time.perf_counter() - ts) * 1e9)
+                with self.cond:  # TVC's tables are shared with the verifier thread
+                    self.tvc.record_draft(step_ns, 1)
+                    self.tvc.record_preverify(step_ns, 1)  # slack is filled by drafting here
+            sig = self.pol.TokenSignals(
+                h, p1, len(toks), self.pol.signal_features(h, p1, len(toks))
+            )
             with self.plock:
                 more = len(toks) < cap and self.policy.keep_drafting(sig)
             if not more or self.epoch != ep:
@@ -153,7 +169,11 @@ class AsyncDecoder:
                 self.queue.append(b)
                 self.pending += toks
                 self.in_flight += 1
-                ahead = True if self.edc is None else self.edc.after_batch(b.batch_id, float(np.mean(ents)))
+                ahead = (
+                    True
+                    if self.edc is None
+                    else self.edc.after_batch(b.batch_id, float(np.mean(ents)))
+                )
                 self.hold = not ahead
             self.cond.notify_all()
 
@@ -171,8 +191,9 @@ class AsyncDecoder:
         m, nxt = verify_chain(p, torch.stack(b.qs), b.tokens, self.cfg, self.rng_v)
         t1 = time.perf_counter()
         self.vspans.add(t0, t1)
-        if self.tvc is not None:
-            self.tvc.record_verify(int((t1 - t0) * 1e9), len(self.seq))
+        with self.cond:
+            if self.tvc is not None:
+                self.tvc.record_verify(int((t1 - t0) * 1e9), len(self.seq))
         self._settle(b, m, nxt, res, t1 - t0)
 
     def _settle(self, b: _Batch, m: int, nxt: int, res: GenerationResult, v_s: float) -> None:

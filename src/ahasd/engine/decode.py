@@ -105,9 +105,7 @@ def _finish(seq: list[int], n_prompt: int, max_new: int, eos_id: int | None) -> 
 class SpecDecoder:
     """State of one speculative generation: two cached models, the sequence, the counters."""
 
-    def __init__(
-        self, draft: CachedLM, target: CachedLM, policy: Any, cfg: SamplingConfig
-    ) -> None:
+    def __init__(self, draft: CachedLM, target: CachedLM, policy: Any, cfg: SamplingConfig) -> None:
         self.draft, self.target, self.policy, self.cfg = draft, target, policy, cfg
         self.rng = np.random.default_rng(np.random.SeedSequence(cfg.seed))
         self.pol = _policy_api()
@@ -206,7 +204,9 @@ class SpecDecoder:
             toks += new_t
             parents += new_p
             depths += [d] * len(new_t)
-            stop = d + 1 >= cap or not self.policy.keep_drafting(self._signals(frontier[0][1], d + 1))
+            stop = d + 1 >= cap or not self.policy.keep_drafting(
+                self._signals(frontier[0][1], d + 1)
+            )
             if stop:
                 break
             logits = self.draft.step_tree(new_t, new_p, [d] * len(new_t))

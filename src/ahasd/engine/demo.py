@@ -50,11 +50,19 @@ class DemoSize:
 SIZES = {
     # ~10.7M / ~1.4M parameters; step counts sized for <= 15 min on 2 cores (docs/engine.md)
     "full": DemoSize(
-        8_000_000, 128, 16, ArchSpec(384, 6, 6, 1024, 1400, 1e-3), ArchSpec(192, 3, 3, 512, 1400, 2e-3)
+        4_000_000,
+        128,
+        16,
+        ArchSpec(384, 6, 6, 1024, 330, 1.5e-3),
+        ArchSpec(192, 3, 3, 512, 500, 3e-3),
     ),
-    # tests: built in seconds
+    # a few seconds: quick experiments
     "small": DemoSize(
         200_000, 32, 8, ArchSpec(48, 2, 4, 96, 60, 3e-3), ArchSpec(24, 1, 2, 48, 60, 3e-3)
+    ),
+    # tests: about a second
+    "tiny": DemoSize(
+        50_000, 32, 4, ArchSpec(32, 1, 4, 64, 25, 3e-3), ArchSpec(16, 1, 2, 32, 25, 3e-3)
     ),
 }
 
@@ -68,7 +76,7 @@ def _bytes_to_unicode() -> dict[int, str]:
             bs.append(b)
             cs.append(256 + n)
             n += 1
-    return {b: chr(c) for b, c in zip(bs, cs)}
+    return {b: chr(c) for b, c in zip(bs, cs, strict=True)}
 
 
 def build_tokenizer() -> Any:
@@ -150,7 +158,9 @@ def _loss(model: Any, x: torch.Tensor) -> torch.Tensor:
     return torch.nn.functional.cross_entropy(logits.reshape(-1, VOCAB), x[:, 1:].reshape(-1))
 
 
-def make_demo_models(out: str | Path, *, size: str = "full", seed: int = 0, log: Any = None) -> dict:
+def make_demo_models(
+    out: str | Path, *, size: str = "full", seed: int = 0, log: Any = None
+) -> dict:
     """Train and save ``out/target`` and ``out/draft`` (config.json, safetensors, tokenizer)."""
     if size not in SIZES:
         raise field_error("size", size, ", ".join(SIZES))

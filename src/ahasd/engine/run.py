@@ -14,7 +14,7 @@ from ahasd.errors import field_error
 
 
 def controllers(use_edc: bool, use_tvc: bool) -> tuple[Any, Any]:
-    """AHASD's EDC and TVC with default configs (policies/edc.py, policies/tvc.py)."""
+    """AHASD's EDC (default config) and TVC in nanoseconds (policies/edc.py, policies/tvc.py)."""
     edc = tvc = None
     if use_edc:
         from ahasd.policies.edc import EDC, EdcConfig
@@ -23,7 +23,9 @@ def controllers(use_edc: bool, use_tvc: bool) -> tuple[Any, Any]:
     if use_tvc:
         from ahasd.policies.tvc import TVC, TvcConfig
 
-        tvc = TVC(TvcConfig())
+        # software clocks: every table holds nanoseconds, so no PIM/NPU clock conversion, and
+        # no hardware seeds: the tables start empty and fill with measured step times
+        tvc = TVC(TvcConfig(pim_per_npu_clock=1.0, seeded=False))
     return edc, tvc
 
 

@@ -33,7 +33,7 @@ class PhaseRow:
 
 
 def time_step(lm: CachedLM, kv_len: int, n_tokens: int, reps: int) -> float:
-    """Median seconds of one step of ``n_tokens`` at KV length ``kv_len`` (rolled back each time)."""
+    """Median seconds of one ``n_tokens`` step at KV length ``kv_len`` (rolled back each time)."""
     lm.reset()
     lm.step([1 + (i % 200) for i in range(kv_len)])
     toks = [7 + i for i in range(n_tokens)]
@@ -114,7 +114,12 @@ def predict_s(platform: Any, shape: Any, phase: str, n_tokens: int, kv_len: int)
     from ahasd.cost import step_cost
 
     return step_cost(
-        platform, shape, placement="cpu", phase=phase, n_tokens=n_tokens, kv_len=kv_len,
+        platform,
+        shape,
+        placement="cpu",
+        phase=phase,
+        n_tokens=n_tokens,
+        kv_len=kv_len,
         precision="fp32",
     ).seconds
 
@@ -140,13 +145,26 @@ def validate(
     disp = measure_dispatch_s() if dispatch else 0.0
     dplat, dcal = host_platform(calib_s, disp, count_framework_ops(d, kv_len), dshape, kv_len)
     tplat, tcal = host_platform(calib_s, disp, count_framework_ops(t, kv_len), tshape, kv_len)
-    rows = [PhaseRow("draft", 1, time_step(d, kv_len, 1, reps),
-                     predict_s(dplat, dshape, "draft", 1, kv_len))]
+    rows = [
+        PhaseRow(
+            "draft", 1, time_step(d, kv_len, 1, reps), predict_s(dplat, dshape, "draft", 1, kv_len)
+        )
+    ]
     for n in sorted(set(widths) | {gamma + 1}):
-        rows.append(PhaseRow("verify", n, time_step(t, kv_len, n, reps),
-                             predict_s(tplat, tshape, "verify", n, kv_len)))
-    calib = {**_calibration(calib_s), "dispatch_us": disp * 1e6,
-             "draft_op_sync_us": dcal["cpu.op_sync_us"], "target_op_sync_us": tcal["cpu.op_sync_us"]}
+        rows.append(
+            PhaseRow(
+                "verify",
+                n,
+                time_step(t, kv_len, n, reps),
+                predict_s(tplat, tshape, "verify", n, kv_len),
+            )
+        )
+    calib = {
+        **_calibration(calib_s),
+        "dispatch_us": disp * 1e6,
+        "draft_op_sync_us": dcal["cpu.op_sync_us"],
+        "target_op_sync_us": tcal["cpu.op_sync_us"],
+    }
     ids = prompt_ids or [1 + (i % 200) for i in range(kv_len)]
     ar = target_only(t, ids, max_new_tokens=max_new_tokens)
     sd = generate(d, t, ids, policy=policy, max_new_tokens=max_new_tokens)

@@ -24,6 +24,7 @@ import numpy as np
 
 from ahasd.errors import AhasdError
 from ahasd.explore.cache import HASH
+from ahasd.explore.points import cached_platform
 
 ASYNC_SYSTEMS = {"ahasd": True, "npu-pim-async": False}  # name -> honours use_aau
 DEFAULT_MAX_LEN = 8
@@ -66,16 +67,6 @@ def round_metrics(
 
 
 @lru_cache(maxsize=256)
-def _platform(name: str, overrides_json: str):
-    import json
-
-    from ahasd.hardware import load_platform
-
-    overrides = json.loads(overrides_json)
-    return load_platform(name, overrides or None)
-
-
-@lru_cache(maxsize=256)
 def _table(
     platform_key: tuple[str, str],
     model: str,
@@ -87,7 +78,7 @@ def _table(
     from ahasd.cost import StepCostTable
     from ahasd.models import load_model
 
-    plat = _platform(*platform_key)
+    plat = cached_platform(*platform_key)
     return StepCostTable(
         plat,
         load_model(model),
@@ -200,7 +191,7 @@ def _evaluate_group(cfgs: list[Any], idx: np.ndarray, out: dict[str, np.ndarray]
     first = cfgs[0]
     dp, vp, overlap = _plan(first)
     pkey = (first.platform, _group_key(first)[2])
-    platform = _platform(*pkey)
+    platform = cached_platform(*pkey)
     offload = _offloads(first, platform, vp, SYSTEMS.get(first.system).memory_device)
     t_d = _table(
         pkey, first.draft, dp, first.precision, first.kv_bucket, offload.get(first.draft, 0)

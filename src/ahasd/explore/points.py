@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from ahasd.errors import AhasdError, one_line
@@ -76,6 +77,14 @@ def _check_axis_values(spec: SweepSpec, base: dict[str, Any]) -> None:
             _make_config(fields, f"axes.{path}={value!r}")
 
 
+@lru_cache(maxsize=256)
+def cached_platform(name: str, overrides_json: str):
+    """``load_platform`` memoised on (name, canonical overrides JSON); shared with analytic.py."""
+    from ahasd.hardware import load_platform
+
+    return load_platform(name, json.loads(overrides_json) or None)
+
+
 class _Checks:
     """Memoised name checks: each distinct platform/model/policy/profile is loaded once."""
 
@@ -93,7 +102,6 @@ class _Checks:
         self.seen.add(k)
 
     def point(self, cfg: Any, assignment: dict[str, Any]) -> None:
-        from ahasd.hardware import load_platform
         from ahasd.models import load_model
         from ahasd.policies import make_policy
         from ahasd.systems.base import SYSTEMS
@@ -101,7 +109,7 @@ class _Checks:
         system = SYSTEMS.get(cfg.system)
 
         def platform() -> None:
-            plat = load_platform(cfg.platform, cfg.platform_overrides or None)
+            plat = cached_platform(cfg.platform, json.dumps(cfg.platform_overrides, sort_keys=True))
             missing = [d for d in system.required_devices if d not in plat.devices]
             if missing:
                 raise AhasdError(
@@ -121,7 +129,12 @@ class _Checks:
             lambda: make_policy(cfg.policy, **cfg.policy_args),
             where,
         )
-        if cfg.profile is not None:
+        if cfg.trace is not None:
+            from ahasd.traces import load_trace
+
+            where = _describe(assignment, ("trace",))
+            self.once("trace", cfg.trace, lambda: load_trace(cfg.trace), where)
+        elif cfg.profile is not None:
             self.once(
                 "profile",
                 cfg.profile,
@@ -131,11 +144,10 @@ class _Checks:
 
 
 def _check_profile(name: str) -> None:
-    from ahasd.traces import list_profiles
+    """Synthesising a few tokens validates a name, including the ``iid-alpha-X`` family."""
+    from ahasd.traces import synthesize
 
-    names = [getattr(p, "name", p) for p in list_profiles()]
-    if name not in names:
-        raise AhasdError(f"profile: got {name!r}; accepted: {', '.join(names)}")
+    synthesize(name, 8, 0)
 
 
 def make_point(

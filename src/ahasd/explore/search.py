@@ -58,7 +58,9 @@ def _suggest(trial: Any, spec: SweepSpec) -> dict[str, Any]:
     return out
 
 
-def _evaluate(points: list[Point], spec: SweepSpec, executor: Executor, cache: ResultCache):
+def _evaluate(
+    points: list[Point], spec: SweepSpec, executor: Executor, cache: ResultCache, desc: str = ""
+):
     """Rows for ``points`` (cache first), in order; analytic points are not cached."""
     if spec.mode == MODE_ANALYTIC:
         from ahasd.explore.analytic import evaluate_analytic_rows
@@ -70,7 +72,7 @@ def _evaluate(points: list[Point], spec: SweepSpec, executor: Executor, cache: R
     executor.map(
         evaluate_point,
         items,
-        desc="trials",
+        desc=desc or "trials",
         chunk_size=max(1, spec.batch // 4),
         on_chunk=lambda _s, rows: cache.add(rows),
     )
@@ -108,7 +110,8 @@ def run_search(
         points = [
             make_point(base, _suggest(t, spec), len(rows) + i, checks) for i, t in enumerate(asked)
         ]
-        batch = _with_area(_evaluate(points, spec, executor, cache), points, objectives)
+        desc = f"trials {len(rows) + 1}-{len(rows) + len(points)} of {trials}"
+        batch = _with_area(_evaluate(points, spec, executor, cache, desc), points, objectives)
         vals = values(batch, objectives)
         for t, p, row, v in zip(asked, points, batch, vals, strict=True):
             row.update(
@@ -119,7 +122,7 @@ def run_search(
             else:
                 study.tell(t, [float(x) for x in v])
             rows.append(row)
-    front = pareto_mask(values(rows, objectives), [o.maximize for o in objectives])
+    front = _front(rows, objectives)
     if spec.mode == MODE_ANALYTIC and confirm > 0:
         rows, front = _confirm(rows, front, spec, base, objectives, executor, cache, confirm)
     from ahasd.explore.cache import write_parquet
@@ -134,6 +137,21 @@ def run_search(
         title=f"{spec.name}: {len(rows)} points, {int(front.sum())} on the front",
     )
     return SearchOutcome(rows, front, objectives, out, plot, results)
+
+
+def _front(rows: list[dict[str, Any]], objectives: list[Objective]) -> np.ndarray:
+    """Pareto mask over the first occurrence of each design (NSGA-II may ask one twice)."""
+    first: dict[str, int] = {}
+    for i, row in enumerate(rows):
+        first.setdefault(row[HASH], i)
+    idx = np.array(sorted(first.values()), dtype=np.int64)
+    mask = np.zeros(len(rows), dtype=bool)
+    if idx.size:
+        sub = pareto_mask(
+            values([rows[i] for i in idx], objectives), [o.maximize for o in objectives]
+        )
+        mask[idx] = sub
+    return mask
 
 
 def _confirm(rows, front, spec, base, objectives, executor, cache, k):
@@ -161,11 +179,8 @@ def _confirm(rows, front, spec, base, objectives, executor, cache, k):
     front_all = np.concatenate([front, np.zeros(len(confirmed), dtype=bool)])
     ev = np.array([r.get("mode") == "event" for r in all_rows])
     if ev.any():  # the event rows get their own front (analytic and event are not mixed)
-        sub = pareto_mask(
-            values([all_rows[i] for i in np.flatnonzero(ev)], objectives),
-            [o.maximize for o in objectives],
-        )
-        front_all[np.flatnonzero(ev)] = sub
+        ev_idx = np.flatnonzero(ev)
+        front_all[ev_idx] = _front([all_rows[i] for i in ev_idx], objectives)
     return all_rows, front_all
 
 

@@ -256,6 +256,8 @@ def gantt(spans: Sequence, path: Path, *, title: str, window_s: float | None = N
     handles = [plt.Rectangle((0, 0), 1, 1, color=_color(k, kinds)) for k in kinds]
     ax.legend(handles, kinds, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_yticks(range(len(lanes)), lanes)
+    if window_s is not None and spans:
+        ax.set_xlim(spans[0].start_s * 1e3, (spans[0].start_s + window_s) * 1e3)
     ax.set_xlabel("time (ms)")
     ax.set_title(title)
     return _save(fig, path)

@@ -63,6 +63,10 @@ def _lpspec_runs(quick: bool, seed: int) -> dict[str, Any]:
         "lpspec": simulate_lpspec(base),
         "lpspec (no NMC)": simulate_lpspec(base, LpSpecOptions(use_nmc=False)),
         "lpspec (static 63-node tree)": simulate_lpspec(base, LpSpecOptions(use_pruner=False)),
+        # CAPIM's validation point, L_spec = 8 (research/peers.md §3.6): a reference, not a fit
+        "lpspec (static 8-node tree)": simulate_lpspec(
+            base, LpSpecOptions(use_pruner=False, static_tree_nodes=8)
+        ),
         "gemv-pim-si": simulate_lpspec(base, LpSpecOptions(mode="pim", use_pruner=False)),
         "lpspec [409.6 GOPS total]": simulate_lpspec({**base, **agg}),
     }
@@ -161,7 +165,9 @@ def _lpspec_gap(runs: dict[str, Any], main: Any, dau: list[dict[str, Any]]) -> s
         f"tree node adds {(dau[1]['pim_s'] - dau[0]['pim_s']) * 1e3:.1f} ms (compute-bound: the "
         "N_ALU = 4 batching saves weight passes, not MACs), while the NPU alone needs "
         f"{dau[0]['npu_s'] * 1e3:.0f} ms. Extra nodes rarely pay, so the tree stays small and "
-        "the throughput is PIM's autoregressive rate.\n"
+        "the throughput is PIM's autoregressive rate. A fixed 8-node tree (CAPIM's L_spec = 8) "
+        f"gives {runs['lpspec (static 8-node tree)'].throughput_tok_s:.1f} tok/s (τ = "
+        f"{runs['lpspec (static 8-node tree)'].tau:.2f}).\n"
         f"* With the other reading of LP-Spec §VI-A (409.6 GOPS for the whole PIM; "
         f"`switches.gops=aggregate`) the same model gives {agg.throughput_tok_s:.1f} tok/s and "
         f"{agg.tokens_per_joule:.2f} tok/J (τ = {agg.tau:.2f}). CAPIM (peers.md §3.2) notes "

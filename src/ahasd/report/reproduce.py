@@ -61,21 +61,24 @@ def write_parquet(rows: Sequence[Mapping[str, Any]], path: Path) -> Path:
     return write_bytes(path, buf.getvalue())
 
 
-def run_matrix(spec: MatrixSpec, *, jobs: int | None, traces: Path | None) -> list[dict[str, Any]]:
+def run_matrix(
+    spec: MatrixSpec, *, jobs: int | None, traces: Mapping[str, Path] | None
+) -> list[dict[str, Any]]:
+    """Every point of ``spec`` through the executor; rows in matrix order."""
     from ahasd.explore import get_executor
 
-    trace_map = find_traces(traces, spec.pairs) if traces is not None else None
-    pts = points(spec, trace_map)
+    pts = points(spec, traces)
     executor = get_executor("local", jobs=jobs)
     return list(executor.map(run_point, pts, desc=f"reproduce: {len(pts)} runs"))
 
 
-def _timeline_section(out: Path, spec: MatrixSpec) -> Section:
+def _timeline_section(out: Path, spec: MatrixSpec, traces: Mapping[str, Path] | None) -> Section:
     """One AHASD run with its timeline: a Gantt excerpt and a Perfetto trace file."""
     from ahasd.systems import simulate
 
     draft, target = spec.pairs[min(1, len(spec.pairs) - 1)]
     policy = spec.policies[0]
+    trace = (traces or {}).get(pair_label(draft, target))
     res = simulate(
         system="ahasd",
         draft=draft,
@@ -84,6 +87,7 @@ def _timeline_section(out: Path, spec: MatrixSpec) -> Section:
         tokens=min(spec.tokens, 256),
         seed=spec.seeds[0],
         record_timeline=True,
+        trace=None if trace is None else str(trace),
     )
     spans = res.timeline or ()
     title = f"AHASD timeline, {pair_label(draft, target)}, {policy}: first 2 s"
@@ -127,7 +131,9 @@ def _matrix_sections(
         Section("Throughput and energy efficiency", matrix + "\n\n" + absolute_table(rows), figs),
         Section(
             "Ablation chain",
-            "Paper's figure: ahasd.md §7.",
+            "Each step's throughput and tokens/J relative to gpu-only, averaged over pairs × "
+            "algorithms (bars: ours, error bars: std over cells; black ticks: the paper, "
+            "research/ahasd.md §7).",
             [f.ablation_chain(rows, out / "ablation.png")],
         ),
         Section(
@@ -186,9 +192,10 @@ def reproduce(
 ) -> Outcome:
     """Run the matrix and write every output into ``out_dir``."""
     out = Path(out_dir)
+    trace_map = find_traces(traces, spec.pairs) if traces is not None else None
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    rows = run_matrix(spec, jobs=jobs, traces=traces)
+    rows = run_matrix(spec, jobs=jobs, traces=trace_map)
     timings = {"simulate": time.perf_counter() - t0}
     files = [write_parquet(rows, out / "results.parquet")]
     items = area.area_items()
@@ -199,7 +206,7 @@ def reproduce(
     t1 = time.perf_counter()
     sections = _matrix_sections(out, rows, spec, res)
     sections.append(Section("Area of AHASD's additions", area.area_markdown(items)))
-    sections.append(_timeline_section(out, spec))
+    sections.append(_timeline_section(out, spec, trace_map))
     sections.append(
         Section("Where we differ from the paper and why", differ.differ_markdown(rows, res))
     )

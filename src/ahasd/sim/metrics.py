@@ -96,11 +96,21 @@ class Metrics:
         self.proposed += n_done
         self.discarded += n_done
 
-    def on_commit(self, start: int, n_accepted: int, n_target: int, corrected: int = 0) -> None:
+    def on_commit(
+        self,
+        start: int,
+        n_accepted: int,
+        n_target: int,
+        corrected: int = 0,
+        *,
+        drafted_bonus: bool = False,
+    ) -> None:
         """Commit ``n_accepted`` draft tokens then ``n_target`` target tokens from ``start``.
 
         ``corrected`` of the accepted tokens were already fixed by a pre-verification (their
         draft was wrong): they are committed but do not count as accepted drafts.
+        ``drafted_bonus``: asynchronous look-ahead had already drafted the target's bonus token
+        and it matched, so that token also counts as an accepted draft token.
         """
         if start != self.committed:
             raise CommitError(f"commit at {start} but {self.committed} tokens are committed")
@@ -108,9 +118,14 @@ class Metrics:
         real = n_accepted - corrected
         if real and not self._match_ok(start, n_accepted, corrected):
             raise CommitError(f"accepted a draft token the trace rejects in [{start}, {stop})")
+        if drafted_bonus and stop > start + n_accepted:
+            if not self._match[start + n_accepted]:
+                raise CommitError(f"drafted bonus token at {start + n_accepted} does not match")
+            n_accepted += 1
+            real += 1
         self._accepted_mask[start : min(start + n_accepted, self.n_tokens)] = True
         self.accepted += real
-        self.target_tokens += stop - start - n_accepted if stop - start > n_accepted else 0
+        self.target_tokens += max(stop - start - n_accepted, 0)
         self.committed = stop
 
     def on_verify(self, rejected: bool) -> None:

@@ -265,14 +265,23 @@ class AsyncLoop:
         end = b.start + b.n
         n_eff = max(end - c, 0)
         accepted = min(n_eff, self.first_wrong - c)
-        corrected = sum(1 for w in self.corrected if c <= w < c + accepted)
+        fixed = self.corrected
+        corrected = sum(1 for w in fixed if c <= w < c + accepted) if fixed else 0
         args = (("tokens", n_eff + 1), ("pos", c), ("accepted", accepted))
         self.tl.record("npu", "verify", self.verify_t0, now, "verify", ev.task_id, args=args)
-        m.on_verify(accepted < n_eff)
-        m.on_commit(c, accepted, 1, corrected)
-        self.p.ctx.drafter.policy.observe(RoundOutcome(b.n, accepted - corrected, now - b.t0))
-        self.p.tvc_record_verify(now - self.verify_t0, self.prompt + c)
         full = accepted == n_eff
+        # the bonus token was already drafted by the look-ahead chain, and it matched
+        drafted_bonus = full and self.first_wrong > end and self.frontier > end
+        drafted_bonus = drafted_bonus and end not in fixed
+        m.on_verify(not full)
+        m.on_commit(c, accepted, 1, corrected, drafted_bonus=drafted_bonus)
+        # this batch's tokens that a previous bonus token already confirmed (not corrected ones)
+        confirmed = max(c - b.start, 0)
+        if fixed:
+            confirmed -= sum(1 for w in fixed if b.start <= w < c)
+        outcome = RoundOutcome(b.n, confirmed + accepted - corrected, now - b.t0)
+        self.p.ctx.drafter.policy.observe(outcome)
+        self.p.tvc_record_verify(now - self.verify_t0, self.prompt + c)
         self.p.edc_on_verified(b.batch_id, full)
         c_new = m.committed
         if c_new >= self.n_total:
@@ -281,7 +290,7 @@ class AsyncLoop:
         if not full or self.first_wrong == end:
             self._squash(c_new, rejected_next=full)
         else:
-            self.corrected = {w for w in self.corrected if w >= c_new}
+            self.corrected = {w for w in self.corrected if w >= c_new - 1}
             if self.frontier < c_new:
                 self._anchor(c_new)
         self.waiting = False

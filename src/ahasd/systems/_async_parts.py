@@ -72,7 +72,8 @@ class AsyncParts:
             from ahasd.policies.tvc import TVC
 
             self.tvc = TVC(ctx.config.tvc)
-        self.tvc_keeps_drafting = True
+        # TVC found no slack: keep drafting (paper) or stop look-ahead ([R1]); TvcConfig.no_slack
+        self.tvc_keeps_drafting = self.tvc.drafts_when_no_slack if self.tvc is not None else True
 
     # --- costs -----------------------------------------------------------------------------
     def draft_step(self, kv: int) -> TaskCost:

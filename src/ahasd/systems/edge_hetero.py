@@ -169,6 +169,8 @@ def run_mapping(
         raise field_error("gamma", gamma, "0..64")
     if gamma == 0:
         draft_dev = None
+    elif draft_dev is None:
+        raise field_error("draft_device", None, f"one of {', '.join(devices)} when gamma >= 1")
     _check_capacity(ctx, draft_dev, target_dev)
     loop = _Loop(ctx, draft_dev, target_dev, gamma)
     loop.kernel.run()

@@ -1,0 +1,68 @@
+"""``hf-confidence``: stop when the drafted token's probability is below θ (HF dynamic
+speculation, algorithms.md §3.5: θ0 = 0.4, max 20), θ re-fitted after each round by the ROC
+point minimising FPR + 3·FNR over every (probability, matched?) pair seen so far.
+
+The token's probability is the signal's top-1 probability (greedy drafting). Pairs are kept as
+counts in 256 equal probability bins, so a re-fit costs O(256) instead of O(history); θ is then
+a bin edge. A token counts as matched when its position ≤ the round's accepted count.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pydantic import Field
+
+from ahasd.policies.base import POLICIES, DraftPolicy, Params, RoundOutcome, TokenSignals
+
+BINS = 256
+
+
+class HfConfidenceArgs(Params):
+    threshold0: float = Field(0.4, ge=0.0, le=1.0)
+    max_len: int = Field(20, ge=1, le=256)
+    min_samples: int = Field(5, ge=1, le=1_000_000)  # HF: re-fit once > 5 samples, both classes
+    fn_weight: float = Field(3.0, ge=0.0, le=1e3)
+    refit: bool = True
+
+
+@POLICIES.register("hf-confidence")
+class HfConfidence(DraftPolicy):
+    name = "hf-confidence"
+    Args = HfConfidenceArgs
+
+    def reset(self) -> None:
+        self.max_len = self.args.max_len
+        self.threshold = self.args.threshold0
+        self.pos = np.zeros(BINS, dtype=np.int64)
+        self.neg = np.zeros(BINS, dtype=np.int64)
+        self.round_probs: list[float] = []
+
+    def start_round(self) -> int:
+        self.round_probs = []
+        return self.max_len
+
+    def keep_drafting(self, sig: TokenSignals) -> bool:
+        self.round_probs.append(sig.top1_prob)
+        return sig.top1_prob >= self.threshold
+
+    def observe(self, outcome: RoundOutcome) -> None:
+        for j, p in enumerate(self.round_probs, start=1):
+            b = min(int(p * BINS), BINS - 1)
+            if j <= outcome.accepted:
+                self.pos[b] += 1
+            else:
+                self.neg[b] += 1
+        self.round_probs = []
+        if self.args.refit:
+            self._refit()
+
+    def _refit(self) -> None:
+        n_pos, n_neg = int(self.pos.sum()), int(self.neg.sum())
+        if n_pos + n_neg <= self.args.min_samples or n_pos == 0 or n_neg == 0:
+            return
+        # predict "match" when p >= edge_k: positives / negatives at or above each bin edge
+        tp = np.cumsum(self.pos[::-1])[::-1]
+        fp = np.cumsum(self.neg[::-1])[::-1]
+        cost = fp / n_neg + self.args.fn_weight * (1.0 - tp / n_pos)
+        k = int(np.argmin(cost))
+        self.threshold = k / BINS

@@ -1,0 +1,132 @@
+"""TVC — Time-Aware Pre-Verification Control, as AHASD's hardware state machine.
+
+research/ahasd.md §3: three 4-entry ratio tables (NVCT: NPU verify cycles per KV token, in the
+PIM clock domain; PDCT: PIM draft cycles per token; PVCT: PIM pre-verify cycles per token),
+seeded with offline per-token profiles, and the NCR (cycles the current NPU verification has
+run). When EDC says stop, the slack C_left = mean(NVCT)·L_KV − NCR − mean(PDCT)·1 pre-verifies
+⌊C_left / mean(PVCT)⌋ of the oldest unverified tokens (0 = none). Callers pass NPU cycles at the
+NPU clock; TVC converts them with ``pim_per_npu_clock`` (PIM 800 MHz / NPU 1 GHz = 0.8). §3.4's
+[R1] deviations are options; defaults follow the paper.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# Seeds: back-of-envelope per-token costs for LLaMA2-7B -> 13B on ahasd-mobile (ahasd.md §5.5,
+# [D]): NPU verify ≈ 254 ms per pass at L_KV ≈ 640 -> 4.0e5 NPU cycles/KV token ≈ 3.2e5 PIM
+# cycles; PIM draft ≈ 26 ms/token ≈ 2.1e7 PIM cycles; PIM pre-verify of the 13B ≈ 51 ms/token
+# ≈ 4.1e7 PIM cycles. They only steady the first predictions; measurements replace them.
+SEED_NVCT = 3.2e5
+SEED_PDCT = 2.1e7
+SEED_PVCT = 4.1e7
+
+
+class TvcConfig(BaseModel):
+    """TVC table sizes, seeds and the §3.4 options (defaults: the paper's reading)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    entries: int = Field(4, ge=1, le=64)
+    entry_bits: int = Field(16, ge=1, le=128)  # [R2] 3x4x16 b; [R1] 64 + 32 b
+    ncr_bits: int = Field(16, ge=1, le=128)
+    pim_per_npu_clock: float = Field(0.8, gt=0.0, le=100.0)  # f_PIM / f_NPU ([R1]: 0.8)
+    seed_nvct: float = Field(SEED_NVCT, gt=0.0)  # PIM cycles per KV token
+    seed_pdct: float = Field(SEED_PDCT, gt=0.0)  # PIM cycles per draft token
+    seed_pvct: float = Field(SEED_PVCT, gt=0.0)  # PIM cycles per pre-verified token
+    seeded: bool = True  # [P]: tables pre-loaded; False: empty until the first sample
+    ncr_domain: Literal["convert", "raw"] = "convert"  # [R1] "raw": NCR stays in NPU cycles
+    max_tokens: int | None = Field(None, ge=1, le=4096)  # [R1]: 8
+    no_slack: Literal["draft", "stop"] = "draft"  # [P]: keep drafting; [R1]: stop
+
+
+class _Table:
+    """A 4-entry circular table of ratios; mean of the valid entries."""
+
+    __slots__ = ("vals", "ptr", "n")
+
+    def __init__(self, entries: int, seed: float | None) -> None:
+        self.vals = [seed if seed is not None else 0.0] * entries
+        self.n = entries if seed is not None else 0
+        self.ptr = 0
+
+    def push(self, v: float) -> None:
+        self.vals[self.ptr] = v
+        self.ptr = (self.ptr + 1) % len(self.vals)
+        self.n = min(self.n + 1, len(self.vals))
+
+    def mean(self) -> float | None:
+        if self.n == 0:
+            return None
+        if self.n == len(self.vals):
+            return sum(self.vals) / self.n
+        return sum(self.vals[: self.n]) / self.n  # filled from slot 0 when unseeded
+
+
+class TVC:
+    """Predicts NPU/PIM latencies from ratio tables and plans pre-verification into the slack."""
+
+    def __init__(self, config: TvcConfig | None = None) -> None:
+        self.cfg = config or TvcConfig()
+        self.reset()
+
+    def reset(self) -> None:
+        c = self.cfg
+        self.nvct = _Table(c.entries, c.seed_nvct if c.seeded else None)
+        self.pdct = _Table(c.entries, c.seed_pdct if c.seeded else None)
+        self.pvct = _Table(c.entries, c.seed_pvct if c.seeded else None)
+        self.consultations = 0
+
+    @property
+    def storage_bits(self) -> int:
+        """3 tables × entries × entry bits + NCR (default 3·4·16 + 16 = 208)."""
+        return 3 * self.cfg.entries * self.cfg.entry_bits + self.cfg.ncr_bits
+
+    @property
+    def drafts_when_no_slack(self) -> bool:
+        return self.cfg.no_slack == "draft"
+
+    def record_draft(self, cycles: float, n: int) -> None:
+        """PIM cycles to draft ``n`` tokens -> PDCT."""
+        if n > 0:
+            self.pdct.push(cycles / n)
+
+    def record_preverify(self, cycles: float, n: int) -> None:
+        """PIM cycles to pre-verify ``n`` tokens -> PVCT."""
+        if n > 0:
+            self.pvct.push(cycles / n)
+
+    def record_verify(self, npu_cycles: float, l_kv: int) -> None:
+        """NPU cycles of a verification at KV length ``l_kv`` -> NVCT (PIM clock domain)."""
+        if l_kv > 0:
+            self.nvct.push(npu_cycles * self.cfg.pim_per_npu_clock / l_kv)
+
+    def predict_verify(self, l_kv: int) -> float | None:
+        m = self.nvct.mean()
+        return None if m is None else m * l_kv
+
+    def slack(self, ncr_cycles: float, l_kv: int) -> float | None:
+        """C_left = C_NPU(L_KV) − C_now − C_PIM-Draft(1), PIM cycles; None while cold."""
+        c_npu, draft1 = self.predict_verify(l_kv), self.pdct.mean()
+        if c_npu is None or draft1 is None:
+            return None
+        now = ncr_cycles * (self.cfg.pim_per_npu_clock if self.cfg.ncr_domain == "convert" else 1)
+        return c_npu - now - draft1
+
+    def plan(self, ncr_cycles: float, l_kv: int) -> int:
+        """Tokens to pre-verify now (0 = none); call only when EDC said stop."""
+        self.consultations += 1
+        left, per = self.slack(ncr_cycles, l_kv), self.pvct.mean()
+        if left is None or per is None or per <= 0 or left < per:
+            return 0
+        n = int(left // per)
+        return min(n, self.cfg.max_tokens) if self.cfg.max_tokens is not None else n
+
+
+def after_edc(tvc: TVC | None, edc_continue: bool, ncr_cycles: float, l_kv: int) -> int:
+    """AHASD's conservative insertion: TVC is consulted only when EDC says stop."""
+    if edc_continue or tvc is None:
+        return 0
+    return tvc.plan(ncr_cycles, l_kv)

@@ -1,0 +1,95 @@
+"""Loading is local-only and checked; bad input is one line and exit code 2; demo models are
+deterministic; the CLI's JSON has the documented keys."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from ahasd.engine.loading import load_pair  # noqa: E402
+from ahasd.errors import AhasdError  # noqa: E402
+
+pytestmark = pytest.mark.engine
+
+
+def test_hub_ids_and_missing_dirs_are_refused(demo_dirs):
+    draft, _ = demo_dirs
+    with pytest.raises(AhasdError, match="local model directory"):
+        load_pair(draft, "meta-llama/Llama-2-7b-hf")
+
+
+def test_directory_without_safetensors_is_refused(demo_dirs, tmp_path):
+    draft, target = demo_dirs
+    bad = tmp_path / "nosafe"
+    shutil.copytree(target, bad)
+    (bad / "model.safetensors").unlink()
+    with pytest.raises(AhasdError, match="safetensors"):
+        load_pair(draft, bad)
+
+
+def test_mismatched_vocabulary_is_refused(demo_dirs, tmp_path):
+    from engine_helpers import tiny_llama
+
+    draft, _ = demo_dirs
+    other = tmp_path / "other"
+    tiny_llama(300, 16, 1, seed=0).save_pretrained(other)
+    with pytest.raises(AhasdError, match="vocab"):
+        load_pair(draft, other)
+
+
+def test_pair_loads_offline_and_tokenizer_round_trips(demo_dirs):
+    pair = load_pair(*demo_dirs)
+    text = "def f(x):\n    return x  # é"
+    assert pair.tokenizer.decode(pair.tokenizer(text)["input_ids"]) == text
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--draft", "/no/such/dir"], "draft"),
+        (["--prompt", ""], "prompt"),
+        (["--device", "cuda:7"], "device"),
+        (["--dtype", "int3"], "dtype"),
+    ],
+)
+def test_bad_generate_input_is_one_line_exit_2(cli, demo_dirs, args, needle):
+    if needle == "device" and torch.cuda.is_available():
+        pytest.skip("a GPU is visible")
+    base = {"--draft": str(demo_dirs[0]), "--target": str(demo_dirs[1]), "--prompt": "import"}
+    base.update(dict(zip(args[::2], args[1::2], strict=True)))
+    flat = [x for kv in base.items() for x in kv]
+    run = cli(["generate", *flat])
+    assert run.code == 2
+    assert needle in run.err and len(run.err.strip().splitlines()) == 1
+
+
+def test_generate_json_keys(cli, demo_dirs):
+    run = cli(["generate", "--draft", str(demo_dirs[0]), "--target", str(demo_dirs[1]),
+               "--prompt", "import os\n", "--max-new-tokens", "12", "--json"])  # fmt: skip
+    assert run.code == 0, run.err
+    out = json.loads(run.out)
+    for key in ("tokens_per_s", "tau", "mean_draft_len", "text", "acceptance_rate"):
+        assert key in out
+    assert out["new_tokens"] <= 12 and out["tau"] >= 1.0
+
+
+def test_generate_async_json(cli, demo_dirs):
+    run = cli(["generate", "--draft", str(demo_dirs[0]), "--target", str(demo_dirs[1]),
+               "--prompt", "class A:", "--max-new-tokens", "12", "--async", "--json",
+               "--no-edc", "--no-tvc"])  # fmt: skip
+    assert run.code == 0, run.err
+    out = json.loads(run.out)
+    assert {"overlap_fraction", "wasted_draft_fraction", "draft_idle_s"} <= set(out)
+
+
+def test_demo_models_are_deterministic(demo_dirs, tmp_path):
+    from ahasd.engine.demo import make_demo_models
+
+    make_demo_models(tmp_path, size="tiny", seed=0)
+    for role in ("draft", "target"):
+        a = (demo_dirs[0].parent / role / "model.safetensors").read_bytes()
+        assert a == (tmp_path / role / "model.safetensors").read_bytes()

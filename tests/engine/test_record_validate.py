@@ -1,0 +1,76 @@
+"""Trace recording (teacher-forced statistics) and cost-model validation on a tiny pair."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from engine_helpers import fixed  # noqa: E402
+
+from ahasd.engine.decode import target_only  # noqa: E402
+from ahasd.engine.loading import load_pair  # noqa: E402
+from ahasd.engine.record import position_stats, read_prompts  # noqa: E402
+from ahasd.engine.sampling import SamplingConfig  # noqa: E402
+from ahasd.errors import AhasdError  # noqa: E402
+
+pytestmark = pytest.mark.engine
+
+
+def test_position_stats_follow_their_definitions(pair64):
+    draft, target = pair64
+    prompt = [3, 4, 5]
+    out = target_only(target, prompt, max_new_tokens=20).tokens
+    st = position_stats(draft, target, prompt, out, SamplingConfig())
+    assert all(len(v) == 20 for v in st.values())
+    assert np.all((st["accept_prob"] >= 0) & (st["accept_prob"] <= 1 + 1e-9))
+    assert np.all(st["draft_entropy"] >= 0) and np.all(st["target_entropy"] >= 0)
+    # rank 0 exactly when the draft's greedy token is the target's (greedy) token
+    seq = prompt + out
+    for i in range(20):
+        with torch.no_grad():
+            logits = draft(input_ids=torch.tensor([seq[: len(prompt) + i]])).logits[0, -1]
+        assert (st["target_rank"][i] == 0) == (int(logits.argmax()) == out[i])
+
+
+def test_identical_models_give_beta_one(pair64):
+    target = pair64[1]
+    out = target_only(target, [1, 2], max_new_tokens=10).tokens
+    st = position_stats(target, target, [1, 2], out, SamplingConfig())
+    assert np.allclose(st["accept_prob"], 1.0, atol=1e-5)
+    assert np.all(st["target_rank"] == 0)
+
+
+def test_prompts_file_errors(tmp_path):
+    with pytest.raises(AhasdError, match="prompts"):
+        read_prompts(tmp_path / "missing.txt")
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n\n")
+    with pytest.raises(AhasdError, match="prompts"):
+        read_prompts(empty)
+
+
+def test_trace_record_cli_writes_the_schema(cli, demo_dirs, tmp_path):
+    traces = pytest.importorskip("ahasd.traces")
+    if not hasattr(traces, "load_trace"):
+        pytest.skip("traces layer not built yet")
+    prompts = tmp_path / "p.txt"
+    prompts.write_text("import os\ndef main():\n")
+    out = tmp_path / "t.parquet"
+    run = cli(["trace", "record", "--draft", str(demo_dirs[0]), "--target", str(demo_dirs[1]),
+               "--prompts", str(prompts), "-o", str(out), "--max-new-tokens", "16"])  # fmt: skip
+    assert run.code == 0, run.err
+    trace = traces.load_trace(out)
+    assert len(trace) == 32 and trace.meta.source == "recorded"
+
+
+def test_validate_reports_measured_and_predicted(demo_dirs):
+    from ahasd.engine.validate import validate
+
+    r = validate(load_pair(*demo_dirs), kv_len=16, gamma=2, widths=(1, 3), reps=3, calib_s=0.2,
+                 policy=fixed(2), max_new_tokens=12)  # fmt: skip
+    phases = {(x.phase, x.n_tokens) for x in r["rows"]}
+    assert phases == {("draft", 1), ("verify", 1), ("verify", 3)}
+    assert all(x.measured_s > 0 and x.predicted_s > 0 for x in r["rows"])
+    assert r["speedup_predicted"] > 0 and r["tau"] >= 1.0
