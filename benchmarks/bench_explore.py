@@ -16,6 +16,8 @@ from __future__ import annotations
 import argparse
 import time
 
+import numpy as np
+
 from ahasd.explore.analytic import evaluate_analytic
 from ahasd.explore.evaluate import evaluate
 from ahasd.explore.points import build_points
@@ -54,6 +56,14 @@ def bench_analytic(spec_dict: dict, n: int) -> tuple[float, float, float]:
     return len(points) / (t2 - t0), len(points) / (t2 - t1), float(out["throughput_tok_s"].mean())
 
 
+def knot_error(n: int) -> float:
+    """Largest relative deviation (throughput, tokens/J) of KV-knot interpolation vs exact."""
+    cfgs = [p.config for p in build_points(SweepSpec.model_validate({**SHARED, "samples": n}))]
+    a, b = evaluate_analytic(cfgs), evaluate_analytic(cfgs, kv_knot=None)
+    keys = ("throughput_tok_s", "tokens_per_joule")
+    return max(float(np.max(np.abs(a[k] / b[k] - 1.0))) for k in keys)
+
+
 def bench_event(n: int, tokens: int) -> tuple[float, float]:
     """(points/s, committed tokens/s) through the event simulator, serially."""
     spec = SweepSpec.model_validate(
@@ -87,6 +97,8 @@ def main() -> None:
         f"analytic, platform per pt  : {e2e:9.0f} points/s/core end to end "
         f"({ev:9.0f}/s evaluation only; {args.distinct_points} points)"
     )
+    err = knot_error(500)
+    print(f"analytic KV-knot interpolation vs every KV bucket: max relative error {err:.2e}")
     pps, tps = bench_event(args.event_points, args.tokens)
     print(
         f"event simulator            : {pps:9.2f} points/s/core "

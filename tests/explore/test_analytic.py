@@ -42,3 +42,25 @@ def test_async_round_is_the_slower_side_sync_the_sum():
     assert sync["throughput_tok_s"] == pytest.approx(e / 0.09)
     assert asyn["throughput_tok_s"] == pytest.approx(e / 0.05)
     assert sync["tokens_per_joule"] == pytest.approx(e / (0.4 + 1.0 + 2.0 * 0.09))
+
+
+@pytest.mark.parametrize("system", ["npu-only", "gpu-only"])
+def test_analytic_matches_the_event_simulator_for_sync_fixed_gamma(system):
+    """DESIGN.md §5: synchronous SD on an i.i.d. trace follows Leviathan's closed form."""
+    pytest.importorskip("ahasd.policies.edc", reason="needs ahasd.policies.edc (issue 3)")
+    from ahasd.explore import evaluate
+    from ahasd.explore.analytic import evaluate_analytic
+    from ahasd.explore.points import build_points
+    from ahasd.explore.spec import SweepSpec
+
+    spec = SweepSpec.model_validate({
+        "base": {"system": system, "tokens": 2048, "profile": "iid-alpha-0.8", "policy": "fixed"},
+        "axes": {"policy_args.gamma": [2, 4]},
+    })  # fmt: skip
+    points = build_points(spec)
+    analytic = evaluate_analytic([p.config for p in points])
+    for i, p in enumerate(points):
+        event = evaluate(p.config)
+        assert analytic["gamma"][i] == p.config.policy_args["gamma"]
+        for key in ("throughput_tok_s", "tokens_per_joule"):
+            assert analytic[key][i] == pytest.approx(event[key], rel=0.02)

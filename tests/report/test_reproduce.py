@@ -42,14 +42,35 @@ def test_same_seed_gives_identical_parquet_across_executors(tmp_path):
     assert pq.read_table(c).column("cfg.seed").to_pylist()[0] == 4
 
 
+FILES = ("results.parquet", "report.md", "report.html", "throughput.png", "energy_efficiency.png",
+         "ablation.png", "utilisation.png", "energy_breakdown.png", "draft_lengths.png",
+         "timeline.png")  # fmt: skip
+
+
+def test_reproduce_on_a_small_matrix_writes_every_output(tmp_path, monkeypatch):
+    import ahasd.report.reproduce as rep
+
+    monkeypatch.setattr(rep, "_peer_sections", lambda *a, **k: [])  # peers have their own tests
+    spec = MatrixSpec(pairs=(("opt-1.3b", "opt-6.7b"),), policies=("svip",), tokens=128, seeds=(0,))
+    outcome = rep.reproduce(tmp_path, spec=spec, quick=True, jobs=1)
+    for name in FILES:
+        assert (tmp_path / name).is_file(), name
+    table = pq.read_table(tmp_path / "results.parquet")
+    assert set(table.column_names) >= EXPECTED_COLUMNS
+    assert table.num_rows == 8 == len(outcome.rows)
+    assert sorted(table.column("variant").to_pylist()) == sorted(spec.variants)
+    md = (tmp_path / "report.md").read_text()
+    assert "Where we differ from the paper and why" in md and "Weight-streaming bound" in md
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+@pytest.mark.slow  # ~15-20 s on 2 cores: the real `--quick` run, peers included
 def test_quick_reproduce_writes_report_and_parquet(cli, tmp_path, monkeypatch):
     monkeypatch.setenv("AHASD_NO_PROGRESS", "1")
     run = cli(["reproduce", "--quick", "--out", tmp_path / "r", "--jobs", "2"])
     assert run.code == 0, run.err
     out = tmp_path / "r"
-    for name in ("results.parquet", "report.md", "report.html", "throughput.png",
-                 "energy_efficiency.png", "ablation.png", "utilisation.png",
-                 "energy_breakdown.png", "draft_lengths.png", "timeline.png"):  # fmt: skip
+    for name in FILES:
         assert (out / name).is_file(), name
     table = pq.read_table(out / "results.parquet")
     assert set(table.column_names) >= EXPECTED_COLUMNS

@@ -128,7 +128,8 @@ def _print_result(r: Any, timeline: Optional[Path]) -> None:
         ("wasted draft fraction", f"{r.wasted_draft_fraction:.3f}"),
     ]
     for name, d in r.devices.items():
-        rows.append((f"{name} utilisation", f"{d['utilisation']:.1%}"))
+        if d["busy_s"] > 0:  # memory devices run no tasks; their energy is in the JSON
+            rows.append((f"{name} utilisation", f"{d['utilisation']:.1%}"))
     for label, value in rows:
         t.add_row(label, value)
     console = Console()

@@ -6,10 +6,12 @@ For screening thousands of design points per second, not for final numbers. Per 
   with α the per-token acceptance of the point's own trace (``trace_stats``);
 - round time T = γ·t_draft(1, L) + t_verify(γ+1, L) for synchronous systems, and
   max(γ·t_draft, t_verify) for the asynchronous ones (draft on PIM overlaps verify on the NPU),
-  with step costs from ``StepCostTable`` at the mid-generation KV length L = prompt + tokens/2;
+  with step costs from ``StepCostTable`` at the mid-generation KV length L = prompt + tokens/2
+  (taken every ``KV_KNOT_TOKENS`` of KV and interpolated linearly in between);
 - energy per round = γ·e_draft + e_verify + (sum of static power)·T;
-- γ = the config's fixed ``gamma`` or, for adaptive policies, the best fixed γ in 1..max_len
-  (an optimistic stand-in for adaptive drafting: it ignores EDC/TVC, look-ahead and waste).
+- γ = the config's ``gamma``, the ``fixed`` policy's γ, or, for adaptive policies, the best
+  fixed γ in 1..(the policy's ``max_len`` cap) — an optimistic stand-in for adaptive drafting
+  that ignores EDC/TVC, look-ahead and wasted drafts.
 
 Rows carry ``mode = "analytic"`` so they are never mistaken for event-simulated ones.
 """
@@ -27,7 +29,8 @@ from ahasd.explore.cache import HASH
 from ahasd.explore.points import cached_platform
 
 ASYNC_SYSTEMS = {"ahasd": True, "npu-pim-async": False}  # name -> honours use_aau
-DEFAULT_MAX_LEN = 8
+FIXED_POLICIES = ("fixed",)  # policies that always draft exactly max_len tokens
+KV_KNOT_TOKENS = 256  # cost-table knots for the analytic path (benchmark prints the error)
 
 
 def expected_tokens(alpha: np.ndarray, gamma: np.ndarray) -> np.ndarray:
@@ -137,13 +140,23 @@ def _offloads(cfg: Any, platform: Any, placement: str, memory_device: str) -> di
     return {k: int(v) for k, v in plan.offload_bytes.items()}
 
 
-def _max_len(cfg: Any) -> int:
+def _gamma_plan(cfg: Any) -> tuple[int, bool]:
+    """(γ cap, fixed?): the config's ``gamma``, a ``fixed`` policy's γ, else the policy's cap."""
     if cfg.gamma is not None:
-        return int(cfg.gamma)
-    for key in ("max_len", "gamma"):
-        if key in cfg.policy_args:
-            return int(cfg.policy_args[key])
-    return DEFAULT_MAX_LEN
+        return int(cfg.gamma), True
+    import json
+
+    return _policy_cap(cfg.policy, json.dumps(cfg.policy_args, sort_keys=True))
+
+
+@lru_cache(maxsize=1024)
+def _policy_cap(policy: str, args_json: str) -> tuple[int, bool]:
+    import json
+
+    from ahasd.policies import make_policy
+
+    pol = make_policy(policy, **json.loads(args_json))
+    return int(pol.max_len), policy in FIXED_POLICIES
 
 
 def _group_key(cfg: Any) -> tuple:
@@ -161,8 +174,14 @@ def _group_key(cfg: Any) -> tuple:
     )
 
 
-def evaluate_analytic(configs: list[Any]) -> dict[str, np.ndarray]:
-    """Analytic metrics for many SimConfigs: one cost-table build per distinct platform/pair."""
+def evaluate_analytic(
+    configs: list[Any], *, kv_knot: int | None = KV_KNOT_TOKENS
+) -> dict[str, np.ndarray]:
+    """Analytic metrics for many SimConfigs: one cost-table build per distinct platform/pair.
+
+    ``kv_knot``: step costs are taken from the table at KV lengths ``kv_knot`` apart and
+    interpolated linearly in between (costs are near-affine in KV); ``None`` = every KV bucket.
+    """
     n = len(configs)
     out = {
         k: np.zeros(n)
@@ -181,11 +200,13 @@ def evaluate_analytic(configs: list[Any]) -> dict[str, np.ndarray]:
     for i, cfg in enumerate(configs):
         groups[_group_key(cfg)].append(i)
     for idx in groups.values():
-        _evaluate_group([configs[i] for i in idx], np.asarray(idx), out)
+        _evaluate_group([configs[i] for i in idx], np.asarray(idx), out, kv_knot)
     return out
 
 
-def _evaluate_group(cfgs: list[Any], idx: np.ndarray, out: dict[str, np.ndarray]) -> None:
+def _evaluate_group(
+    cfgs: list[Any], idx: np.ndarray, out: dict[str, np.ndarray], kv_knot: int | None
+) -> None:
     from ahasd.systems.base import SYSTEMS
 
     first = cfgs[0]
@@ -204,11 +225,12 @@ def _evaluate_group(cfgs: list[Any], idx: np.ndarray, out: dict[str, np.ndarray]
         [_alpha(c.profile, c.trace, c.draft, c.target, c.tokens, c.seed) for c in cfgs]
     )
     kv = np.array([c.prompt_len + c.tokens // 2 for c in cfgs], dtype=np.int64)
-    max_len = np.array([_max_len(c) for c in cfgs], dtype=np.int64)
-    fixed = np.array([c.gamma is not None for c in cfgs])
+    plans = [_gamma_plan(c) for c in cfgs]
+    max_len = np.array([p[0] for p in plans], dtype=np.int64)
+    fixed = np.array([p[1] for p in plans])
     gmax = int(max_len.max())
     gammas = np.arange(1, gmax + 1)
-    cost = _cost_grid(t_d, t_v, np.unique(kv), gmax)
+    cost = _cost_grid(t_d, t_v, np.unique(kv), gmax, kv_knot)
     k = np.searchsorted(np.unique(kv), kv)
     g = gammas[None, :]
     m = round_metrics(
@@ -233,14 +255,29 @@ def _evaluate_group(cfgs: list[Any], idx: np.ndarray, out: dict[str, np.ndarray]
     out["ar_tokens_per_joule"][idx] = 1.0 / (cost["ev"][k, 0] + static_w * ar_s)
 
 
-def _cost_grid(t_d: Any, t_v: Any, kvs: np.ndarray, gmax: int) -> dict[str, np.ndarray]:
+def _cost_grid(
+    t_d: Any, t_v: Any, kvs: np.ndarray, gmax: int, kv_knot: int | None
+) -> dict[str, np.ndarray]:
     """Step costs per KV length (rows): draft 1 token; verify n = 1..gmax+1 (column n-1).
 
-    ``StepCostTable.grid`` costs each distinct (n, KV bucket) once and broadcasts it.
+    ``StepCostTable.grid`` costs each distinct (n, KV bucket) once; with ``kv_knot`` only the
+    knots are costed and the rows in between interpolated.
     """
-    td, ed = t_d.grid("draft", [1], kvs)
-    tv, ev = t_v.grid("verify", list(range(1, gmax + 2)), kvs)
-    return {"td": td[0], "ed": ed[0], "tv": tv.T, "ev": ev.T}
+    ns = list(range(1, gmax + 2))
+    if kv_knot is None:
+        td, ed = t_d.grid("draft", [1], kvs)
+        tv, ev = t_v.grid("verify", ns, kvs)
+        return {"td": td[0], "ed": ed[0], "tv": tv.T, "ev": ev.T}
+    lo = int(kvs.min()) // kv_knot * kv_knot
+    hi = -(-int(kvs.max()) // kv_knot) * kv_knot
+    knots = np.arange(lo, hi + 1, kv_knot)
+    td, ed = t_d.grid("draft", [1], knots)
+    tv, ev = t_v.grid("verify", ns, knots)
+
+    def interp(table: np.ndarray) -> np.ndarray:  # (n values, knots) -> (kvs, n values)
+        return np.stack([np.interp(kvs, knots, row) for row in table], axis=1)
+
+    return {"td": interp(td)[:, 0], "ed": interp(ed)[:, 0], "tv": interp(tv), "ev": interp(ev)}
 
 
 def evaluate_analytic_rows(configs: list[Any], *, hashes: list[str]) -> list[dict[str, Any]]:

@@ -78,9 +78,11 @@ class Metrics:
         for device, comps in split:
             dev = energy.get(device)
             if dev is None:
-                dev = energy[device] = {}
+                energy[device] = {c: j * scale for c, j in comps.items()}
+                continue
+            get = dev.get
             for comp, joules in comps.items():
-                dev[comp] = dev.get(comp, 0.0) + joules * scale
+                dev[comp] = get(comp, 0.0) + joules * scale
 
     def on_draft(self, n: int) -> None:
         self.proposed += n
