@@ -18,7 +18,7 @@ from ahasd.errors import AhasdError  # noqa: E402
 pytestmark = pytest.mark.engine
 
 PROMPT = [5, 9, 13, 2, 40, 7]
-N = 40
+N = 24
 
 
 @pytest.fixture(scope="module")

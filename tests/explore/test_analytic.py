@@ -44,7 +44,7 @@ def test_async_round_is_the_slower_side_sync_the_sum():
     assert sync["tokens_per_joule"] == pytest.approx(e / (0.4 + 1.0 + 2.0 * 0.09))
 
 
-@pytest.mark.parametrize("system", ["npu-only", "gpu-only"])
+@pytest.mark.parametrize("system", ["npu-only", "npu-pim-sync", "gpu-only"])
 def test_analytic_matches_the_event_simulator_for_sync_fixed_gamma(system):
     """DESIGN.md §5: synchronous SD on an i.i.d. trace follows Leviathan's closed form."""
     pytest.importorskip("ahasd.policies.edc", reason="needs ahasd.policies.edc (issue 3)")

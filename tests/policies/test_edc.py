@@ -81,3 +81,10 @@ def test_config_is_validated():
         EdcConfig(leht_order="random")
     with pytest.raises(ValidationError):
         EdcConfig(unknown=1)
+
+
+def test_circular_order_writes_physical_slots():
+    e = EDC(EdcConfig(leht_order="circular", h_max=8.0))
+    for bid, h in enumerate([1.5, 2.5, 3.5]):
+        e.after_batch(bid, h)
+    assert e.leht[:3] == [1, 2, 3] and e.ptr == 3

@@ -166,3 +166,21 @@ def test_every_policy_accepts_max_len():
         if name == "banditspec":
             continue  # arms define its cap
         assert make_policy(name, max_len=3).max_len == 3
+
+
+def test_delayed_feedback_labels_the_right_round():
+    """Async drivers draft batch k+1 before batch k is verified (and never report squashes)."""
+    p = make_policy("hf-confidence", min_samples=1)
+    p.start_round()
+    for j, prob in enumerate((0.9, 0.2), start=1):
+        p.keep_drafting(sig(0.1, prob, j))  # batch A: 2 signals, stopped at the second
+    p.start_round()
+    p.keep_drafting(sig(0.1, 0.5, 1))  # batch B in flight (1 signal so far)
+    p.observe(RoundOutcome(2, 1, 1.0))  # A verified: 0.9 matched, 0.2 rejected
+    assert int(p.pos.sum()) == 1 and int(p.neg.sum()) == 1
+    assert 0.2 < p.threshold <= 0.9
+    b = make_policy("banditspec")
+    assert b.start_round() == 1
+    assert b.start_round() == 2  # started before γ = 1 is reported
+    b.observe(RoundOutcome(1, 1, 1.0))
+    assert b.pulls == [1, 0, 0, 0]

@@ -48,3 +48,4 @@ def test_atomic_write_replaces(tmp_path):
     write_text(p, "two")
     assert p.read_text() == "two"
     assert [q.name for q in p.parent.iterdir()] == ["x.txt"]
+    assert p.stat().st_mode & 0o044  # readable by others as with open(), not mkstemp's 0600

@@ -91,3 +91,20 @@ def test_bad_arguments_exit_2(cli, tmp_path, args, field):
     run = cli(["reproduce", "--quick", "--out", tmp_path, *args])
     assert run.code == 2
     assert run.err.startswith(f"error: {field}")
+
+
+def test_user_traces_map_to_pairs_by_their_metadata(tmp_path):
+    from ahasd.errors import AhasdError
+    from ahasd.report.matrix import find_traces
+    from ahasd.traces import default_profile, save_trace, synthesize
+
+    trace = synthesize(default_profile("opt-1.3b", "opt-6.7b"), 64, 1)
+    save_trace(trace, tmp_path / "opt.parquet")
+    assert find_traces(tmp_path) == {"opt-1.3b→opt-6.7b": tmp_path / "opt.parquet"}
+    with pytest.raises(AhasdError, match="traces: no trace"):
+        find_traces(tmp_path, pairs=(("llama2-7b", "llama2-13b"),))
+    pts = points(MatrixSpec(seeds=(0,)), find_traces(tmp_path))
+    assert {p["config"].get("trace") for p in pts if p["pair"].startswith("opt")} == {
+        str(tmp_path / "opt.parquet")
+    }
+    assert all("trace" not in p["config"] for p in pts if not p["pair"].startswith("opt"))

@@ -4,7 +4,8 @@ Arms γ ∈ {1, 2, 3, 4}; warm-up plays the arms round-robin for the first ``war
 reference: 7); then argmax_i mean_i + √(c·ln t / n_i) with c = 6 and reward = tokens committed in
 the round / its wall time. ``count="total"`` reproduces the reference's quirk of dividing by the
 total pull count instead of the arm's own n_i. A round with no wall time (seconds ≤ 0) is
-rewarded with its token count instead.
+rewarded with its token count instead. Asynchronous drivers report a batch after the next one
+has started, so ``observe`` credits the arm whose γ equals the batch length (else the last pull).
 """
 
 from __future__ import annotations
@@ -41,16 +42,19 @@ class BanditSpec(DraftPolicy):
         self.max_len = max(self.args.arms)
         self.pulls = [0] * k
         self.sums = [0.0] * k
-        self.t = 0
+        self.t = 0  # rewards observed
+        self.started = 0  # rounds started (async: may run ahead of t)
         self.arm = 0
 
     def start_round(self) -> int:
         a = self.args
-        if self.t < a.warmup or 0 in self.pulls:
-            self.arm = self.t % len(a.arms) if self.t < a.warmup else self.pulls.index(0)
+        self.started += 1
+        if self.started <= a.warmup or 0 in self.pulls:
+            warm = self.started <= a.warmup
+            self.arm = (self.started - 1) % len(a.arms) if warm else self.pulls.index(0)
         else:
-            log_t = math.log(self.t)
-            total = self.t
+            log_t = math.log(max(self.t, 1))
+            total = max(self.t, 1)
             best, best_v = 0, -math.inf
             for i, n in enumerate(self.pulls):
                 denom = total if a.count == "total" else n
@@ -63,6 +67,8 @@ class BanditSpec(DraftPolicy):
     def observe(self, outcome: RoundOutcome) -> None:
         tokens = outcome.accepted + 1
         reward = tokens / outcome.seconds if outcome.seconds > 0 else float(tokens)
-        self.pulls[self.arm] += 1
-        self.sums[self.arm] += reward
+        arms = self.args.arms
+        arm = arms.index(outcome.proposed) if outcome.proposed in arms else self.arm
+        self.pulls[arm] += 1
+        self.sums[arm] += reward
         self.t += 1

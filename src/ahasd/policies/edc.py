@@ -76,12 +76,10 @@ class EDC:
         return (older << (bb + lb)) | (newer << lb) | self.llr
 
     def _halves(self) -> tuple[int, int]:
+        # "shift": leht[0] is the newest entry (H0), so H0-3 are the recent half; "circular":
+        # physical slots, whose meaning rotates with the write pointer ([R1], ahasd.md §2.5)
         half = self.cfg.history // 2
-        if self.cfg.leht_order == "shift":  # leht[0] is the newest entry (H0)
-            newer, older = self.leht[:half], self.leht[half:]
-        else:  # physical slots: "H0-3" and "H4-7" rotate meaning as the pointer moves
-            newer, older = self.leht[:half], self.leht[half:]
-        return sum(newer) // half, sum(older) // half
+        return sum(self.leht[:half]) // half, sum(self.leht[half:]) // half
 
     def _push(self, table: list[int], b: int) -> None:
         if self.cfg.leht_order == "shift":

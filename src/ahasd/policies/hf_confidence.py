@@ -5,9 +5,16 @@ point minimising FPR + 3·FNR over every (probability, matched?) pair seen so fa
 The token's probability is the signal's top-1 probability (greedy drafting). Pairs are kept as
 counts in 256 equal probability bins, so a re-fit costs O(256) instead of O(history); θ is then
 a bin edge. A token counts as matched when its position ≤ the round's accepted count.
+
+Asynchronous drivers (AHASD) draft the next batch before the previous one is verified and never
+report squashed batches, so each round's probabilities wait in a FIFO; ``observe`` labels the
+oldest round whose length fits the outcome (n or n − 1 signals: the cap token is never shown)
+and drops older, unreported ones.
 """
 
 from __future__ import annotations
+
+from collections import deque
 
 import numpy as np
 from pydantic import Field
@@ -35,24 +42,33 @@ class HfConfidence(DraftPolicy):
         self.threshold = self.args.threshold0
         self.pos = np.zeros(BINS, dtype=np.int64)
         self.neg = np.zeros(BINS, dtype=np.int64)
-        self.round_probs: list[float] = []
+        self.rounds: deque[list[float]] = deque(maxlen=64)
 
     def start_round(self) -> int:
-        self.round_probs = []
+        self.rounds.append([])
         return self.max_len
 
     def keep_drafting(self, sig: TokenSignals) -> bool:
-        self.round_probs.append(sig.top1_prob)
+        if not self.rounds:
+            self.rounds.append([])
+        self.rounds[-1].append(sig.top1_prob)
         return sig.top1_prob >= self.threshold
 
     def observe(self, outcome: RoundOutcome) -> None:
-        for j, p in enumerate(self.round_probs, start=1):
+        probs = None
+        while self.rounds:
+            r = self.rounds.popleft()
+            if outcome.proposed - 1 <= len(r) <= outcome.proposed:
+                probs = r
+                break
+        if probs is None:
+            return
+        for j, p in enumerate(probs, start=1):
             b = min(int(p * BINS), BINS - 1)
             if j <= outcome.accepted:
                 self.pos[b] += 1
             else:
                 self.neg[b] += 1
-        self.round_probs = []
         if self.args.refit:
             self._refit()
 

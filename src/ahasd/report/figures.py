@@ -148,36 +148,30 @@ def _device_columns(rows: Sequence[Row], suffix: str) -> list[str]:
 
 
 def utilisation(rows: Sequence[Row], path: Path) -> Path:
-    """Busy and idle fraction of every device per system (mean over all cells and seeds)."""
+    """Busy and idle fraction of each system's own devices (mean over all cells and seeds)."""
     variants = ordered((str(r["variant"]) for r in rows), VARIANTS)
     cols = _device_columns(rows, ".utilisation")
     devices = [c.split(".")[1] for c in cols]
-    fig, ax = plt.subplots(figsize=(9, 4.2))
-    width = 0.8 / max(len(devices), 1)
-    x = np.arange(len(variants))
-    for i, (dev, col) in enumerate(zip(devices, cols, strict=True)):
-        busy = []
-        for var in variants:
+    fig, ax = plt.subplots(figsize=(10, 4.4))
+    width, seen = 0.8 / 4, set()
+    for x, var in enumerate(variants):
+        busy = {}
+        for dev, col in zip(devices, cols, strict=True):
             vals = [float(r[col]) for r in rows if r["variant"] == var and r.get(col) is not None]
-            busy.append(stat(vals).mean if vals else np.nan)
-        busy_a = np.array(busy)
-        pos = x + (i - (len(devices) - 1) / 2) * width
-        ax.bar(pos, busy_a, width, color=f"C{i}", label=f"{dev} busy")
-        ax.bar(
-            pos,
-            np.where(np.isnan(busy_a), np.nan, 1 - busy_a),
-            width,
-            bottom=busy_a,
-            color=f"C{i}",
-            alpha=0.25,
-            hatch="//",
-            label=f"{dev} idle",
-        )
-    ax.set_xticks(x, variants, rotation=20)
+            if vals:
+                busy[dev] = stat(vals).mean
+        for i, (dev, b) in enumerate(busy.items()):
+            pos = x + (i - (len(busy) - 1) / 2) * width
+            color = _color(dev, devices)
+            label = None if dev in seen else dev
+            seen.add(dev)
+            ax.bar(pos, b, width, color=color, label=label)
+            ax.bar(pos, 1 - b, width, bottom=b, color=color, alpha=0.2, hatch="//")
+    ax.set_xticks(range(len(variants)), variants, rotation=20)
     ax.set_ylabel("fraction of wall time")
     ax.set_ylim(0, 1.05)
-    ax.set_title("Device utilisation (solid) and idle time (hatched), mean over cells")
-    ax.legend(fontsize=7, ncol=2, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.set_title("Device utilisation: busy (solid) and idle (hatched), mean over cells")
+    ax.legend(fontsize=8, title="device", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return _save(fig, path)
 
 

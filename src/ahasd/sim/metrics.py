@@ -34,7 +34,8 @@ class Metrics:
         "preverify_corrections",
         "switches",
         "hist",
-        "energy",
+        "_energy",
+        "_pending",
         "_component_device",
         "_match",
         "_accepted_mask",
@@ -59,7 +60,8 @@ class Metrics:
         self.preverify_corrections = 0
         self.switches = 0
         self.hist: Counter[int] = Counter()
-        self.energy: dict[str, dict[str, float]] = {}
+        self._energy: dict[str, dict[str, float]] = {}
+        self._pending: dict[int, list] = {}  # id(split) -> [split, total scale]
         self._component_device = dict(component_device or {})
         self._match = match
         self._accepted_mask = np.zeros(n_tokens, dtype=bool)
@@ -68,21 +70,34 @@ class Metrics:
     def on_task_end(self, device: str, energy_j: Mapping[str, float], scale: float = 1.0) -> None:
         """Charge a task's dynamic energy; components may belong to another device (memory)."""
         remap = self._component_device
+        energy = self.energy
         for comp, joules in energy_j.items():
-            dev = self.energy.setdefault(remap.get(comp, device), {})
+            dev = energy.setdefault(remap.get(comp, device), {})
             dev[comp] = dev.get(comp, 0.0) + joules * scale
 
     def on_task_energy(self, split, scale: float = 1.0) -> None:
-        """Charge energy already split by device: ``((device, {component: J}), ...)``."""
-        energy = self.energy
-        for device, comps in split:
-            dev = energy.get(device)
-            if dev is None:
-                energy[device] = {c: j * scale for c, j in comps.items()}
-                continue
-            get = dev.get
-            for comp, joules in comps.items():
-                dev[comp] = get(comp, 0.0) + joules * scale
+        """Charge energy already split by device: ``((device, {component: J}), ...)``.
+
+        Splits are shared, immutable per-step tuples, so only how often each was charged is
+        counted here; :attr:`energy` expands the totals once at the end.
+        """
+        key = id(split)
+        entry = self._pending.get(key)
+        if entry is None:
+            self._pending[key] = [split, scale]
+        else:
+            entry[1] += scale
+
+    @property
+    def energy(self) -> dict[str, dict[str, float]]:
+        """Dynamic energy by device and component (J)."""
+        for split, scale in self._pending.values():
+            for device, comps in split:
+                dev = self._energy.setdefault(device, {})
+                for comp, joules in comps.items():
+                    dev[comp] = dev.get(comp, 0.0) + joules * scale
+        self._pending.clear()
+        return self._energy
 
     def on_draft(self, n: int) -> None:
         self.proposed += n

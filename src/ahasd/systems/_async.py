@@ -84,6 +84,8 @@ class AsyncLoop:
         self.blocked = False  # the DLM waits for room in the full queue
         self._pending_pv = (0, 0)
         self._pim_task: tuple = ("", 0.0, 0, {}, ())
+        self._batch = ctx.drafter.batch  # bound once: these run once per draft batch
+        self._draft_view = p.draft_v
         self.counters = {"edc_stops": 0, "preverifies": 0, "squashes": 0, "npu_stolen_s": 0.0}
         self._start_draft()
 
@@ -108,8 +110,8 @@ class AsyncLoop:
             self._switch(to_target=False)
             return
         p, now, start = self.p, self.kernel.now, self.frontier
-        n, mean_h = p.ctx.drafter.batch(start)
-        tc = p.draft_step(self.prompt + start + n - 1)
+        n, mean_h = self._batch(start)
+        tc = self._draft_view("draft", 1, self.prompt + start + n - 1)
         dur = tc.seconds * n
         self.batch_ids += 1
         self.current = Batch(self.batch_ids, start, n, mean_h, self._task(), now, dur, tc)

@@ -76,9 +76,6 @@ class AsyncParts:
         self.tvc_keeps_drafting = self.tvc.drafts_when_no_slack if self.tvc is not None else True
 
     # --- costs -----------------------------------------------------------------------------
-    def draft_step(self, kv: int) -> TaskCost:
-        return self.draft_v("draft", 1, kv)
-
     def verify_cost(self, n: int, kv: int) -> TaskCost:
         return self.verify_v("verify", n, kv)
 
