@@ -16,9 +16,18 @@ rounds = st.lists(
 
 
 @settings(max_examples=40, deadline=None)
-@given(rounds=rounds, name=st.sampled_from(sorted(POLICIES.names())))
-def test_batch_length_stays_within_1_and_cap(rounds, name):
-    policy = make_policy(name, **ARGS.get(name, {}))
+@given(
+    rounds=rounds,
+    name=st.sampled_from(sorted(POLICIES.names())),
+    cap=st.one_of(st.none(), st.integers(1, 12)),
+)
+def test_batch_length_stays_within_1_and_cap(rounds, name, cap):
+    kwargs = dict(ARGS.get(name, {}))
+    if cap is not None and name not in ("banditspec", "fixed", "specdec-pp"):
+        kwargs["max_len"] = cap
+    policy = make_policy(name, **kwargs)
+    if cap is not None and "max_len" in kwargs:
+        assert policy.max_len == cap
     for sigs, accepted, seconds in rounds:
         cap = policy.start_round()
         assert 1 <= cap <= policy.max_len

@@ -77,5 +77,6 @@ def real_pair_rows():
     for r in rows:
         r["cfg.draft"], r["cfg.target"] = r["pair"].split("→")
         r["cfg.precision"] = "int8"
+        r["cfg.prompt_len"] = 128
         r["cfg.platform"] = FIXTURE_PLATFORMS.get(r["variant"], "ahasd-mobile")
     return rows

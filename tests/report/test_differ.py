@@ -16,9 +16,10 @@ def test_streaming_bound_uses_target_weights_over_the_bus(real_pair_rows):
     line = next(ln for ln in md.splitlines() if ln.startswith("| llama2-7b→llama2-13b"))
     cols = [c.strip() for c in line.strip("|").split("|")]
     assert cols[1] == "13.0" and cols[2] == "254"
-    tau, bound, ours, ratio = (float(c) for c in cols[3:7])
+    tau, bound, draft_ms, draft_bound, ours, ratio = (float(c) for c in cols[3:9])
     assert bound == pytest.approx(tau / 0.254, rel=0.01)
-    assert ratio == pytest.approx(ours / bound, rel=0.01)
+    assert draft_bound == pytest.approx(tau / (tau - 1) / (draft_ms / 1e3), rel=0.01)
+    assert ratio == pytest.approx(ours / min(bound, draft_bound), rel=0.02)
 
 
 def test_gpu_fit_flags_pairs_over_16_gb(real_pair_rows):

@@ -94,6 +94,9 @@ def test_readers_reject_bad_files(tmp_path):
     csv.write_text(",".join(COLUMNS) + "\n0.1,abc,0,0.5,0.1\n")
     with pytest.raises(AhasdError, match="draft_top1_prob at row 0"):
         load_trace(csv)
+    csv.write_text(",".join(COLUMNS) + "\n")
+    with pytest.raises(AhasdError, match="no rows"):
+        load_trace(csv)
     js = tmp_path / "t.jsonl"
     js.write_text("{not json}\n")
     with pytest.raises(AhasdError, match="line 1"):

@@ -42,6 +42,8 @@ def load_trace(path: str | os.PathLike[str]) -> TokenTrace:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise AhasdError(f"trace: cannot read {str(p)!r}: {first}") from None
     checked = validate_columns(cols)
+    if len(checked["target_rank"]) == 0:
+        raise AhasdError(f"trace: {str(p)!r} has no rows; accepted: at least one position")
     return TokenTrace(**checked, meta=TraceMeta.from_dict(meta))
 
 
