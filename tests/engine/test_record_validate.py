@@ -7,13 +7,12 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from engine_helpers import fixed  # noqa: E402
-
 from ahasd.engine.decode import target_only  # noqa: E402
 from ahasd.engine.loading import load_pair  # noqa: E402
 from ahasd.engine.record import position_stats, read_prompts  # noqa: E402
 from ahasd.engine.sampling import SamplingConfig  # noqa: E402
 from ahasd.errors import AhasdError  # noqa: E402
+from tests.engine.engine_helpers import fixed  # noqa: E402
 
 pytestmark = pytest.mark.engine
 

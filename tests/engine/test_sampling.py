@@ -14,12 +14,11 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from engine_helpers import TableLM, fixed  # noqa: E402
-
 from ahasd.engine import decode  # noqa: E402
 from ahasd.engine import sampling as smp  # noqa: E402
 from ahasd.engine.sampling import SamplingConfig, probs, residual  # noqa: E402
 from ahasd.errors import AhasdError  # noqa: E402
+from tests.engine.engine_helpers import TableLM, fixed  # noqa: E402
 
 pytestmark = pytest.mark.engine
 

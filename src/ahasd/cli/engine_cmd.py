@@ -94,6 +94,9 @@ def validate_cmd(
     reps: int = typer.Option(20, "--reps", help="Timed repetitions per step (median)."),
     calib_s: float = typer.Option(2.0, "--calibrate-seconds", help="Host micro-benchmark time."),
     no_dispatch: bool = typer.Option(False, "--no-dispatch", help="Ignore per-op overhead."),
+    prompt: str = typer.Option(
+        "import os\nimport sys\n\n\ndef main(argv):\n", "--prompt", help="Prompt for the tau run."
+    ),
     device: str = DEVICE,
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
@@ -108,8 +111,11 @@ def validate_cmd(
         raise AhasdError("kv/gamma/reps: got a value < 1; accepted: integers >= 1")
     pair = load_pair(draft, target, device=device)
     pol = require_policy("fixed", gamma=gamma)
+    from ahasd.engine.run import encode_prompt
+
     r = validate(pair, kv_len=kv_len, gamma=gamma, reps=reps, calib_s=calib_s,
-                 dispatch=not no_dispatch, policy=pol)  # fmt: skip
+                 dispatch=not no_dispatch, policy=pol,
+                 prompt_ids=encode_prompt(pair, prompt))  # fmt: skip
     rows = [
         {"phase": x.phase, "n_tokens": x.n_tokens, "measured_ms": x.measured_s * 1e3,
          "predicted_ms": x.predicted_s * 1e3, "error_pct": x.error_pct}

@@ -16,7 +16,7 @@ class CachedLM:
 
     def __init__(self, model: Any, compiled: Any = None, widths: tuple[int, ...] = ()) -> None:
         self.model = model
-        self.step_fn = compiled or model
+        self.step_fn = model if compiled is None else compiled
         self.widths = tuple(sorted(widths))  # compiled graphs: pad steps to these widths
         self.device = next(model.parameters()).device
         self.cache: Any = None
