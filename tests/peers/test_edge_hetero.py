@@ -63,7 +63,7 @@ def test_replay_tau():
 
 
 def test_host_measurement_says_why_it_is_skipped(tmp_path):
-    from ahasd.systems.edge_compare import measure_host
+    from ahasd.report.host import measure_host
 
     text = measure_host(quick=True, seed=0, models=tmp_path)
     assert text.startswith("Host measurement: skipped") and str(tmp_path) in text

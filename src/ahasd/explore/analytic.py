@@ -27,6 +27,7 @@ import numpy as np
 from ahasd.errors import AhasdError
 from ahasd.explore.cache import HASH
 from ahasd.explore.points import cached_platform
+from ahasd.sim.result import flatten
 
 ASYNC_SYSTEMS = {"ahasd": True, "npu-pim-async": False}  # name -> honours use_aau
 FIXED_POLICIES = ("fixed",)  # policies that always draft exactly max_len tokens
@@ -289,21 +290,6 @@ def evaluate_analytic_rows(configs: list[Any], *, hashes: list[str]) -> list[dic
         row.update({k: float(v[i]) for k, v in m.items() if k != "gamma"})
         row["analytic_gamma"] = int(m["gamma"][i])
         row["error"] = None
-        _flatten("cfg", cfg.model_dump(mode="json"), row)
+        flatten("cfg", cfg.model_dump(mode="json"), row)  # same columns as Result.to_row
         rows.append(row)
     return rows
-
-
-def _flatten(prefix: str, value: Any, row: dict[str, Any]) -> None:
-    """Same column naming as ``Result.to_row`` (config under ``cfg.``)."""
-    import json
-
-    if isinstance(value, dict):
-        if not value:
-            row[prefix] = "{}"
-        for k, v in value.items():
-            _flatten(f"{prefix}.{k}", v, row)
-    elif isinstance(value, (list, tuple)):
-        row[prefix] = json.dumps(value)
-    else:
-        row[prefix] = value

@@ -299,7 +299,8 @@ def _specpim_event_check(best: dict[str, Any], quick: bool, seed: int) -> str:
 
 # ---- edge ----------------------------------------------------------------------------------
 def _edge(out_dir: Path, quick: bool, seed: int) -> tuple[str, list[Path]]:
-    from ahasd.systems.edge_compare import compare_plans, measure_host, plan_context
+    from ahasd.report.host import measure_host
+    from ahasd.systems.edge_compare import compare_plans, plan_context
 
     tokens = 256 if quick else 512
     ctx = plan_context(

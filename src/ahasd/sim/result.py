@@ -60,24 +60,25 @@ class Result:
         row: dict[str, Any] = {}
         for key, value in d.items():
             if key == "config":
-                _flatten("cfg", value, row)
+                flatten("cfg", value, row)
             elif key == "draft_len_hist":
                 row[key] = json.dumps(value, sort_keys=True)
             elif key == "warnings":
                 row[key] = "; ".join(value)
             elif isinstance(value, dict):
-                _flatten(key, value, row)
+                flatten(key, value, row)
             else:
                 row[key] = value
         return row
 
 
-def _flatten(prefix: str, value: Any, row: dict[str, Any]) -> None:
+def flatten(prefix: str, value: Any, row: dict[str, Any]) -> None:
+    """Nested dicts become dotted columns (``cfg.edc.h_max``); lists become JSON strings."""
     if isinstance(value, dict):
         if not value:
             row[prefix] = "{}"
         for k, v in value.items():
-            _flatten(f"{prefix}.{k}", v, row)
+            flatten(f"{prefix}.{k}", v, row)
     elif isinstance(value, (list, tuple)):
         row[prefix] = json.dumps(value)
     else:
