@@ -9,6 +9,7 @@ event kernel and take every duration and energy from ``StepCostTable.cost`` (STY
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -31,7 +32,7 @@ from ahasd.sim.timeline import Timelines
 from ahasd.traces import default_profile, load_trace, synthesize
 
 
-class System:
+class System(ABC):
     """Base of every registered system driver (register with ``@SYSTEMS.register(name)``)."""
 
     name: ClassVar[str] = ""
@@ -39,12 +40,17 @@ class System:
     required_devices: ClassVar[tuple[str, ...]] = ()
     memory_device: ClassVar[str] = ""  # where the weights live, for plan_memory
 
+    @abstractmethod
     def run(self, ctx: RunContext) -> Result:
-        raise NotImplementedError
+        """Schedule the system's tasks on the event kernel and build its Result."""
 
     def ar_table(self, ctx: RunContext) -> StepCostTable:
-        """The target's table on the unit that verifies: the AR baseline decodes with it."""
-        raise NotImplementedError
+        """The target's table on the unit that verifies: the AR baseline decodes with it.
+
+        Optional: systems whose AR baseline is not one table lookup per token (LP-Spec, edge)
+        compute it themselves, and the closed-form invariant test skips them.
+        """
+        raise NotImplementedError(f"{self.name} computes its own AR baseline")
 
 
 SYSTEMS: Registry[type[System]] = Registry("system")
