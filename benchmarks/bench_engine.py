@@ -4,8 +4,10 @@
 
 Compares target-only greedy decoding, Hugging Face assisted generation
 (``generate(assistant_model=...)``, its default schedule), our synchronous engine and our
-asynchronous engine (EDC + TVC), all greedy, after one warm-up each, and prints the ratios. Every
-speculative output is checked token-for-token against target-only greedy decoding.
+asynchronous engine (EDC + TVC), after one warm-up each, and prints the ratios. "ours sync, HF
+forward" runs our loop through the Hugging Face module forward instead of the lean Llama path
+(engine/lean.py), to show what each part is worth. Greedy by default; every greedy speculative
+output is checked token-for-token against target-only greedy decoding.
 """
 
 from __future__ import annotations
@@ -66,15 +68,17 @@ def main() -> None:
     enc = [pair.tokenizer(p)["input_ids"] for p in PROMPTS]
     n = a.tokens
     d, t = CachedLM(pair.draft), CachedLM(pair.target)
+    hd, ht = CachedLM(pair.draft, fast=False), CachedLM(pair.target, fast=False)  # no lean path
     cfg = SamplingConfig(temperature=a.temperature, seed=0)
-    sample_kw = {"do_sample": True, "temperature": a.temperature} if a.temperature else {}
+    # same sampler as ours: temperature only (HF would otherwise add its default top-k 50)
+    sample_kw = {"do_sample": True, "temperature": a.temperature, "top_k": 0, "top_p": 1.0}
 
     def hf(ids, assisted):
         x = torch.tensor([ids])
         kw = {"assistant_model": pair.draft} if assisted else {}
         out = pair.target.generate(
             x, max_new_tokens=n, min_new_tokens=n, attention_mask=torch.ones_like(x),
-            **(sample_kw or {"do_sample": False}), **kw,
+            **(sample_kw if a.temperature else {"do_sample": False}), **kw,
         )  # fmt: skip
         return out[0, len(ids) :].tolist()
 
@@ -96,6 +100,7 @@ def main() -> None:
         "target-only (HF generate)": lambda i: hf(i, False),
         "HF assisted generation": lambda i: hf(i, True),
         "ours sync": ours_sync,
+        "ours sync, HF forward": lambda i: ours_sync(i, hd, ht),
         "ours async": ours_async,
     }
     if a.compile:

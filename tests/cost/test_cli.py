@@ -21,6 +21,12 @@ def test_must_show_verify(cli):
 def test_pim_draft_names_the_binding_resource(cli):
     run = cli(["cost", "llama2-7b", "--device", "pim", "--phase", "draft", "--kv", "512"])
     assert run.code == 0 and "bound: compute (pim ALUs 102.4 GOPS)" in run.out
+    assert "each resource alone" in run.out
+    out = json.loads(cli(["cost", "llama2-7b", "--device", "pim", "--phase", "draft", "--kv",
+                          "512", "--json"]).out)  # fmt: skip
+    alone = out["time_by_resource"]
+    assert out["bound"] == "compute" and alone["compute"] > alone["memory"] > 0
+    assert out["latency_s"] == sum(op["seconds"] for op in out["ops"])
 
 
 def test_device_names_and_overrides(cli):
@@ -36,7 +42,8 @@ def test_device_names_and_overrides(cli):
 
 def test_models_and_platforms_json(cli):
     models = json.loads(cli(["models", "--json"]).out)
-    assert {"name", "params"} <= set(models[0]) and len(models) >= 15
+    assert len(models) >= 15 and all({"name", "params"} <= set(m) for m in models)
+    assert all(isinstance(m["params"], int) and m["params"] > 0 for m in models)
     plats = json.loads(cli(["platforms", "--json"]).out)
     assert "ahasd-mobile" in {p["name"] for p in plats}
     assert cli(["models"]).code == 0 and cli(["platforms"]).code == 0
@@ -45,12 +52,23 @@ def test_models_and_platforms_json(cli):
 def test_bad_input_is_one_line_exit_2(cli, tmp_path):
     bad_cfg = tmp_path / "config.json"
     bad_cfg.write_text(json.dumps({"model_type": "llama", "hidden_size": -4}))
+    short = tmp_path / "short" / "config.json"
+    short.parent.mkdir()
+    short.write_text(json.dumps({"model_type": "llama", "hidden_size": 64,
+                                 "num_attention_heads": 4, "num_hidden_layers": 2,
+                                 "vocab_size": 100}))  # fmt: skip
     cases = [
         (["cost", "nope"], "model: got 'nope'"),
         (["cost", "llama2-7b", "--platform", "mars"], "platform: got 'mars'"),
         (["cost", "llama2-7b", "--device", "tpu"], "device: got 'tpu'"),
         (["cost", "llama2-7b", "--tokens", "0"], "tokens: got 0"),
         (["cost", str(bad_cfg)], "hidden_size: got -4"),
+        (["cost", str(short.parent)], "missing key 'intermediate_size'"),
+        (["cost", "llama2-7b", "--tokens", "-3"], "tokens: got -3"),
+        (["cost", "llama2-7b", "--kv", "-1"], "kv: got -1"),
+        (["cost", "llama2-7b", "--phase", "decode"], "phase: got 'decode'"),
+        (["cost", "llama2-7b", "--platform", "npu-lpddr5", "--device", "pim"], "placement"),
+        (["cost", "llama2-7b", "--device", "lpddr5"], "device: got 'lpddr5'"),
         (["cost", "llama2-7b", "--set", "pim.nalu=3"], "pim.nalu: unknown field"),
         (["cost", "llama2-7b", "--precision", "fp8"], "precision: got 'fp8'"),
     ]

@@ -132,3 +132,38 @@ def test_missing_device_for_placement():
                   kv_len=0)  # fmt: skip
     with pytest.raises(AhasdError, match="placement"):
         step_cost(MOBILE, L7, placement="tpu", phase="draft", n_tokens=1, kv_len=0)
+
+
+def test_pim_draft_reports_both_resources():
+    """The output says which of 102.4 GOPS or 256 GB/s binds, and by how much."""
+    step = step_cost(MOBILE, L7, placement="pim", phase="draft", n_tokens=1, kv_len=512)
+    ops = ops_for_phase(L7, "draft", 1, 512)
+    alu_s = 2 * total(ops, "macs") / (102.4e9 * 0.8)
+    in_bank = (
+        total(ops, "weight_bytes") + total(ops, "kv_read_bytes") + total(ops, "kv_write_bytes")
+    )
+    assert step.times_s["memory"] == pytest.approx(in_bank / (256e9 * 0.85), rel=1e-9)
+    # matrix ops on the ALUs; the AAU's vector ops add a few microseconds
+    assert step.times_s["compute"] == pytest.approx(alu_s, rel=0.01)
+    assert step.times_s["compute"] > 5 * step.times_s["memory"]
+
+
+def test_npu_vector_unit():
+    op = Op("softmax", OpKind.SOFTMAX, 32, 513, 1, 0, 0, 2 * 32 * 513, 0, 0, count=3)
+    cost = op_cost(op, MOBILE, "npu")
+    assert cost.bound == "compute"
+    assert cost.seconds == pytest.approx(3 * 32 * 513 * 5 / (8.2e12 * 0.8))
+
+
+def test_hbm_pim_per_stack_scopes():
+    p = load_platform("specpim-2x4090l-hbmpim")
+    op = Op("g", OpKind.GEMM, 1, 4096, 4096, 4096 * 4096, 4096 * 4096, 0, 0, 0)
+    cost = op_cost(op, p, "pim", device="hbm-pim")
+    compute = 2 * op.macs / (4 * 1200e9 * 0.8)  # 1.2 TFLOPS per stack x 4 stacks
+    memory = op.weight_bytes / (4 * 1228.8e9 * 0.85)  # 1228.8 GB/s per stack x 4
+    assert cost.seconds == pytest.approx(max(compute, memory)) and cost.bound == "compute"
+    assert cost.times_s["memory"] == pytest.approx(memory)
+    aim = load_platform("specpim-2x4090l-hbmpim", {"switches.pim": "gddr6-aim"})
+    cost = op_cost(op, aim, "pim", device="hbm-pim")
+    compute = 2 * op.macs / (8 * 512e9 * 0.8)  # 512 GFLOPS per channel x 8 channels
+    assert cost.seconds == pytest.approx(max(compute, op.weight_bytes / (8 * 512e9 * 0.85)))

@@ -58,3 +58,17 @@ def test_plan_memory_fits_offloads_or_raises():
         plan_memory(gpu, [L7, L13], precision="fp32", device="gpu")  # 79 GB > 16 + 32
     with pytest.raises(AhasdError, match="models"):
         plan_memory(load_platform("lpspec-mobile"), [L13], precision="fp16", device="pim")
+
+
+@pytest.mark.parametrize("placement", ["npu", "pim", "pim-no-aau", "npu-pim-op"])
+def test_shared_operator_memo_changes_nothing(placement):
+    """Tables reuse kv-independent operator costs; every entry equals a fresh step_cost."""
+    t = StepCostTable(MOBILE, L7, placement=placement, kv_bucket=16)
+    for phase, n, kv in [("verify", 4, 0), ("verify", 4, 300), ("draft", 1, 17), ("tree", 4, 300),
+                         ("prefill", 32, 0), ("verify", 5, 300)]:  # fmt: skip
+        got = t.detail(phase, n, kv)
+        ref = step_cost(MOBILE, L7, placement=placement, phase=phase, n_tokens=n,
+                        kv_len=t.bucket(kv))  # fmt: skip
+        assert (got.seconds, got.joules, got.bound, got.limit) == (
+            ref.seconds, ref.joules, ref.bound, ref.limit)  # fmt: skip
+        assert dict(got.times_s) == dict(ref.times_s)

@@ -8,7 +8,9 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
 
-def tiny_llama(vocab: int, hidden: int, layers: int, seed: int, init: float = 0.3):
+def tiny_llama(
+    vocab: int, hidden: int, layers: int, seed: int, init: float = 0.3, kv_heads: int = 2
+):
     """A llama with large init so distributions are peaked (no argmax near-ties)."""
     torch.manual_seed(seed)
     cfg = transformers.LlamaConfig(
@@ -17,7 +19,7 @@ def tiny_llama(vocab: int, hidden: int, layers: int, seed: int, init: float = 0.
         intermediate_size=2 * hidden,
         num_hidden_layers=layers,
         num_attention_heads=4,
-        num_key_value_heads=2,
+        num_key_value_heads=kv_heads,
         max_position_embeddings=512,
         tie_word_embeddings=False,
         initializer_range=init,
@@ -79,12 +81,12 @@ class TableLM:
         prev = prefix[-2] if len(prefix) > 1 else 0
         return self.a[prefix[-1]] + self.b[prev] + self.c * (len(prefix) % 3)
 
-    def step(self, tokens: list[int]) -> torch.Tensor:
+    def step(self, tokens: list[int], last: bool = False) -> torch.Tensor:
         out = []
         for tok in tokens:
             self.tokens.append(tok)
             out.append(self.logits_after(self.tokens))
-        return torch.stack(out)
+        return torch.stack(out[-1:] if last else out)
 
 
 class _StubPolicy:

@@ -80,10 +80,17 @@ def test_same_seed_same_sampled_output(pair64):
     assert runs[0].tokens == runs[1].tokens
 
 
-def test_rollback_and_tree_mask_match_full_forward():
-    model = tiny_llama(50, 32, 2, seed=4)
-    full = CachedLM(model).step([1, 2, 3, 4, 5, 6])
-    lm = CachedLM(model)
+@pytest.mark.parametrize("fast", [True, False], ids=["lean", "hf"])
+@pytest.mark.parametrize("kv_heads", [4, 2], ids=["mha", "gqa"])
+def test_rollback_and_tree_mask_match_full_forward(fast, kv_heads):
+    """Both KV backends reproduce Hugging Face's full (uncached) forward after rollback, tree
+    steps and tree compaction; the lean path must be in use for a Llama."""
+    model = tiny_llama(50, 32, 2, seed=4, kv_heads=kv_heads)
+    with torch.no_grad():
+        full = model(input_ids=torch.tensor([[1, 2, 3, 4, 5, 6, 7, 8]])).logits[0]
+    assert torch.allclose(CachedLM(model, fast=fast).step([1, 2, 3, 4, 5, 6]), full[:6], atol=1e-5)
+    lm = CachedLM(model, fast=fast)
+    assert (lm.lean is not None) == fast
     lm.step([1, 2, 3, 9, 9])
     lm.rollback(3)  # rejected tokens are squashed
     lm.begin_tree()
@@ -92,8 +99,21 @@ def test_rollback_and_tree_mask_match_full_forward():
     assert torch.allclose(a[0], full[3], atol=1e-5)
     assert torch.allclose(b[0], full[4], atol=1e-5)
     lm.keep(3, [0, 2])  # accepted path 4 -> 5
-    assert lm.length == 5 == lm.cache.get_seq_length()
+    assert lm.length == 5 == lm.cached_length
     assert torch.allclose(lm.step([6])[0], full[5], atol=1e-5)
+    assert torch.allclose(lm.step([7, 8], last=True)[0], full[7], atol=1e-5)
+
+
+def test_lean_cache_grows_past_its_first_buffer():
+    model = tiny_llama(50, 32, 2, seed=5)
+    ids = [(7 * i) % 50 for i in range(300)]
+    with torch.no_grad():
+        full = model(input_ids=torch.tensor([ids])).logits[0]
+    lm = CachedLM(model)
+    lm.step(ids[:250])
+    assert lm.lean.capacity >= 250
+    lm.rollback(240)
+    assert torch.allclose(lm.step(ids[240:]), full[240:], atol=1e-4)
 
 
 def test_empty_prompt_and_bad_mode_are_errors(pair64):
@@ -102,3 +122,10 @@ def test_empty_prompt_and_bad_mode_are_errors(pair64):
         generate(draft, target, [], policy=fixed(2))
     with pytest.raises(AhasdError, match="mode"):
         generate(draft, target, PROMPT, policy=fixed(2), mode="star")
+
+
+def test_async_queue_depth_below_one_is_an_error(pair64):
+    """Depth 0 would leave the verifier waiting forever for a batch."""
+    draft, target = pair64
+    with pytest.raises(AhasdError, match="queue_depth"):
+        generate_async(draft, target, PROMPT, policy=fixed(2), queue_depth=0)

@@ -24,8 +24,20 @@ SPEC = {
 
 
 @pytest.fixture
-def ray_cluster():
+def ray_cluster(monkeypatch):
+    """A fresh single-node Ray cluster bound to 127.0.0.1, started (and stopped) by this test.
+
+    Ray replaces a loopback node address by the machine's routable one unless its cluster
+    mode is off (``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``, read at import and by the processes it
+    starts), so both the environment and the already-imported constant are set.
+    """
+    monkeypatch.setenv("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     ray = pytest.importorskip("ray")
+    from ray._private import ray_constants
+
+    monkeypatch.setattr(ray_constants, "ENABLE_RAY_CLUSTER", False, raising=False)
+    if ray.is_initialized():
+        ray.shutdown()
     ray.init(
         address="local",
         num_cpus=2,
@@ -46,3 +58,6 @@ def test_ray_and_local_sweeps_are_identical(tmp_path, ray_cluster):
     rows_local = pq.read_table(local.results_path).to_pylist()
     assert len(rows_ray) == 200
     assert rows_ray == rows_local
+    nodes = ray_cluster.nodes()
+    assert [n["NodeManagerAddress"] for n in nodes] == ["127.0.0.1"]
+    assert ray_cluster.get_runtime_context().gcs_address.startswith("127.0.0.1:")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 
 import pytest
@@ -92,3 +93,52 @@ def test_load_spec_rejects_unknown_keys(tmp_path):
     with pytest.raises(Exception) as err:  # pydantic ValidationError: extra="forbid"
         load_spec(p)
     assert "axis" in str(err.value)
+
+
+def test_axes_reach_policy_edc_tvc_profile_and_seed_and_change_the_key():
+    """Any config field is an axis; each value is a distinct, fully resolved cache key."""
+    axes = {
+        "policy": ["fixed"],
+        "policy_args.gamma": [2, 5],
+        "edc.history": [4, 8],
+        "tvc.entries": [2, 4],
+        "profile": ["iid-alpha-0.7", "opt-1.3b-opt-6.7b"],
+        "seed": [0, 3],
+    }
+    pts = build_points(
+        SweepSpec.model_validate({"base": {"system": "ahasd", "tokens": 64}, "axes": axes})
+    )
+    assert len(pts) == 32 and len({p.hash for p in pts}) == 32
+    last = pts[-1].config
+    assert (last.policy, last.policy_args, last.edc.history, last.tvc.entries) == (
+        "fixed",
+        {"gamma": 5},
+        8,
+        4,
+    )
+    assert (last.profile, last.seed) == ("opt-1.3b-opt-6.7b", 3)
+
+
+def test_cache_key_covers_what_names_resolve_to(tmp_path):
+    """A re-calibrated platform file gets a new key (no stale cached rows), same SimConfig."""
+    import yaml
+
+    from ahasd.explore import points as points_mod
+    from ahasd.hardware.platform import preset_spec
+
+    data = preset_spec("npu-lpddr5")
+    data.pop("base", None)
+    path = tmp_path / "plat.yaml"
+    path.write_text(yaml.safe_dump(data))
+    spec = SweepSpec.model_validate(
+        {"base": {**BASE, "platform": str(path)}, "axes": {"seed": [0]}}
+    )
+    before = build_points(spec)[0]
+    data["devices"]["npu"]["clock_ghz"] = 0.123  # same file name, different hardware
+    path.write_text(yaml.safe_dump(data))
+    os.utime(path, ns=(1, 1))  # a different mtime even on a coarse-clock file system
+    points_mod.cached_platform.cache_clear()
+    points_mod._inputs_digest.cache_clear()
+    after = build_points(spec)[0]
+    assert after.config.config_hash() == before.config.config_hash()
+    assert after.hash != before.hash

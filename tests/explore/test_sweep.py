@@ -55,7 +55,14 @@ def test_growing_a_sweep_only_computes_the_new_points(tmp_path):
     assert (res.cached, res.computed) == (6, 2)
 
 
-def _sweep_cmd(spec: Path, out: Path) -> list[str]:
+KILL_SPEC = {
+    **SPEC,
+    "base": {**SPEC["base"], "tokens": 512},
+    "axes": {"seed": list(range(30)), "queue_depth": [4, 8]},
+}  # 60 points in 30 parts of 2
+
+
+def _sweep_cmd(spec: Path, out: Path, jobs: int) -> list[str]:
     return [
         sys.executable,
         "-m",
@@ -63,7 +70,7 @@ def _sweep_cmd(spec: Path, out: Path) -> list[str]:
         "sweep",
         str(spec),
         "--jobs",
-        "1",
+        str(jobs),
         "--out",
         str(out),
         "--json",
@@ -77,43 +84,99 @@ def _parts(out: Path) -> int:
         return 0
 
 
-def test_killed_sweep_resumes_with_exactly_one_row_per_point(tmp_path):
-    spec = {
-        **SPEC,
-        "base": {**SPEC["base"], "tokens": 512},
-        "axes": {"seed": list(range(30)), "queue_depth": [4, 8]},
-    }
+def _children(pid: int) -> list[int]:
+    """Direct children of ``pid`` (Linux /proc)."""
+    kids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(stat[1]) == pid:
+                kids.append(int(entry.name))
+    return kids
+
+
+def _kill_a_pool_worker(sweep_pid: int) -> None:
+    """SIGKILL one process-pool worker (a child of the sweep's forkserver)."""
+    for kid in _children(sweep_pid):
+        try:
+            cmdline = Path(f"/proc/{kid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"forkserver" in cmdline:
+            workers = _children(kid)
+            if workers:
+                os.kill(workers[0], signal.SIGKILL)
+                return
+    raise AssertionError("no process-pool worker found to kill")
+
+
+@pytest.fixture(scope="module")
+def clean_rows(tmp_path_factory) -> list[dict]:
+    """The kill spec run start to finish without interruption (the reference)."""
+    res = run_sweep(
+        SweepSpec.model_validate(KILL_SPEC),
+        executor=get_executor("local", jobs=1),
+        out_dir=tmp_path_factory.mktemp("clean"),
+    )
+    return _rows(res.results_path)
+
+
+@pytest.mark.parametrize(
+    ("how", "jobs", "code"),
+    [
+        ("sigkill-sweep", 1, -signal.SIGKILL),  # the whole sweep process dies at once
+        ("ctrl-c", 2, 130),  # SIGINT to the process group, as a terminal's Ctrl-C
+        ("sigkill-worker", 2, 1),  # one pool worker dies (the OOM killer, say)
+    ],
+)
+def test_interrupted_sweep_resumes_with_exactly_one_row_per_point(
+    tmp_path, clean_rows, how, jobs, code
+):
+    if how == "sigkill-worker" and not Path("/proc/self/stat").exists():
+        pytest.skip("finding pool workers needs Linux /proc")
     path = tmp_path / "spec.yaml"
-    path.write_text(json.dumps(spec))  # JSON is YAML
+    path.write_text(json.dumps(KILL_SPEC))  # JSON is YAML
     out = tmp_path / "out"
     env = {**os.environ, "AHASD_NO_PROGRESS": "1"}
     proc = subprocess.Popen(
-        _sweep_cmd(path, out), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        _sweep_cmd(path, out, jobs),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # its own process group, so Ctrl-C reaches only the sweep
     )
     deadline = time.monotonic() + 120
     while _parts(out) < 2 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.005)
-    proc.send_signal(signal.SIGKILL)
-    proc.communicate()
-    assert proc.returncode == -signal.SIGKILL, "the sweep finished before it could be killed"
+    assert proc.poll() is None, "the sweep finished before it could be stopped"
+    if how == "sigkill-sweep":
+        proc.send_signal(signal.SIGKILL)
+    elif how == "ctrl-c":
+        os.killpg(proc.pid, signal.SIGINT)
+    else:
+        _kill_a_pool_worker(proc.pid)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == code, err.decode()[-2000:]
+    if how != "sigkill-sweep":  # a one-line note, not a traceback
+        text = err.decode().strip()
+        assert len(text.splitlines()) == 1, text
+        assert "rerun the same command to resume" in text, text
     kept = _parts(out)
     assert 2 <= kept < 30
     assert not (out / "results.parquet").exists()
 
     done = subprocess.run(
-        _sweep_cmd(path, out), env=env, capture_output=True, text=True, check=True
+        _sweep_cmd(path, out, jobs), env=env, capture_output=True, text=True, check=True
     )
     summary = json.loads(done.stdout)
     assert summary["cached"] >= 2 * kept and summary["computed"] > 0
     assert summary["cached"] + summary["computed"] == 60
     rows = _rows(out / "results.parquet")
     assert len(rows) == 60 and len({r["point_hash"] for r in rows}) == 60
-    clean = run_sweep(
-        SweepSpec.model_validate(spec),
-        executor=get_executor("local", jobs=1),
-        out_dir=tmp_path / "clean",
-    )
-    assert rows == _rows(clean.results_path)
+    assert rows == clean_rows
 
 
 @pytest.mark.parametrize("jobs", [2])
@@ -122,3 +185,22 @@ def test_process_pool_gives_the_same_rows_as_serial(tmp_path, jobs):
     a = run_sweep(spec, executor=get_executor("local", jobs=1), out_dir=tmp_path / "a")
     b = run_sweep(spec, executor=get_executor("local", jobs=jobs), out_dir=tmp_path / "b")
     assert _rows(a.results_path) == _rows(b.results_path)
+
+
+def test_analytic_sweep_rows_are_labelled_and_the_summary_says_so(cli, tmp_path):
+    spec = tmp_path / "a.yaml"
+    spec.write_text(
+        json.dumps(
+            {
+                "name": "a",
+                "base": {"system": "ahasd", "tokens": 256},
+                "axes": {"platform_overrides.pim.n_alu": [1, 4], "queue_depth": [2, 8]},
+            }
+        )
+    )
+    run = cli(["sweep", spec, "--analytic", "--out", tmp_path / "out", "--top", "2"])
+    assert run.code == 0, run.err
+    assert "4 points (analytic)" in run.out and "mode=analytic rows come from the closed" in run.out
+    assert "best 2 by throughput_tok_s" in run.out
+    rows = _rows(tmp_path / "out" / "results.parquet")
+    assert len(rows) == 4 and {r["mode"] for r in rows} == {"analytic"}

@@ -6,6 +6,7 @@ import pytest
 
 from ahasd.errors import AhasdError
 from ahasd.hardware import PimDevice, list_platforms, load_platform
+from ahasd.hardware.platform import preset_spec
 from ahasd.hardware.units import to_si
 
 CONTRACT = {
@@ -36,6 +37,34 @@ def test_every_device_field_has_a_source(name):
             if key in ("kind", "memory"):
                 continue
             assert f"{dev}.{key}" in sources, f"{name}: no source for {dev}.{key}"
+
+
+def _numbers(value) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float)):
+        return True
+    return isinstance(value, dict) and any(_numbers(v) for v in value.values())
+
+
+@pytest.mark.parametrize("name", sorted(CONTRACT))
+def test_every_switch_option_number_has_a_source(name):
+    spec = preset_spec(name)
+    sources = load_platform(name).config["sources"]
+    for sw, body in (spec.get("switches") or {}).items():
+        for option, sets in body["options"].items():
+            if _numbers(sets or {}):
+                assert f"switches.{sw}.{option}" in sources, f"{name}: no source for {sw}={option}"
+
+
+def test_every_number_in_the_yaml_is_sourced():
+    """Walk each preset file itself: every numeric leaf under devices needs a source entry."""
+    for name in CONTRACT:
+        spec = preset_spec(name)
+        for dev, fields in spec["devices"].items():
+            for key, value in fields.items():
+                if _numbers(value):
+                    assert f"{dev}.{key}" in spec["sources"], f"{name}: {dev}.{key}"
 
 
 def test_all_presets_listed():

@@ -93,3 +93,34 @@ def test_pim_time_steps_by_n_alu_when_memory_bound():
     assert t[5] > 1.6 * t[4]  # the fifth token needs a second pass
     assert t[8] - t[5] < 0.1 * t[5]
     assert t[9] > 1.3 * t[8]
+
+
+def test_pim_time_steps_by_n_alu_in_the_default_reading():
+    # compute-bound (51.2 TB/s internal): each ALU serves one token, so tokens 1..4 share one
+    # pass of ALU time and the fifth opens the next (LP-Spec V-B)
+    rows = dau_table(target="llama2-7b", platform="lpspec-mobile", kv=256, max_nodes=8)
+    pim = {r["tokens"]: r["pim_s"] for r in rows}
+    assert pim[4] == pytest.approx(pim[1], rel=0.01)
+    assert pim[5] > 1.7 * pim[4]
+    assert pim[8] == pytest.approx(pim[5], rel=0.01)
+    assert pim[9] > 1.3 * pim[8]
+
+
+def test_one_alu_per_token_is_slower_for_one_token_than_spreading_it():
+    # the same 409.6 GOPS organised as 4 token-parallel ALUs: a lone token gets a quarter
+    one = load_platform("lpspec-mobile", {"pim.n_alu": 1})
+    four = load_platform("lpspec-mobile")
+    model = load_model("llama2-7b")
+
+    def pim_s(plat, n):
+        c = LpSpecCosts(plat, model, mode="pim", precision="int8", n_heads=0, kv_bucket=64)
+        return c(n, 128, heads=False).seconds
+
+    assert pim_s(four, 1) > 3.0 * pim_s(one, 1)
+    assert pim_s(four, 4) == pytest.approx(pim_s(one, 4), rel=0.05)
+
+
+def test_the_pruner_grows_a_tree_that_fits_the_pim_pass(result):
+    # speculation happens (not AR in disguise) and the tree is not grown past what pays
+    assert 1.0 <= result.extras["mean_tree_nodes"] <= 7.0
+    assert result.tau > 1.0

@@ -104,3 +104,21 @@ def test_a_too_long_fixed_gamma_loses_to_a_shorter_one():
         top = ga.search(ev, ga.GaConfig(population=24, generations=15, seed=0))[0]
         best[gamma] = ev.evaluate(top)[0]
     assert best[8] > best[2]
+
+
+def test_the_specpim_system_runs_a_found_design():
+    from ahasd.systems import simulate
+
+    cfg = ga.GaConfig(population=8, generations=3, elite=2, seed=0)
+    found = ga.explore_gamma("opt-1.3b", "opt-6.7b", 3, cfg, trace_tokens=512)
+    design = found["best"]["design"]
+    base = {"system": "specpim", "draft": "opt-1.3b", "target": "opt-6.7b", "tokens": 96}
+    res = simulate(**base, specpim_design=design)
+    assert res.extras["gamma"] == 3 and res.committed_tokens == 96
+    assert res.extras["op_engine"] == design["op_engine"]
+    # the map is really applied: the same design with every op flipped runs differently
+    flip = {m: {op: ("gpu" if e == "pim" else "pim") for op, e in ops.items()}
+            for m, ops in design["op_engine"].items()}  # fmt: skip
+    other = simulate(**base, specpim_design={**design, "op_engine": flip})
+    assert other.extras["op_engine"] == flip
+    assert other.wall_s != pytest.approx(res.wall_s)

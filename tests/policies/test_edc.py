@@ -88,3 +88,33 @@ def test_circular_order_writes_physical_slots():
     for bid, h in enumerate([1.5, 2.5, 3.5]):
         e.after_batch(bid, h)
     assert e.leht[:3] == [1, 2, 3] and e.ptr == 3
+
+
+def test_circular_commit_uses_its_own_pointer():
+    e = EDC(EdcConfig(leht_order="circular", h_max=8.0))
+    for bid, h in enumerate([1.5, 2.5, 3.5]):
+        e.after_batch(bid, h)
+        e.on_verified(bid, True)
+    assert e.lceht[:3] == [1, 2, 3] and e.cptr == 3
+    e.after_batch(3, 7.5)
+    e.on_verified(3, False)  # rollback: LEHT <- LCEHT
+    assert e.leht == [1, 2, 3, 0, 0, 0, 0, 0]
+
+
+def test_hand_walk_prediction_training_and_lookahead_depth():
+    """Three batches in flight, the middle one rejected: every field by hand (h_max = 8)."""
+    e = EDC(EdcConfig(h_max=8.0))
+    assert e.after_batch(0, 0.5) is True  # bucket 0, LLR 1, idx {0,0,1} = 1, ctr 2
+    assert e.after_batch(1, 4.2) is True  # bucket 4, LLR 2; newer half mean (4+0+0+0)//4 = 1
+    assert e.pending[1][0] == (0 << 6) | (1 << 3) | 2
+    assert e.after_batch(2, 7.9) is True  # bucket 7, LLR 3; newer half (7+4+0+0)//4 = 2
+    assert e.pending[2][0] == (0 << 6) | (2 << 3) | 3
+    e.on_verified(0, True)  # commit bucket 0; counter at idx 1 -> 3
+    assert e.pht[1] == 3 and e.llr == 2 and e.lceht[0] == 0
+    e.on_verified(1, False)  # rollback; counter at idx 10 -> 1; batch 2 squashed
+    assert e.pht[(1 << 3) | 2] == 1 and e.llr == 0 and e.pending == {}
+    assert e.leht == e.lceht == [0] * 8
+    assert e.pht[(2 << 3) | 3] == 2  # the squashed batch's counter is untouched
+    # the same look-ahead state now predicts "stop" once its counter drops below 2
+    e.after_batch(3, 0.5)
+    assert e.after_batch(4, 4.2) is False  # idx {0,1,2} = 10 holds 1

@@ -184,3 +184,98 @@ def test_delayed_feedback_labels_the_right_round():
     assert b.start_round() == 2  # started before γ = 1 is reported
     b.observe(RoundOutcome(1, 1, 1.0))
     assert b.pulls == [1, 0, 0, 0]
+
+
+def test_hf_confidence_labels_like_hf_update_candidate_strategy():
+    """Matches are positives, the first rejected token one negative, later tokens dropped."""
+    p = make_policy("hf-confidence", refit=False)
+    p.start_round()
+    for j, prob in enumerate((0.9, 0.7, 0.5, 0.3), start=1):
+        p.keep_drafting(sig(0.1, prob, j))
+    p.observe(RoundOutcome(4, 1, 1.0))  # 0.9 matched, 0.7 rejected, 0.5 and 0.3 unknown
+    assert int(p.pos.sum()) == 1 and int(p.neg.sum()) == 1
+    assert p.neg[int(0.7 * 256)] == 1
+    q = make_policy("hf-confidence", refit=False, label_rest="negative")
+    q.start_round()
+    for j, prob in enumerate((0.9, 0.7, 0.5, 0.3), start=1):
+        q.keep_drafting(sig(0.1, prob, j))
+    q.observe(RoundOutcome(4, 1, 1.0))
+    assert int(q.pos.sum()) == 1 and int(q.neg.sum()) == 3
+
+
+def test_hf_confidence_roc_point_minimises_fpr_plus_3_fnr():
+    # positives at p = 0.6 (x4) and 0.2 (x1), negatives at 0.4 (x5): threshold 0.6 costs
+    # FPR 0 + 3 * 0.2 = 0.6; threshold 0.4 costs 1 + 0 = 1; 0.2 costs 1 + 0 = 1 -> picks 0.6
+    p = make_policy("hf-confidence")
+    for probs, acc in [((0.6, 0.4), 1)] * 4 + [((0.2, 0.4), 1)]:
+        p.start_round()
+        for j, prob in enumerate(probs, start=1):
+            p.keep_drafting(sig(0.1, prob, j))
+        p.observe(RoundOutcome(2, acc, 1.0))
+    assert 0.4 < p.threshold <= 0.6
+
+
+def test_banditspec_ucb_uses_per_arm_counts_by_hand():
+    # arm 1: one pull, reward 1 tok/s; arm 2: nine pulls, reward 2 tok/s; t = 10
+    # per-arm: 1 + sqrt(6 ln 10 / 1) = 4.72  >  2 + sqrt(6 ln 10 / 9) = 3.24 -> gamma = 1
+    # total:   1 + sqrt(6 ln 10 / 10) = 2.18 <  2 + sqrt(6 ln 10 / 10) = 3.18 -> gamma = 2
+    picks = {}
+    for count in ("per-arm", "total"):
+        p = make_policy("banditspec", arms=(1, 2), warmup=0, count=count)
+        assert p.start_round() == 1  # untried arms first
+        p.observe(RoundOutcome(1, 0, 1.0))
+        for _ in range(9):
+            p.observe(RoundOutcome(2, 1, 1.0))
+        assert p.pulls == [1, 9] and p.sums == [1.0, 18.0]
+        picks[count] = p.start_round()
+    assert picks == {"per-arm": 1, "total": 2}
+    assert 1 + math.sqrt(6 * math.log(10)) > 2 + math.sqrt(6 * math.log(10) / 9)
+
+
+def test_unknown_policy_on_the_cli_is_one_line_exit_2(cli):
+    run = cli(["simulate", "--policy", "warp", "--tokens", "8"])
+    assert run.code == 2
+    lines = [ln for ln in run.err.strip().splitlines() if ln]
+    assert len(lines) == 1 and "warp" in lines[0] and "adaedl" in lines[0], run.err
+
+
+def test_specdec_pp_trains_only_on_the_first_part_of_the_trace():
+    """First half: high entropy means *match*; second half the opposite. The head follows the
+    first ``train_fraction`` only."""
+    import numpy as np
+
+    from ahasd.traces import TokenTrace, TraceMeta
+
+    rng = np.random.default_rng(0)
+    n = 4000
+    h = rng.uniform(0.0, 4.0, n)
+    high = h > 2.0
+    match = np.where(np.arange(n) < n // 2, high, ~high)
+    trace = TokenTrace(h, np.exp(-0.5 * h), np.where(match, 0, 1), np.full(n, 0.5), h,
+                       meta=TraceMeta())  # fmt: skip
+    first = make_policy("specdec-pp", train_fraction=0.5)
+    first.fit(trace)
+    assert first.predict(sig(3.5, float(np.exp(-1.75)))) > first.predict(sig(0.5, 0.78))
+    whole = make_policy("specdec-pp", train_fraction=1.0)
+    whole.fit(trace)  # both halves cancel: no strong preference either way
+    assert abs(whole.predict(sig(3.5, 0.17)) - whole.predict(sig(0.5, 0.78))) < 0.5
+
+
+def test_specdec_pp_lag_option_scores_one_token_late():
+    # same signals as the product-rule test: 0.9, 0.9, 0.5, then 0.9; h = 0.5
+    seq = [(0.1, 0.9), (0.1, 0.9), (0.1, 0.5), (0.1, 0.9), (0.1, 0.9)]
+    assert drive(make_policy("specdec-pp", h=0.5), seq) == 3
+    # lag: after token 4 the product is 0.9·0.9·0.5 = 0.405 -> 1 − P = 0.595 > 0.5: stop at 4
+    assert drive(make_policy("specdec-pp", h=0.5, lag=True), seq) == 4
+
+
+def test_adaedl_lambda_moves_the_stopping_entropy():
+    p = make_policy("adaedl", lam0=0.4, eta=0.1, target_rate=0.7)
+    h = 1.7  # below the λ = 0.4 stop point 1.8: keep drafting
+    assert p.keep_drafting(sig(h))
+    p.observe(RoundOutcome(4, 0, 1.0))  # λ -> 0.47: stop point (0.53)² / 0.2 = 1.40
+    assert p.h_stop == pytest.approx(0.53**2 / 0.2)
+    assert not p.keep_drafting(sig(h))
+    for _ in range(3):
+        p.observe(RoundOutcome(4, 4, 1.0))  # λ -> 0.38: stop point 1.92
+    assert p.keep_drafting(sig(h)) and p.lam == pytest.approx(0.38)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ahasd.errors import AhasdError
 from ahasd.policies.tvc import TVC, TvcConfig, after_edc
 
 CFG = TvcConfig(seed_nvct=100.0, seed_pdct=300.0, seed_pvct=500.0, pim_per_npu_clock=0.8)
@@ -60,3 +61,20 @@ def test_tvc_silent_unless_edc_stops():
     assert after_edc(t, True, 0, 64) == 0 and t.consultations == 0
     assert after_edc(t, False, 0, 64) == (6400 - 300) // 500 and t.consultations == 1
     assert after_edc(None, False, 0, 64) == 0
+
+
+def test_r1_pending_batches_and_pvct_fallback_options():
+    t = TVC(CFG.model_copy(update={"min_pending_batches": 2}))
+    assert t.plan(0, 64, pending_batches=1) == 0  # [R1]: only with >= 2 batches in flight
+    assert t.plan(0, 64, pending_batches=2) == (6400 - 300) // 500
+    try:
+        t.plan(0, 64)
+    except AhasdError as exc:
+        assert "min_pending_batches" in str(exc)
+    else:
+        raise AssertionError("a driver without pending counts must not silently ignore the rule")
+    cold = TVC(TvcConfig(seeded=False, pvct_fallback=0.8))
+    cold.record_verify(10_000, 10)  # 800 PIM cycles per KV token
+    cold.record_draft(100, 1)  # PDCT 100 -> fallback PVCT 80
+    assert cold.plan(0, 10) == int((8000 - 100) // 80)
+    assert TVC(TvcConfig(seeded=False)).plan(0, 10) == 0  # [P]: no PVCT sample, no plan

@@ -47,12 +47,12 @@ FILES = ("results.parquet", "report.md", "report.html", "throughput.png", "energ
          "timeline.png")  # fmt: skip
 
 
-def test_reproduce_on_a_small_matrix_writes_every_output(tmp_path, monkeypatch):
+def test_reproduce_on_a_small_matrix_writes_every_output(tmp_path):
     import ahasd.report.reproduce as rep
 
-    monkeypatch.setattr(rep, "_peer_sections", lambda *a, **k: [])  # peers have their own tests
     spec = MatrixSpec(pairs=(("opt-1.3b", "opt-6.7b"),), policies=("svip",), tokens=128, seeds=(0,))
-    outcome = rep.reproduce(tmp_path, spec=spec, quick=True, jobs=1)
+    # peers=False: the peer sections have their own tests
+    outcome = rep.reproduce(tmp_path, spec=spec, quick=True, jobs=1, peers=False)
     for name in FILES:
         assert (tmp_path / name).is_file(), name
     table = pq.read_table(tmp_path / "results.parquet")
@@ -61,7 +61,47 @@ def test_reproduce_on_a_small_matrix_writes_every_output(tmp_path, monkeypatch):
     assert sorted(table.column("variant").to_pylist()) == sorted(spec.variants)
     md = (tmp_path / "report.md").read_text()
     assert "Where we differ from the paper and why" in md and "Weight-streaming bound" in md
+    assert "Why, per pair" in md and "built-in profile `opt-1.3b-opt-6.7b`" in md
+    assert "LP-Spec" not in md  # peers left out
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_user_trace_drives_its_pair(tmp_path):
+    """A trace given with --traces is what the pair's runs consume (its hash is in the rows)."""
+    from dataclasses import replace
+
+    from ahasd.report.matrix import find_traces, workload_markdown
+    from ahasd.traces import save_trace, synthesize
+
+    plain = synthesize("iid-alpha-0.9", 200, 11)  # meta pair "any": name it, as a recording does
+    trace = replace(plain, meta=replace(plain.meta, pair="opt-1.3b->opt-6.7b"))
+    (tmp_path / "traces").mkdir()
+    save_trace(trace, tmp_path / "traces" / "mine.parquet")
+    spec = MatrixSpec(pairs=(("opt-1.3b", "opt-6.7b"), ("llama2-7b", "llama2-13b")),
+                      policies=("adaedl",), variants=("gpu-only", "ahasd"), tokens=128,
+                      seeds=(0, 1))  # fmt: skip
+    found = find_traces(tmp_path / "traces", spec.pairs, min_tokens=spec.tokens)
+    rows = run_matrix(spec, jobs=1, traces=found)
+    want = trace.slice(0, 128).content_hash
+    by_pair: dict[str, set[str]] = {}
+    for r in rows:
+        by_pair.setdefault(r["pair"], set()).add(r["trace_hash"])
+    assert by_pair["opt-1.3b→opt-6.7b"] == {want}  # every seed and system read the user trace
+    assert want not in by_pair["llama2-7b→llama2-13b"]
+    assert len(by_pair["llama2-7b→llama2-13b"]) == 2  # built-in profile: one trace per seed
+    md = workload_markdown(spec, found)
+    assert f"user trace `{tmp_path / 'traces' / 'mine.parquet'}`" in md
+    assert trace.content_hash[:12] in md and "built-in profile `llama2-7b-llama2-13b`" in md
+
+
+def test_too_short_user_trace_is_refused_before_running(tmp_path, cli):
+    from ahasd.traces import default_profile, save_trace, synthesize
+
+    save_trace(synthesize(default_profile("opt-1.3b", "opt-6.7b"), 100, 1), tmp_path / "t.parquet")
+    run = cli(["reproduce", "--quick", "--out", tmp_path / "o", "--traces", tmp_path])
+    assert run.code == 2
+    assert run.err.startswith("error: traces:") and "at least 512" in run.err
+    assert not (tmp_path / "o" / "results.parquet").exists()
 
 
 @pytest.mark.slow  # ~15-20 s on 2 cores: the real `--quick` run, peers included
@@ -79,7 +119,10 @@ def test_quick_reproduce_writes_report_and_parquet(cli, tmp_path, monkeypatch):
     assert "ours/claimed" in run.out
     md = (out / "report.md").read_text()
     assert "Where we differ from the paper and why" in md and "Weight-streaming bound" in md
-    assert "data:image/png;base64," in (out / "report.html").read_text()
+    page = (out / "report.html").read_text()
+    pngs = sorted(out.glob("*.png"))
+    assert page.count("data:image/png;base64,") == len(pngs) >= len(FILES) - 3  # all embedded
+    assert "missing figure" not in page and 'src="' not in page.replace('src="data:', "")
 
 
 @pytest.mark.parametrize(
@@ -91,6 +134,18 @@ def test_bad_arguments_exit_2(cli, tmp_path, args, field):
     run = cli(["reproduce", "--quick", "--out", tmp_path, *args])
     assert run.code == 2
     assert run.err.startswith(f"error: {field}")
+
+
+def test_out_that_is_a_file_is_a_one_line_error(cli, tmp_path):
+    (tmp_path / "f").write_text("x")
+    run = cli(["reproduce", "--quick", "--out", tmp_path / "f"])
+    assert run.code == 2 and run.err.startswith("error: out:") and "Traceback" not in run.err
+
+
+def test_unreadable_user_trace_names_the_file(cli, tmp_path):
+    (tmp_path / "bad.csv").write_text("garbage\n")
+    run = cli(["reproduce", "--quick", "--out", tmp_path / "o", "--traces", tmp_path])
+    assert run.code == 2 and run.err.startswith("error: traces:") and "bad.csv" in run.err
 
 
 def test_user_traces_map_to_pairs_by_their_metadata(tmp_path):

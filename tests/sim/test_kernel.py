@@ -91,3 +91,18 @@ def test_time_never_decreases(delays):
     # equal times keep scheduling order
     order = sorted(range(len(delays)), key=lambda i: (delays[i], i))
     assert [label for _, label in seen] == [str(i) for i in order]
+
+
+def test_call_runs_a_bound_handler_with_its_payload_in_order():
+    kernel = Kernel()
+    seen: list[tuple[float, object]] = []
+    kernel.call(2.0, lambda p: seen.append((kernel.now, p)), "late")
+    kernel.call(1.0, lambda p: seen.append((kernel.now, p)), ("early", 1))
+    kernel.call(1.0, lambda p: seen.append((kernel.now, p)), "first", int(Priority.FEEDBACK))
+    kernel.run()
+    assert seen == [(1.0, "first"), (1.0, ("early", 1)), (2.0, "late")]
+    assert kernel.events_processed == 3
+    with pytest.raises(TimeTravelError):
+        kernel.call(-1.0, print)
+    with pytest.raises(TypeError, match="no handler"):
+        kernel.schedule(Ping("unregistered"))

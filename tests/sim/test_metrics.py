@@ -48,3 +48,13 @@ def test_energy_components_can_be_charged_to_another_device():
     m = _metrics()
     m.on_task_end("npu", {"compute": 1.0, "mem_off_chip": 2.0}, scale=2.0)
     assert m.energy == {"npu": {"compute": 2.0}, "lpddr5": {"mem_off_chip": 4.0}}
+
+
+def test_accepted_mask_and_drafted_bonus():
+    m = _metrics()
+    m.on_commit(0, 2, 1, drafted_bonus=False)
+    m.on_commit(3, 0, 1, drafted_bonus=True)  # position 3 matches: the drafted bonus counts
+    with pytest.raises(CommitError):
+        m.on_commit(4, 0, 1, drafted_bonus=True)  # position 4 does not match
+    assert m.accepted_mask.tolist() == [True, True, False, True] + [False] * 4
+    assert m.accepted == 3 and m.target_tokens == 1

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ahasd.sim.timeline import Timelines
 
@@ -34,3 +36,51 @@ def test_flow_links_fill_flow_to():
     tl.record("npu", "verify", 1.0, 2.0, "verify", 2)
     spans = tl.with_flows({1: 2})
     assert spans[0].flow_to == 2 and spans[1].flow_to is None
+
+
+def _naive_busy(intervals, until):
+    """Sort, merge, add left to right: the reference the vectorised union must match bit for bit."""
+    ivs = sorted((s, min(e, until)) for s, e in intervals if s < until)
+    total, cur_start, cur_end = 0.0, 0.0, None
+    for start, end in ivs:
+        if cur_end is None or start > cur_end:
+            if cur_end is not None:
+                total += cur_end - cur_start
+            cur_start, cur_end = start, end
+        elif end > cur_end:
+            cur_end = end
+    if cur_end is not None:
+        total += cur_end - cur_start
+    return total
+
+
+@given(
+    tracks=st.lists(
+        st.lists(st.tuples(st.floats(0, 5), st.floats(0, 5)), max_size=12), min_size=1, max_size=3
+    ),
+    until=st.floats(0, 60),
+)
+def test_busy_union_matches_the_plain_merge_exactly(tracks, until):
+    tl = Timelines(("npu",), keep_spans=False)
+    everything = []
+    for k, gaps in enumerate(tracks):
+        t = 0.0
+        for gap, dur in gaps:  # back-to-back tasks with gaps on one engine never overlap
+            start, end = t + gap, t + gap + dur
+            tl.record("npu", f"engine{k}", start, end, "task", len(everything))
+            everything.append((start, end))
+            t = end
+    assert tl.busy_s("npu", until) == _naive_busy(everything, until)
+    assert tl.busy_s("npu") == _naive_busy(everything, float("inf"))
+    assert tl.spans == []  # keep_spans=False keeps intervals only
+
+
+def test_spans_are_kept_in_recording_order_with_args():
+    tl = Timelines(("pim", "npu"))
+    tl.record("pim", "draft", 0.0, 1.0, "draft", 1, args=(("tokens", 3),))
+    tl.lane("npu", "verify").add(1.0, 2.0, "verify", 2)
+    tl.record("pim", "draft", 1.0, 1.5, "draft", 3, flow_to=9)
+    assert [(s.device, s.task_id, s.flow_to) for s in tl.spans] == [
+        ("pim", 1, None), ("npu", 2, None), ("pim", 3, 9),
+    ]  # fmt: skip
+    assert tl.spans[0].args == (("tokens", 3),)

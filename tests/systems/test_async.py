@@ -97,3 +97,12 @@ def test_async_commits_every_token_whatever_the_settings(
     )  # fmt: skip
     assert r.committed_tokens == 150
     assert r.wall_s > 0 and all(d["busy_s"] <= r.wall_s + 1e-12 for d in r.devices.values())
+
+
+def test_tvc_r1_options_reach_the_driver():
+    """[R1] pre-verifies only with >= 2 pending batches: the driver reports the queue's length."""
+    kw = {"tokens": 256, "seed": 4, "platform_overrides": FAST_PIM}
+    paper = simulate(**kw)
+    r1 = simulate(tvc={"min_pending_batches": 2}, **kw)
+    assert r1.committed_tokens == 256
+    assert 0 < r1.extras["preverifies"] <= paper.extras["preverifies"]

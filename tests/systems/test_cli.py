@@ -38,6 +38,13 @@ def test_timeline_is_valid_chrome_trace(cli, tmp_path):
     assert all(e["dur"] >= 0 and e["ts"] >= 0 for e in slices)
     flows = [e for e in events if e["ph"] in ("s", "f")]
     assert flows and len(flows) % 2 == 0
+    pids = {e["args"]["name"]: e["pid"] for e in events if e.get("name") == "process_name"}
+    starts = {e["id"]: e for e in flows if e["ph"] == "s"}
+    finishes = {e["id"]: e for e in flows if e["ph"] == "f"}
+    assert starts.keys() == finishes.keys()  # every arrow leaves a draft and lands on a verify
+    for fid, s in starts.items():
+        f = finishes[fid]
+        assert s["pid"] == pids["pim"] and f["pid"] == pids["npu"] and f["ts"] >= s["ts"]
 
 
 def test_policy_args_are_parsed_and_passed(cli):
@@ -72,7 +79,8 @@ def test_trace_shorter_than_tokens(cli, tmp_path):
     assert run.code == 2 and "tokens" in run.err and len(run.err.strip().splitlines()) == 1
 
 
-def test_model_pair_that_fits_nowhere(cli, tmp_path):
+@pytest.mark.parametrize("system", ["gpu-only", "ahasd", "npu-only", "specpim"])
+def test_model_pair_that_fits_nowhere(cli, tmp_path, system):
     huge = tmp_path / "huge"
     huge.mkdir()
     (huge / "config.json").write_text(json.dumps({
@@ -81,9 +89,10 @@ def test_model_pair_that_fits_nowhere(cli, tmp_path):
         "vocab_size": 32000, "max_position_embeddings": 4096, "rms_norm_eps": 1e-5,
         "hidden_act": "silu", "tie_word_embeddings": False,
     }))  # fmt: skip
-    run = cli(["simulate", "--system", "gpu-only", "--target", str(huge), "--tokens", "16"])
+    run = cli(["simulate", "--system", system, "--target", str(huge), "--tokens", "16"])
     assert run.code == 2, run.out
     assert len(run.err.strip().splitlines()) == 1
+    assert "host memory" in run.err and "accepted" in run.err  # the host was counted too
 
 
 def test_compare_prints_the_ablation_chain(cli):
@@ -93,3 +102,22 @@ def test_compare_prints_the_ablation_chain(cli):
     assert list(rows) == ["gpu-only", "specpim", "npu-only", "npu-pim-sync", "npu-pim-async",
                           "+aau", "+edc", "ahasd"]  # fmt: skip
     assert all(r["committed_tokens"] == 64 for r in rows.values())
+
+
+def test_platform_overrides_reach_the_simulation(cli):
+    """``--set`` changes the platform the run uses and is recorded in the result's config."""
+    base = ["simulate", "--system", "npu-pim-sync", "--tokens", "64", "--json"]
+    plain = json.loads(cli(base).out)
+    run = cli([*base, "--set", "switches.gops_scope=per-rank"])
+    assert run.code == 0, run.err
+    per_rank = json.loads(run.out)
+    assert per_rank["config"]["platform_overrides"] == {"switches.gops_scope": "per-rank"}
+    assert per_rank["committed_tokens"] == plain["committed_tokens"]
+    assert per_rank["wall_s"] != plain["wall_s"]
+
+
+def test_set_with_compare_or_bad_key_is_one_line(cli):
+    run = cli(["simulate", "--compare", "--tokens", "16", "--set", "pim.n_alu=4"])
+    assert run.code == 2 and "--set" in run.err
+    run = cli(["simulate", "--tokens", "16", "--set", "pim.nonsense=1"])
+    assert run.code == 2 and "pim.nonsense" in run.err and len(run.err.strip().splitlines()) == 1

@@ -48,3 +48,12 @@ def test_bad_input_one_line_exit_2(cli, tmp_path, args, needle):
     assert run.code == 2
     lines = [ln for ln in run.err.strip().splitlines() if ln]
     assert len(lines) == 1 and needle in lines[0], run.err
+
+
+def test_malformed_trace_metadata_is_one_line_exit_2(cli, tmp_path):
+    path = tmp_path / "t.jsonl"
+    row = {"draft_entropy": 0.1, "draft_top1_prob": 0.9, "target_rank": 0, "accept_prob": 0.8,
+           "target_entropy": 0.2}  # fmt: skip
+    path.write_text(json.dumps({"meta": {"seed": "x"}}) + "\n" + json.dumps(row) + "\n")
+    run = cli(["trace", "stats", str(path)])
+    assert run.code == 2 and "meta.seed" in run.err and len(run.err.strip().splitlines()) == 1

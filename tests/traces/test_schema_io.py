@@ -116,3 +116,66 @@ def test_recorded_rounding_is_tolerated_and_clipped():
     cols["accept_prob"] = np.full(6, 1.0 + 1e-9)
     t = TokenTrace(**cols, meta=TraceMeta(source="recorded"))
     assert t.accept_prob.max() == 1.0
+
+
+def _row(**over) -> str:
+    row = {"draft_entropy": 0.1, "draft_top1_prob": 0.9, "target_rank": 0, "accept_prob": 0.8,
+           "target_entropy": 0.2, **over}  # fmt: skip
+    return json.dumps(row)
+
+
+@pytest.mark.parametrize(
+    "meta, needle",
+    [
+        ({"temperature": "hot"}, "meta.temperature"),
+        ({"temperature": -1}, "meta.temperature"),
+        ({"seed": "x"}, "meta.seed"),
+        ({"seed": 1.5}, "meta.seed"),
+        ({"pair": ["a"]}, "meta.pair"),
+        ({"source": "dreamt"}, "meta.source"),
+        ("oops", "meta must be a JSON object"),
+    ],
+)
+def test_bad_metadata_is_a_one_line_error(tmp_path, meta, needle):
+    path = tmp_path / "t.jsonl"
+    path.write_text(json.dumps({"meta": meta}) + "\n" + _row() + "\n")
+    with pytest.raises(AhasdError) as exc:
+        load_trace(path)
+    assert needle in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_good_metadata_round_trips_and_unknown_keys_are_ignored(tmp_path):
+    path = tmp_path / "t.jsonl"
+    meta = {"pair": "a->b", "temperature": 0.7, "seed": 3, "source": "recorded", "extra": 1}
+    path.write_text(json.dumps({"meta": meta}) + "\n" + _row() + "\n")
+    m = load_trace(path).meta
+    assert (m.pair, m.temperature, m.seed, m.source) == ("a->b", 0.7, 3, "recorded")
+
+
+def test_jsonl_names_the_line_missing_a_column_and_rejects_booleans(tmp_path):
+    path = tmp_path / "t.jsonl"
+    row = json.loads(_row())
+    del row["target_entropy"]
+    path.write_text(_row() + "\n" + json.dumps(row) + "\n")
+    with pytest.raises(AhasdError, match="missing column 'target_entropy' on line 2"):
+        load_trace(path)
+    path.write_text(_row(target_rank=True) + "\n")
+    with pytest.raises(AhasdError, match="target_rank at row 0 is True"):
+        load_trace(path)
+
+
+def test_parquet_with_corrupt_metadata_and_nulls(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({c: [0.1, 0.2] for c in COLUMNS}).replace_schema_metadata(
+        {b"ahasd.trace_meta": b"{not json"}
+    )
+    table = table.set_column(2, "target_rank", pa.array([0, 1]))
+    pq.write_table(table, tmp_path / "m.parquet")
+    with pytest.raises(AhasdError, match="metadata .* is not JSON"):
+        load_trace(tmp_path / "m.parquet")
+    nulls = pa.table({c: [0.1, None] for c in COLUMNS})
+    pq.write_table(nulls, tmp_path / "n.parquet")
+    with pytest.raises(AhasdError, match="NaN"):
+        load_trace(tmp_path / "n.parquet")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import inspect
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,10 @@ import typer
 
 from ahasd.errors import AhasdError
 
-SUMMARY_COLUMNS = ("throughput_tok_s", "tokens_per_joule", "edp_per_token", "area_mm2")
+ANALYTIC_NOTE = (
+    "[yellow]mode=analytic rows come from the closed form (docs/explore.md), a screen that is "
+    "optimistic for the asynchronous systems; report only mode=event rows.[/]"
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -37,15 +42,19 @@ def sweep(
     """Evaluate every point of a spec (grid or random); cached and resumable."""
     from ahasd.explore import get_executor
     from ahasd.explore.pareto import parse_objectives
+    from ahasd.explore.points import build_points
     from ahasd.explore.spec import load_spec
-    from ahasd.explore.sweep import run_sweep
+    from ahasd.explore.sweep import default_out_dir, run_sweep
 
     s = load_spec(spec)
     if analytic:
         s = s.model_copy(update={"mode": "analytic"})
     objectives = parse_objectives(s.objectives)
     ex = get_executor(executor, jobs=jobs, address=address)
-    res = run_sweep(s, executor=ex, out_dir=out)
+    points = build_points(s)  # every point validated before any work starts
+    out_dir = out if out is not None else default_out_dir(s, points)
+    with _stopped_note(out_dir, [p.hash for p in points]):
+        res = run_sweep(s, executor=ex, out_dir=out_dir, points=points)
     summary = {
         "spec": s.name,
         "mode": s.mode,
@@ -116,15 +125,16 @@ def explore(
     objs = parse_objectives(objectives)
     ex = get_executor(executor, jobs=jobs, address=address)
     out_dir = out or Path("ahasd-explore") / s.name
-    res = run_search(
-        s,
-        objectives=objs,
-        trials=trials,
-        executor=ex,
-        out_dir=out_dir,
-        population=population,
-        confirm=confirm,
-    )
+    with _stopped_note(out_dir, None):
+        res = run_search(
+            s,
+            objectives=objs,
+            trials=trials,
+            executor=ex,
+            out_dir=out_dir,
+            population=population,
+            confirm=confirm,
+        )
     front = [r for r, f in zip(res.rows, res.front, strict=True) if f]
     front.sort(
         key=lambda r: (
@@ -146,6 +156,40 @@ def explore(
         )
         return
     _print_front(front, objs, res)
+
+
+@contextmanager
+def _stopped_note(out_dir: Path, hashes: list[str] | None) -> Iterator[None]:
+    """Ctrl-C (exit 130) or a dead worker (exit 1): one line saying what is kept and how to resume.
+
+    Finished chunks are already in the cache, so the same command picks up where this one stopped.
+    """
+    from ahasd.explore import WorkerLost
+
+    try:
+        yield
+    except (KeyboardInterrupt, WorkerLost) as exc:
+        interrupted = isinstance(exc, KeyboardInterrupt)
+        saved = _saved(out_dir, hashes)
+        reason = "interrupted" if interrupted else str(exc)
+        typer.echo(
+            f"error: {reason}; {saved} kept in {out_dir}; rerun the same command to resume",
+            err=True,
+        )
+        raise SystemExit(130 if interrupted else 1) from None
+
+
+def _saved(out_dir: Path, hashes: list[str] | None) -> str:
+    """How many points the cache holds (of the sweep's, when known)."""
+    manifest = out_dir / "manifest.json"
+    try:
+        parts = json.loads(manifest.read_text())["parts"]
+    except (OSError, ValueError, KeyError, TypeError):
+        parts = []
+    done = {h for part in parts for h in part.get("hashes", [])}
+    if hashes is None:
+        return f"{len(done)} finished points"
+    return f"{len(done & set(hashes))} of {len(set(hashes))} points"
 
 
 def _specpim(**kwargs: Any) -> None:
@@ -183,6 +227,8 @@ def _print_summary(summary: dict[str, Any], rows, objectives, top: int) -> None:
         f"{summary['cached']} from cache, {summary['computed']} computed, "
         f"{summary['errors']} errors → {summary['results']}"
     )
+    if summary["mode"] == "analytic":
+        con.print(ANALYTIC_NOTE)
     for obj in objectives:
         best = summary["best"][obj.name]
         if not best:
@@ -207,6 +253,8 @@ def _print_front(front: list[dict[str, Any]], objectives, res) -> None:
         cells = [r.get("mode"), *(r.get(a) for a in axes), *(r.get(o.column) for o in objectives)]
         table.add_row(*(_fmt(v) for v in cells))
     con.print(table)
+    if any(r.get("mode") == "analytic" for r in res.rows):
+        con.print(ANALYTIC_NOTE)
     con.print(f"plot: {res.plot_path}  ·  all points: {res.results_path}")
 
 

@@ -10,6 +10,11 @@ import sys
 
 import typer
 
+try:  # typer >= 0.24 carries its own copy of click; older releases use click itself
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover - depends on the installed typer
+    from click import exceptions as click_errors
+
 from ahasd import __version__
 from ahasd.cli import (
     engine_cmd,
@@ -68,18 +73,32 @@ def fail(message: str, code: int = 2) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; convert user errors into one line and exit code 2.
 
-    typer handles usage errors itself (exit 2); everything we raise for bad input lands here.
+    click usage errors (bad flags, unknown commands) and everything we raise for bad input land
+    here, so every kind of bad input reads the same way.
     """
     try:
-        app(args=argv, prog_name="ahasd")
+        status = app(args=argv, prog_name="ahasd", standalone_mode=False)
+    except click_errors.NoArgsIsHelpError as exc:
+        # A bare group or command: show its help, as `--help` would, and exit 2 like click does.
+        # typer's rich help prints itself and returns ""; plain click returns the text.
+        help_text = exc.ctx.get_help() if exc.ctx else exc.format_message()
+        if help_text:
+            print(help_text)
+        raise SystemExit(2) from None
+    except click_errors.UsageError as exc:
+        # Bad flags or values: one line naming the command, then exit 2 (typer would draw a box).
+        where = f"{exc.ctx.command_path}: " if exc.ctx else ""
+        fail(where + one_line(exc.format_message()))
     except (AhasdError, FileNotFoundError, NotADirectoryError, IsADirectoryError) as exc:
         fail(one_line(exc))
-    except KeyboardInterrupt:
+    except (typer.Abort, KeyboardInterrupt):
         fail("interrupted", 130)
     except Exception as exc:  # pydantic ValidationError, without importing pydantic here
         if type(exc).__name__ == "ValidationError":
             fail(one_line(exc))
         raise
+    if isinstance(status, int) and status:  # typer.Exit(code) returns the code in this mode
+        raise SystemExit(status)
 
 
 if __name__ == "__main__":

@@ -66,7 +66,8 @@ def platforms(as_json: bool = typer.Option(False, "--json", help="Print JSON."))
     _console().print(table)
 
 
-def _overrides(items: list[str]) -> dict[str, str]:
+def parse_overrides(items: list[str]) -> dict[str, str]:
+    """``--set KEY=VALUE`` flags as platform overrides (shared by ``cost`` and ``simulate``)."""
     out = {}
     for item in items:
         key, eq, value = item.partition("=")
@@ -95,7 +96,7 @@ def cost(
     from ahasd.models import load_model
 
     shape = load_model(model)
-    plat = load_platform(platform, _overrides(sets) or None)
+    plat = load_platform(platform, parse_overrides(sets) or None)
     step, summary = run_cost(shape, plat, device=device, phase=phase, tokens=tokens, kv=kv,
                              precision=precision)  # fmt: skip
     if as_json:
@@ -116,6 +117,8 @@ def cost(
     con.print(table)
     con.print(f"latency {step.seconds * 1e3:.3f} ms   energy {step.joules * 1e3:.3f} mJ   "
               f"bound: {step.bound} ({step.limit})", highlight=False)  # fmt: skip
+    alone = ", ".join(f"{res} {t * 1e3:.3f} ms" for res, t in step.times_s.items())
+    con.print(f"each resource alone, summed over ops: {alone}", highlight=False)
     if summary["offload_bytes"]:
         con.print(f"{summary['offload_bytes'] / 1e9:.2f} GB of weights stream over the host link "
                   "every pass (they do not fit on the device)", highlight=False)  # fmt: skip

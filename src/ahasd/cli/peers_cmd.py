@@ -32,12 +32,31 @@ def edge_plan(
         False, "--simulate", help="Also event-simulate every mapping and print the % gap."
     ),
     json_out: bool = typer.Option(False, "--json", help="Print JSON on stdout."),
+    measure: bool = typer.Option(
+        False,
+        "--measure",
+        help="Run the real engine on this machine: every CPU/GPU mapping x γ, measured vs plan.",
+    ),
+    draft_dir: str | None = typer.Option(
+        None, "--draft-dir", help="--measure: draft model dir (default: the demo pair's)."
+    ),
+    target_dir: str | None = typer.Option(
+        None, "--target-dir", help="--measure: target model dir (default: the demo pair's)."
+    ),
+    device: str = typer.Option(
+        "auto", "--device", help="--measure: auto (cpu, plus cuda if visible), cpu or cuda."
+    ),
+    gamma_max: int = typer.Option(8, "--gamma-max", help="--measure: largest γ run."),
+    new_tokens: int = typer.Option(64, "--new-tokens", help="--measure: tokens per run."),
 ) -> None:
     """Rank every (draft device, target device, γ = 0..8) mapping by the analytic cost model."""
     from ahasd.systems.edge_compare import compare_plans, plan_context
 
     if top < 1:
         raise field_error("top", top, "an integer >= 1")
+    if measure:
+        _measure(draft_dir, target_dir, device, gamma_max, new_tokens, top, json_out)
+        return
     ctx = plan_context(
         draft=draft,
         target=target,
@@ -63,6 +82,47 @@ def edge_plan(
         )
         return
     _print_plans(rows[:top], f"{draft} -> {target} on {platform} (profile {ctx.config.profile})")
+
+
+def _measure(
+    draft_dir: str | None,
+    target_dir: str | None,
+    device: str,
+    gamma_max: int,
+    new_tokens: int,
+    top: int,
+    json_out: bool,
+) -> None:
+    """``edge-plan --measure``: the engine's runs beside the plan built from profiled steps."""
+    from ahasd.report.edge_measure import measure_mappings, resolve_devices, row_cells
+    from ahasd.report.host import demo_dir
+
+    resolve_devices(device)  # a bad --device or a missing torch fails before any loading
+    root = demo_dir()
+    res = measure_mappings(
+        draft_dir or root / "draft",
+        target_dir or root / "target",
+        device=device,
+        gamma_max=gamma_max,
+        new_tokens=new_tokens,
+    )
+    if json_out:
+        print(json.dumps({"devices": res.devices, "notes": res.notes, "plans": res.rows}))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"Measured on this machine ({', '.join(res.devices)})")
+    cols = ["rank", "draft", "target", "γ", "τ", "predicted", "measured", "error %"]
+    cols += ["host-cpu plan", "measured vs CPU AR", "error %"]
+    for c in cols:
+        table.add_column(c, justify="right")
+    for i, r in enumerate(res.rows[:top], 1):
+        table.add_row(str(i), *row_cells(r))
+    console = Console(width=max(Console().width, 130))  # 11 columns: do not squeeze
+    console.print(table)
+    for note in res.notes:
+        console.print(note)
 
 
 def _print_plans(rows: list[dict[str, Any]], title: str) -> None:

@@ -41,8 +41,8 @@ def reproduce(
         console.print(f"[yellow]warning:[/] {w}")
     t = outcome.timings_s
     console.print(
-        f"{len(outcome.rows)} runs: simulate {t['simulate']:.1f} s, report {t['figures']:.1f} s, "
-        f"peers {t['peers']:.1f} s, total {t['total']:.1f} s"
+        f"{len(outcome.rows)} runs: simulate {t['simulate']:.1f} s, report and figures "
+        f"{t['figures']:.1f} s, peer sections {t['peers']:.1f} s, total {t['total']:.1f} s"
     )
     console.print(f"wrote {out / 'results.parquet'}, {out / 'report.md'}, {out / 'report.html'}")
 

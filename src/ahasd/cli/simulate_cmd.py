@@ -45,6 +45,10 @@ def _config_fields(**opts: Any) -> dict[str, Any]:
     for key in ("platform", "trace", "profile"):
         if opts[key] is not None:
             fields[key] = str(opts[key])
+    if opts["sets"]:
+        from ahasd.cli.models_cmd import parse_overrides
+
+        fields["platform_overrides"] = parse_overrides(opts["sets"])
     fields["record_timeline"] = opts["timeline"] is not None
     return fields
 
@@ -53,6 +57,9 @@ def simulate(
     system: str = typer.Option("ahasd", "--system", help="System (see docs/systems.md)."),
     platform: Optional[str] = typer.Option(
         None, "--platform", help="Platform preset; default: the system's own."
+    ),
+    sets: Optional[list[str]] = typer.Option(
+        None, "--set", help="Platform override KEY=VALUE, e.g. switches.gops_scope=per-rank."
     ),
     draft: str = typer.Option("llama2-7b", "--draft", help="Draft model."),
     target: str = typer.Option("llama2-13b", "--target", help="Target model."),
@@ -81,9 +88,9 @@ def simulate(
 
     fields = _config_fields(**locals())
     if compare:
-        if platform is not None or timeline is not None:
+        if platform is not None or timeline is not None or sets:
             raise AhasdError(
-                "--compare runs each system on its own platform; drop --platform/--timeline"
+                "--compare runs each system on its own platform; drop --platform/--set/--timeline"
             )
         from ahasd.systems.chain import run_chain
 

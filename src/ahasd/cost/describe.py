@@ -57,7 +57,8 @@ def run_cost(model, platform, *, device: str, phase: str, tokens: int, kv: int,
         "model": model.name, "platform": platform.name, "device": device,
         "placement": placement, "phase": phase, "tokens": tokens, "kv": kv,
         "precision": precision, "latency_s": step.seconds, "energy_j": step.joules,
-        "bound": step.bound, "limit": step.limit, "offload_bytes": offload,
+        "bound": step.bound, "limit": step.limit, "time_by_resource": dict(step.times_s),
+        "offload_bytes": offload,
         "energy_by_component": dict(step.energy_j), "platform_hash": platform.config_hash,
         "switches": platform.config["switches"],
         "ops": [
@@ -65,7 +66,8 @@ def run_cost(model, platform, *, device: str, phase: str, tokens: int, kv: int,
              "k": op.k, "macs": op.macs, "weight_bytes": op.weight_bytes,
              "act_bytes": op.act_bytes, "kv_read_bytes": op.kv_read_bytes,
              "kv_write_bytes": op.kv_write_bytes, "seconds": c.seconds, "joules": c.joules,
-             "bound": c.bound, "limit": c.limit, "engine": c.engine}
+             "bound": c.bound, "limit": c.limit, "engine": c.engine,
+             "time_by_resource": dict(c.times_s)}
             for op, c in step.ops
         ],
     }  # fmt: skip

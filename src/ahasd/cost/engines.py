@@ -40,6 +40,9 @@ class Cost:
     energy_j: dict[str, float] = field(default_factory=dict)
     limit: str = ""  # the resource that binds, in words (e.g. "pim ALUs 102.4 GOPS")
     engine: str = ""  # device that ran the op
+    # seconds each resource alone would need (compute, memory, link) and any fixed per-op
+    # overhead ("overhead"); ``seconds`` = max of the resources + overhead
+    times_s: dict[str, float] = field(default_factory=dict)
 
 
 def _pick(times: dict[str, float]) -> tuple[str, float]:
@@ -50,7 +53,10 @@ def _pick(times: dict[str, float]) -> tuple[str, float]:
 def _finish(times, energy, limits, engine, extra_s=0.0) -> Cost:
     bound, secs = _pick(times)
     energy = {k: v for k, v in energy.items() if v}
-    return Cost(secs + extra_s, sum(energy.values()), bound, energy, limits[bound], engine)
+    times = {k: v for k, v in times.items() if v or k == bound}
+    if extra_s:
+        times["overhead"] = extra_s
+    return Cost(secs + extra_s, sum(energy.values()), bound, energy, limits[bound], engine, times)
 
 
 def _reps(op: Op) -> int:
@@ -114,7 +120,10 @@ def on_pim(op: Op, pim: PimDevice, *, use_aau: bool, cross_bytes: int = 0) -> Co
     limits = {"memory": f"{pim.name} internal {pim.internal_bw_total_bytes_per_s / 1e9:g} GB/s",
               "link": f"{pim.name} external bus {ext_bw / 1e9:g} GB/s"}  # fmt: skip
     if op.kind in MATRIX_KINDS:
-        times["compute"] = 2 * op.macs * n / ops_s
+        # each of the n_alu ALUs serves one token per pass: a pass takes n_alu tokens' share of
+        # ALU time whether or not every ALU has a token (LP-Spec V-B; n_alu = 1: unchanged)
+        lanes = passes * pim.n_alu / op.m if op.m else 1.0
+        times["compute"] = 2 * op.macs * n * lanes / ops_s
         energy["compute"] = op.macs * n * pim.alu_j_per_mac
         limits["compute"] = f"{pim.name} ALUs {pim.peak_ops_per_s / 1e9:g} GOPS"
     elif use_aau and pim.has_aau:
@@ -169,5 +178,7 @@ def with_sync(cost: Cost, sync_s: float, count: int) -> Cost:
     """Add a per-instance barrier to an op's time (operator-level synchronous execution)."""
     if not sync_s:
         return cost
+    times = dict(cost.times_s)
+    times["overhead"] = times.get("overhead", 0.0) + sync_s * count
     return Cost(cost.seconds + sync_s * count, cost.joules, cost.bound, cost.energy_j,
-                cost.limit, cost.engine)  # fmt: skip
+                cost.limit, cost.engine, times)  # fmt: skip

@@ -22,7 +22,7 @@ class StepCostTable:
     """Step costs of one model under one placement on one platform, per (phase, n, kv bucket)."""
 
     __slots__ = ("platform", "model", "placement", "precision", "kv_bucket", "offload_bytes",
-                 "op_engine", "device", "_hot", "_detail")  # fmt: skip
+                 "op_engine", "device", "_hot", "_detail", "_ops")  # fmt: skip
 
     def __init__(
         self,
@@ -47,6 +47,7 @@ class StepCostTable:
         self.device = device
         self._hot: dict[tuple[str, int, int], tuple[float, float, Mapping[str, float]]] = {}
         self._detail: dict[tuple[str, int, int], StepCost] = {}
+        self._ops: dict = {}  # operator costs shared by the entries (step_cost's memo)
 
     def bucket(self, kv_len: int) -> int:
         """kv_len rounded up to the bucket width."""
@@ -65,6 +66,7 @@ class StepCostTable:
                 self.platform, self.model, placement=self.placement, phase=phase,
                 n_tokens=n_tokens, kv_len=key[2], precision=self.precision,
                 offload_bytes=self.offload_bytes, op_engine=self.op_engine, device=self.device,
+                memo=self._ops,
             )  # fmt: skip
             self._detail[key] = found
         return found

@@ -27,6 +27,7 @@ import torch
 from ahasd.engine.decode import GenerationResult, _policy_api, check_prompt
 from ahasd.engine.kv import CachedLM
 from ahasd.engine.sampling import SamplingConfig, choose, entropy_top1, probs, verify_chain
+from ahasd.errors import field_error
 
 
 @dataclass
@@ -97,6 +98,17 @@ class AsyncDecoder:
 
     # ---- draft thread -------------------------------------------------------------------------
     def draft_loop(self) -> None:
+        """Draft batches until told to stop; on CUDA on its own stream, so the draft's kernels
+        can run beside the target's (every q is complete before it is queued: drawing a token
+        from it synchronises that stream)."""
+        dev = self.draft.device
+        if dev.type == "cuda":
+            with torch.cuda.stream(torch.cuda.Stream(device=dev)):
+                self._draft_forever()
+        else:
+            self._draft_forever()
+
+    def _draft_forever(self) -> None:
         try:
             while True:
                 with self.cond:
@@ -138,7 +150,7 @@ class AsyncDecoder:
         while True:
             ctx = base + toks
             ts = time.perf_counter()
-            q = probs(self.draft.step(ctx[len(self.dtoks) :])[-1], self.cfg)
+            q = probs(self.draft.step(ctx[len(self.dtoks) :], last=True)[-1], self.cfg)
             self.dtoks = list(ctx)
             toks.append(choose(q, self.cfg, self.rng_d))
             qs.append(q)
@@ -241,6 +253,8 @@ def generate_async(
 ) -> GenerationResult:
     """Asynchronous speculative decoding of one prompt; extras report overlap, idle, waste."""
     check_prompt(prompt_ids, max_new_tokens)
+    if queue_depth < 1:
+        raise field_error("queue_depth", queue_depth, ">= 1 (batches in flight)")
     cfg = sampling or SamplingConfig()
     d = CachedLM(draft) if isinstance(draft, torch.nn.Module) else draft
     t = CachedLM(target) if isinstance(target, torch.nn.Module) else target

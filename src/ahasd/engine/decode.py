@@ -121,7 +121,7 @@ class SpecDecoder:
         qs: list[torch.Tensor] = []
         while True:
             ctx = self.seq + toks
-            q = probs(self.draft.step(ctx[self.draft.length :])[-1], self.cfg)
+            q = probs(self.draft.step(ctx[self.draft.length :], last=True)[-1], self.cfg)
             toks.append(choose(q, self.cfg, self.rng))
             qs.append(q)
             if len(toks) >= cap or not self.policy.keep_drafting(self._signals(q, len(toks))):
@@ -156,7 +156,7 @@ class SpecDecoder:
     def tree_round(self, res: GenerationResult, widths: tuple[int, ...]) -> None:
         """Draft a top-k tree, verify it in one tree-masked pass, keep the accepted path."""
         t0 = time.perf_counter()
-        q_root = probs(self.draft.step(self.seq[self.draft.length :])[-1], self.cfg)
+        q_root = probs(self.draft.step(self.seq[self.draft.length :], last=True)[-1], self.cfg)
         toks, parents, depths = self._build_tree(q_root, widths)
         _sync(self.draft.device)
         t1 = time.perf_counter()
@@ -280,7 +280,7 @@ def target_only(
     t = CachedLM(target) if isinstance(target, torch.nn.Module) else target
     t.reset()
     t0 = time.perf_counter()
-    logits = t.step(list(prompt_ids))[-1]
+    logits = t.step(list(prompt_ids), last=True)[-1]
     res = GenerationResult([], 0.0, time.perf_counter() - t0)
     t1 = time.perf_counter()
     out: list[int] = []
@@ -288,7 +288,7 @@ def target_only(
         out.append(choose(probs(logits, cfg), cfg, rng))
         if len(out) >= max_new_tokens or (eos_id is not None and out[-1] == eos_id):
             break
-        logits = t.step(out[-1:])[-1]
+        logits = t.step(out[-1:], last=True)[-1]
         res.rounds += 1
     _sync(t.device)
     res.wall_s = time.perf_counter() - t1

@@ -70,7 +70,7 @@ def entropy_top1(pr: torch.Tensor) -> tuple[float, float]:
 def sample(pr: torch.Tensor, rng: np.random.Generator) -> int:
     """Inverse-CDF draw from a 1-D distribution with a uniform from the numpy generator."""
     cdf = torch.cumsum(pr.double(), dim=-1)
-    u = torch.tensor([rng.random() * float(cdf[-1])], dtype=torch.float64)
+    u = torch.tensor([rng.random() * float(cdf[-1])], dtype=torch.float64, device=pr.device)
     return min(int(torch.searchsorted(cdf, u, right=True)), pr.shape[-1] - 1)
 
 

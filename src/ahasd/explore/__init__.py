@@ -12,6 +12,7 @@ from ahasd.explore.executor import (
     LocalExecutor,
     RayExecutor,
     SerialExecutor,
+    WorkerLost,
     get_executor,
 )
 
@@ -20,6 +21,7 @@ __all__ = [
     "LocalExecutor",
     "RayExecutor",
     "SerialExecutor",
+    "WorkerLost",
     "evaluate",
     "get_executor",
 ]

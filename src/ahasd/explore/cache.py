@@ -83,12 +83,18 @@ class ResultCache:
         path = self.root / MANIFEST
         if not path.exists():
             return {"version": FORMAT_VERSION, "parts": []}
-        data = json.loads(path.read_text())
-        if data.get("version") != FORMAT_VERSION:
-            from ahasd.errors import AhasdError
+        from ahasd.errors import AhasdError
 
+        try:
+            data = json.loads(path.read_text())
+        except ValueError as exc:  # never torn by us (atomic writes): edited by hand
             raise AhasdError(
-                f"out: {path} has cache format {data.get('version')!r}; "
+                f"out: {path} is not a sweep manifest ({exc}); use a fresh --out directory"
+            ) from exc
+        if not isinstance(data, dict) or data.get("version") != FORMAT_VERSION:
+            version = data.get("version") if isinstance(data, dict) else None
+            raise AhasdError(
+                f"out: {path} has cache format {version!r}; "
                 f"accepted: {FORMAT_VERSION} (use a fresh --out directory)"
             )
         return data

@@ -11,17 +11,27 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol, TypeVar
 
-from ahasd.errors import AhasdError, field_error
+from ahasd.errors import AhasdError, field_error, one_line
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 OnChunk = Callable[[int, list[Any]], None]
 EXECUTORS = ("local", "ray")
+
+
+class WorkerLost(RuntimeError):
+    """A worker process died mid-run (killed, out of memory): not bad input, so not exit 2.
+
+    Every chunk that finished before is already reported through ``on_chunk``; a sweep reruns
+    only what is missing.
+    """
 
 
 class Executor(Protocol):
@@ -118,6 +128,27 @@ class SerialExecutor:
         return out
 
 
+def _ignore_sigint() -> None:
+    """Pool-worker initializer: Ctrl-C is the parent's to handle.
+
+    A terminal sends SIGINT to the whole process group; workers that raised KeyboardInterrupt
+    themselves would print a traceback each. The parent stops the pool instead.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Cancel queued chunks and end running ones: their results would be discarded anyway.
+
+    ``ProcessPoolExecutor`` has no public way to stop running tasks before Python 3.14, so this
+    reads its process table; without it, the ``with`` block would wait for every chunk in flight.
+    """
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        if proc.is_alive():
+            proc.terminate()
+
+
 def _mp_context() -> mp.context.BaseContext:
     """``forkserver`` where available (Linux), else ``spawn``: never plain fork.
 
@@ -143,7 +174,9 @@ class LocalExecutor:
         workers = min(self.jobs, len(ranges))
         with (
             progress_bar(desc or "points", len(items)) as bar,
-            ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context()) as pool,
+            ProcessPoolExecutor(
+                max_workers=workers, mp_context=_mp_context(), initializer=_ignore_sigint
+            ) as pool,
         ):
             task = bar.add_task(desc or "points", total=len(items))
             futures = {
@@ -153,16 +186,31 @@ class LocalExecutor:
             try:
                 while pending:
                     done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for fut in done:
+                    lost = None
+                    for fut in sorted(done, key=futures.__getitem__):
+                        if isinstance(fut.exception(), BrokenProcessPool):
+                            lost = fut.exception()
+                            continue  # report the chunks that did finish first
                         i = futures[fut]
                         results[i] = fut.result()
                         if on_chunk is not None:
                             on_chunk(ranges[i][0], results[i])
                         bar.advance(task, len(results[i]))
-            except BaseException:  # Ctrl-C or a failed point: finished chunks are kept
-                pool.shutdown(wait=False, cancel_futures=True)
+                    if lost is not None:
+                        raise WorkerLost(
+                            "a worker process died (killed or out of memory) before its "
+                            "points finished"
+                        ) from lost
+            except BaseException:  # Ctrl-C, a lost worker or a failed point: keep what finished
+                _stop_workers(pool)
                 raise
         return [r for chunk in results for r in chunk]  # type: ignore[union-attr]
+
+
+def _ray_lost(ray: Any) -> tuple[type[BaseException], ...]:
+    """Ray's errors for a dead worker or node (as opposed to an exception raised by a point)."""
+    names = ("WorkerCrashedError", "NodeDiedError", "OutOfMemoryError", "LocalRayletDiedError")
+    return tuple(getattr(ray.exceptions, n) for n in names if hasattr(ray.exceptions, n))
 
 
 class RayExecutor:
@@ -210,7 +258,11 @@ class RayExecutor:
                     done, pending = ray.wait(pending, num_returns=1)
                     for ref in done:
                         i = index[ref]
-                        results[i] = ray.get(ref)
+                        try:
+                            results[i] = ray.get(ref)
+                        except _ray_lost(ray) as exc:  # Ray already retried the task
+                            msg = f"a Ray worker or node died ({one_line(exc)})"
+                            raise WorkerLost(msg) from exc
                         if on_chunk is not None:
                             on_chunk(ranges[i][0], results[i])
                         bar.advance(task, len(results[i]))

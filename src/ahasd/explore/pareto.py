@@ -86,38 +86,61 @@ def plot_pareto(
     *,
     title: str,
 ) -> Path:
-    """Scatter of the first two objectives; the front highlighted; analytic points hollow."""
+    """Scatter panels of objective pairs; the front highlighted; analytic points hollow.
+
+    Two objectives give one panel. With three or more, each pair of the first three gets a
+    panel, because a point can be on the front only through an objective a single 2-D view
+    does not show (a red point under a grey one is not a bug). The front is always computed
+    over every objective.
+    """
+    import itertools
+
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     vals = values(rows, objectives)
-    x, y = objectives[0], objectives[1] if len(objectives) > 1 else objectives[0]
-    xi, yi = 0, 1 if len(objectives) > 1 else 0
+    k = min(len(objectives), 3)
+    pairs = [(0, 0)] if k == 1 else list(itertools.combinations(range(k), 2))
     modes = np.array([str(r.get("mode", "event")) for r in rows])
-    fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=120)
-    for mode, filled in (("event", True), ("analytic", False)):
-        sel = modes == mode
-        for on_front, color, label in ((False, "0.6", "dominated"), (True, "C3", "Pareto")):
-            s = sel & (front == on_front)
-            if not s.any():
-                continue
-            ax.scatter(
-                vals[s, xi],
-                vals[s, yi],
-                s=28 if on_front else 14,
-                facecolors=color if filled else "none",
-                edgecolors=color,
-                label=f"{label} ({'event-simulated' if filled else 'analytic'})",
-            )
-    ax.set_xlabel(f"{x.column} [{x.unit}] ({'max' if x.maximize else 'min'})")
-    ax.set_ylabel(f"{y.column} [{y.unit}] ({'max' if y.maximize else 'min'})")
-    ax.set_title(title)
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
+    fig, axes = plt.subplots(1, len(pairs), figsize=(5.2 * len(pairs), 4.6), dpi=120)
+    axes = np.atleast_1d(axes)
+    for ax, (xi, yi) in zip(axes, pairs, strict=True):
+        _panel(ax, vals, modes, front, objectives[xi], objectives[yi], xi, yi)
+    names = ", ".join(o.name for o in objectives)
+    note = "; hollow = analytic closed form (screening only)" if (modes == "analytic").any() else ""
+    fig.suptitle(f"{title}\nPareto front over: {names}{note}", fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+def _panel(ax, vals, modes, front, x: Objective, y: Objective, xi: int, yi: int) -> None:
+    """One scatter: dominated points grey and small, drawn first; the front red on top."""
+    for on_front, color, label in ((False, "0.6", "dominated"), (True, "C3", "Pareto")):
+        for mode, filled in (("event", True), ("analytic", False)):
+            s = (modes == mode) & (front == on_front)
+            if not s.any():
+                continue
+            ax.scatter(
+                vals[s, xi],
+                vals[s, yi],
+                s=30 if on_front else 14,
+                facecolors=color if filled else "none",
+                edgecolors=color,
+                zorder=3 if on_front else 2,
+                label=f"{label} ({'event-simulated' if filled else 'analytic'})",
+            )
+    ax.set_xlabel(_axis_label(x))
+    ax.set_ylabel(_axis_label(y))
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7)
+
+
+def _axis_label(obj: Objective) -> str:
+    unit = f" [{obj.unit}]" if obj.unit else ""
+    better = "higher is better" if obj.maximize else "lower is better"
+    return f"{obj.column}{unit} ({better})"

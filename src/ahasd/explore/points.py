@@ -1,13 +1,18 @@
 """Spec → validated, fully resolved design points, before any work starts.
 
-Each point's ``SimConfig`` is built and resolved (a system's default platform made explicit) so
-its hash — the cache key — identifies exactly what runs. Names (system, platform and overrides,
-models, policy and its arguments, profile) are checked once per distinct value; an error names
-the spec path that produced it.
+Each point's ``SimConfig`` is built and resolved (a system's default platform made explicit) and
+its cache key (``point_key``) hashes that config together with what its names resolve to — the
+platform preset after overrides, the model shapes, the trace file's rows or the profile's
+parameters — and the package version, so a re-calibrated preset or an edited trace file is never
+served a stale cached row. Names (system, platform and overrides, models, policy and its
+arguments, profile) are checked once per distinct value; an error names the spec path that
+produced it.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +30,7 @@ class Point:
     index: int
     assignment: dict[str, Any]
     config: Any  # SimConfig
-    hash: str
+    hash: str  # point_key(config): the cache key
 
 
 def _describe(assignment: dict[str, Any], heads: tuple[str, ...]) -> str:
@@ -143,6 +148,54 @@ class _Checks:
             )
 
 
+def _dump(obj: Any) -> Any:
+    return dataclasses.asdict(obj) if dataclasses.is_dataclass(obj) else repr(obj)
+
+
+@lru_cache(maxsize=4096)
+def _inputs_digest(
+    platform: str, overrides_json: str, draft: str, target: str, trace: str | None, profile: str
+) -> str:
+    """sha256 of what a config's names resolve to (memoised per distinct combination)."""
+    from ahasd.models import load_model
+
+    parts: dict[str, Any] = {
+        "platform": cached_platform(platform, overrides_json).config_hash,
+        "models": [_dump(load_model(draft)), _dump(load_model(target))],
+    }
+    if trace is not None:
+        from ahasd.traces import load_trace
+
+        parts["trace"] = load_trace(trace).content_hash()
+    else:
+        from ahasd.traces.profiles import get_profile
+
+        parts["profile"] = _dump(get_profile(profile))
+    blob = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def point_key(cfg: Any) -> str:
+    """The cache key of a resolved config: its hash, its resolved inputs and the version."""
+    from ahasd import __version__
+
+    profile = ""
+    if cfg.trace is None:
+        from ahasd.traces import default_profile
+
+        profile = cfg.profile or default_profile(cfg.draft, cfg.target)
+    inputs = _inputs_digest(
+        cfg.platform,
+        json.dumps(cfg.platform_overrides, sort_keys=True),
+        cfg.draft,
+        cfg.target,
+        cfg.trace,
+        profile,
+    )
+    blob = f"{cfg.config_hash()}:{inputs}:{__version__}"
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
 def _check_profile(name: str) -> None:
     """Synthesising a few tokens validates a name, including the ``iid-alpha-X`` family."""
     from ahasd.traces import synthesize
@@ -161,7 +214,11 @@ def make_point(
     cfg = _make_config(fields, _describe(assignment, heads))
     if checks is not None:
         checks.point(cfg, assignment)
-    return Point(index, assignment, cfg, cfg.config_hash())
+    try:
+        key = point_key(cfg)
+    except (AhasdError, ValueError, FileNotFoundError, KeyError) as exc:
+        raise AhasdError(f"{_describe(assignment, heads)}: {one_line(exc)}") from exc
+    return Point(index, assignment, cfg, key)
 
 
 def prepare(spec: SweepSpec) -> tuple[dict[str, Any], _Checks]:

@@ -81,7 +81,28 @@ def load_spec(path: str | Path) -> SweepSpec:
         raise AhasdError(f"spec: {p.name} is not valid YAML ({one_line(exc)})") from exc
     if not isinstance(data, dict):
         raise AhasdError(f"spec: {p.name} must be a mapping with base/axes")
-    return SweepSpec.model_validate(data)
+    return validate_spec(data)
+
+
+def validate_spec(data: dict[str, Any]) -> SweepSpec:
+    """``SweepSpec.model_validate`` with a plain one-line error for a malformed axis.
+
+    Pydantic reports an axis that is neither a list nor a range as two union branches; say
+    what an axis may be instead.
+    """
+    from pydantic import ValidationError
+
+    try:
+        return SweepSpec.model_validate(data)
+    except ValidationError as exc:
+        loc = exc.errors()[0].get("loc", ())
+        axes = data.get("axes")
+        if len(loc) >= 2 and loc[0] == "axes" and isinstance(axes, dict) and loc[1] in axes:
+            raise AhasdError(
+                f"axes.{loc[1]}: got {axes[loc[1]]!r}; accepted: a list of values, or a range "
+                "{low, high, num, log, integer} with numeric low/high and integer num >= 1"
+            ) from exc
+        raise
 
 
 # ---- dotted paths ----------------------------------------------------------------------------

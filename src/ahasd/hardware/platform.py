@@ -2,7 +2,8 @@
 
 A preset has ``devices`` (one mapping per device, human units with suffixes), ``switches``
 (named readings of an ambiguous paper number, each a set of dotted overrides, with the paper's
-reading as default) and ``sources`` (``device.key`` -> citation). ``load_platform(name,
+reading as default) and ``sources`` (``device.key`` -> citation; ``switches.NAME.OPTION`` ->
+citation of the numbers that option sets). ``load_platform(name,
 overrides)`` applies the chosen switch options, then the dotted overrides (``pim.n_alu=8``,
 ``switches.gops_scope=per-unit``), converts units once and validates every device.
 """
@@ -104,9 +105,16 @@ def _with_base(data: dict, seen: tuple[str, ...] = ()) -> dict:
     switches = {**(base.get("switches") or {}), **(data.get("switches") or {})}
     switches = _prune_switches(switches, devices)
     sources = {**(base.get("sources") or {}), **(data.get("sources") or {})}
-    sources = {k: v for k, v in sources.items() if k.split(".")[0] in devices}
+    sources = {k: v for k, v in sources.items() if _source_kept(k, devices, switches)}
     merged = {k: v for k, v in data.items() if k not in ("base", "remove_devices")}
     return {**merged, "devices": devices, "switches": switches, "sources": sources}
+
+
+def _source_kept(key: str, devices: dict, switches: dict) -> bool:
+    """A source survives a merge while its device (or, for ``switches.NAME.OPTION``, its
+    switch) does."""
+    head, _, rest = key.partition(".")
+    return rest.split(".")[0] in switches if head == "switches" else head in devices
 
 
 def _prune_switches(switches: dict, devices: dict) -> dict:
@@ -224,6 +232,11 @@ def load_platform(name_or_path: str, overrides: Mapping[str, object] | None = No
     platform = Platform(config["name"], devices, config, _hash(config))
     _CACHE[key] = platform
     return platform
+
+
+def preset_spec(name_or_path: str) -> dict:
+    """The preset as written (merged onto its base), switches with all their options."""
+    return _with_base(_read_yaml(_locate(str(name_or_path))))
 
 
 def pim_devices(platform: Platform) -> list[PimDevice]:

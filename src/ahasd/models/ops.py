@@ -108,8 +108,14 @@ def _ops(shape: ModelShape, phase: Phase, n: int, kv_len: int, precision: str) -
     kv_write = math.ceil(n * 2 * s.kv_dim * eb)
     up_n = (2 if s.gated_ffn else 1) * s.ffn_hidden
     head_rows = 1 if phase is Phase.PREFILL else n
+    ew = s.embed_width
+    proj_in, proj_out = (), ()
+    if s.embed_projected:  # OPT-350m: embeddings live at word_embed_proj_dim
+        proj_in = (_gemm("embed-proj-in", OpKind.GEMM, n, s.hidden, ew, wb, eb, 1),)
+        proj_out = (_gemm("embed-proj-out", OpKind.GEMM, head_rows, ew, s.hidden, wb, eb, 1),)
     return (
-        _vec("embed", OpKind.ELEMENTWISE, n, s.hidden, eb, 1, math.ceil(n * s.hidden * wb)),
+        _vec("embed", OpKind.ELEMENTWISE, n, ew, eb, 1, math.ceil(n * ew * wb)),
+        *proj_in,
         _vec("attn-norm", OpKind.NORM, n, s.hidden, eb, layers),
         _gemm(
             "qkv-proj", OpKind.GEMM, n, s.q_dim + 2 * s.kv_dim, s.hidden, wb, eb, layers, kv_write
@@ -123,7 +129,8 @@ def _ops(shape: ModelShape, phase: Phase, n: int, kv_len: int, precision: str) -
         _gemm("ffn-down", OpKind.GEMM, n, s.hidden, s.ffn_hidden, wb, eb, layers),
         _vec("residual-ffn", OpKind.ELEMENTWISE, n, s.hidden, eb, layers),
         _vec("final-norm", OpKind.NORM, head_rows, s.hidden, eb, 1),
-        _gemm("lm-head", OpKind.LM_HEAD, head_rows, s.vocab, s.hidden, wb, eb, 1),
+        *proj_out,
+        _gemm("lm-head", OpKind.LM_HEAD, head_rows, s.vocab, ew, wb, eb, 1),
     )
 
 

@@ -59,6 +59,16 @@ class ModelShape:
     qkv_bias: bool = False  # qwen2
     linear_bias: bool = False  # opt, gpt2: every linear layer has a bias
     learned_positions: bool = False  # opt, gpt2: a position-embedding table
+    embed_dim: int = 0  # opt-350m's word_embed_proj_dim; 0 = hidden (no projections)
+
+    @property
+    def embed_width(self) -> int:
+        """Width of the token embedding and LM head (OPT may project it to ``hidden``)."""
+        return self.embed_dim or self.hidden
+
+    @property
+    def embed_projected(self) -> bool:
+        return self.embed_width != self.hidden
 
     @property
     def q_dim(self) -> int:
@@ -83,8 +93,10 @@ class ModelShape:
     @property
     def params(self) -> int:
         """Total parameters, counting a tied LM head once."""
-        embed = self.vocab * self.hidden
-        head = 0 if self.tied_embeddings else self.vocab * self.hidden
+        embed = self.vocab * self.embed_width
+        head = 0 if self.tied_embeddings else self.vocab * self.embed_width
+        if self.embed_projected:  # project_in and project_out, no bias
+            embed += 2 * self.embed_width * self.hidden
         pos = self.max_positions * self.hidden if self.learned_positions else 0
         final_norm = self.hidden * (2 if self.norm == "layernorm" else 1)
         return self.n_layers * self.layer_params() + embed + head + pos + final_norm
@@ -104,7 +116,9 @@ _ACT = {"silu": "silu", "swish": "silu", "swiglu": "silu", "gelu": "gelu", "gelu
 
 
 def _int(cfg: dict, key: str, src: str, *, default: int | None = None, low: int = 1) -> int:
-    value = cfg.get(key, default)
+    value = cfg.get(key)
+    if value is None:  # absent or JSON null (HF writes e.g. "num_key_value_heads": null)
+        value = default
     if value is None:
         raise AhasdError(f"{src}: missing key {key!r} (a positive integer)")
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
@@ -137,7 +151,7 @@ def shape_from_config(cfg: dict, name: str, src: str = "config.json") -> ModelSh
         hidden = _int(cfg, "n_embd", src)
         heads = _int(cfg, "n_head", src)
         layers = _int(cfg, "n_layer", src)
-        ffn = _int(cfg, "n_inner", src, default=None) if cfg.get("n_inner") else 4 * hidden
+        ffn = _int(cfg, "n_inner", src, default=4 * hidden)
         kv_heads, gated, tied = heads, False, True
         act = _activation(cfg, "activation_function", src, "gelu_new")
         positions = _int(cfg, "n_positions", src, default=1024)
@@ -157,7 +171,11 @@ def shape_from_config(cfg: dict, name: str, src: str = "config.json") -> ModelSh
             gated = True
             act = _activation(cfg, "hidden_act", src, "silu")
         tied = bool(cfg.get("tie_word_embeddings", family in ("opt", "palm")))
-    head_dim = _int(cfg, "head_dim", src, default=None) if cfg.get("head_dim") else None
+    embed_dim = 0
+    if family == "opt":
+        embed_dim = _int(cfg, "word_embed_proj_dim", src, default=hidden)
+        embed_dim = 0 if embed_dim == hidden else embed_dim
+    head_dim = _int(cfg, "head_dim", src) if cfg.get("head_dim") is not None else None
     if head_dim is None:
         if hidden % heads:
             raise field_error(f"{src}: num_attention_heads", heads, f"a divisor of {hidden}")
@@ -170,7 +188,7 @@ def shape_from_config(cfg: dict, name: str, src: str = "config.json") -> ModelSh
         vocab=_int(cfg, "vocab_size", src), norm="layernorm" if family in ("opt", "gpt2")
         else "rmsnorm", activation=act, tied_embeddings=tied, max_positions=positions,
         qkv_bias=family == "qwen2", linear_bias=family in ("opt", "gpt2"),
-        learned_positions=family in ("opt", "gpt2"),
+        learned_positions=family in ("opt", "gpt2"), embed_dim=embed_dim,
     )  # fmt: skip
 
 

@@ -51,7 +51,8 @@ class EDC:
         c = self.cfg
         self.leht = [0] * c.history
         self.lceht = [0] * c.history
-        self.ptr = 0  # circular write pointer (leht_order="circular")
+        self.ptr = 0  # circular LEHT write pointer (leht_order="circular")
+        self.cptr = 0  # circular LCEHT write pointer; [R1] does not restore ptr on rollback
         self.llr = 0
         self.pht = [self.ctr_init] * (1 << self.index_bits)
         self.pending: dict[int, tuple[int, int]] = {}  # batch_id -> (index, bucket)
@@ -126,5 +127,6 @@ class EDC:
         if self.cfg.leht_order == "shift":
             self.lceht.insert(0, b)
             self.lceht.pop()
-        else:  # LCEHT mirrors LEHT's physical slot of this batch: newest committed write
-            self.lceht = self.lceht[1:] + [b]
+        else:  # circular: LCEHT has its own write pointer, advanced once per commit
+            self.lceht[self.cptr] = b
+            self.cptr = (self.cptr + 1) % self.cfg.history

@@ -4,7 +4,11 @@ point minimising FPR + 3·FNR over every (probability, matched?) pair seen so fa
 
 The token's probability is the signal's top-1 probability (greedy drafting). Pairs are kept as
 counts in 256 equal probability bins, so a re-fit costs O(256) instead of O(history); θ is then
-a bin edge. A token counts as matched when its position ≤ the round's accepted count.
+a bin edge. Labels follow HF's ``update_candidate_strategy``: the round's first ``accepted``
+tokens are matches, the first rejected token is a non-match, and the tokens drafted after it are
+dropped (they were conditioned on a rejected prefix, so they say nothing about the threshold).
+``label_rest="negative"`` counts them as non-matches instead (our earlier reading, kept for
+comparison).
 
 Asynchronous drivers (AHASD) draft the next batch before the previous one is verified and never
 report squashed batches, so each round's probabilities wait in a FIFO; ``observe`` labels the
@@ -15,6 +19,7 @@ and drops older, unreported ones.
 from __future__ import annotations
 
 from collections import deque
+from typing import Literal
 
 import numpy as np
 from pydantic import Field
@@ -30,6 +35,7 @@ class HfConfidenceArgs(Params):
     min_samples: int = Field(5, ge=1, le=1_000_000)  # HF: re-fit once > 5 samples, both classes
     fn_weight: float = Field(3.0, ge=0.0, le=1e3)
     refit: bool = True
+    label_rest: Literal["drop", "negative"] = "drop"  # HF: drop tokens after the first reject
 
 
 @POLICIES.register("hf-confidence")
@@ -63,7 +69,8 @@ class HfConfidence(DraftPolicy):
                 break
         if probs is None:
             return
-        for j, p in enumerate(probs, start=1):
+        keep = len(probs) if self.args.label_rest == "negative" else outcome.accepted + 1
+        for j, p in enumerate(probs[:keep], start=1):
             b = min(int(p * BINS), BINS - 1)
             if j <= outcome.accepted:
                 self.pos[b] += 1

@@ -4,6 +4,9 @@ SpecDec++ (algorithms.md §3.1): keep P = Π p̂_i over the round's tokens and s
 when 1 − P > h, within bounds [2, 20]. Our head sees ``signal_features`` (entropy, top-1
 probability, √H, ln p1) instead of the draft's hidden state, and predicts the acceptance of the
 token just drafted (the trace's signals belong to that token, so there is no off-by-one).
+``lag=True`` reproduces the reference's timing instead: its head scores token t−1 in the forward
+that samples token t, so the stop test after token t uses p̂_1..p̂_{t−1} (p̂ of the first
+token's predecessor = 1) and a stopped round always carries one unscored token.
 ``fit(trace)`` trains it on the first ``train_fraction`` of the trace with weighted binary
 cross-entropy (weight ``reject_weight`` = 6 on the reject class, as SpecDec++) against the match
 label (``target_rank == 0``) or the soft label β (``label="beta"``). ``head="logistic"`` is
@@ -39,6 +42,7 @@ class SpecDecPPArgs(Params):
     head: Literal["logistic", "mlp"] = "logistic"
     hidden: int = Field(8, ge=1, le=256)
     seed: int = Field(0, ge=0)
+    lag: bool = False  # True: SpecDec++'s one-token-late scoring (algorithms.md §3.1)
 
     @model_validator(mode="after")
     def _bounds(self) -> SpecDecPPArgs:
@@ -60,9 +64,11 @@ class SpecDecPP(DraftPolicy):
         self.max_len = self.args.max_len
         self.log_keep = math.log1p(-self.args.h)  # stop when Σ ln p̂ < ln(1 − h)
         self.log_p = 0.0
+        self.pending = 0.0  # lag: ln p̂ of the last token, not yet in the product
 
     def start_round(self) -> int:
         self.log_p = 0.0
+        self.pending = 0.0
         return self.max_len
 
     def predict(self, sig: TokenSignals) -> float:
@@ -73,7 +79,12 @@ class SpecDecPP(DraftPolicy):
 
     def keep_drafting(self, sig: TokenSignals) -> bool:
         p = self.predict(sig)
-        self.log_p += math.log(p) if p > 1e-300 else -690.0
+        lp = math.log(p) if p > 1e-300 else -690.0
+        if self.args.lag:
+            self.log_p += self.pending
+            self.pending = lp
+        else:
+            self.log_p += lp
         if sig.position < self.args.min_len:
             return True
         return self.log_p >= self.log_keep

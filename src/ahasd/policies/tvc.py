@@ -15,6 +15,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ahasd.errors import AhasdError
+
 # Seeds: back-of-envelope per-token costs for LLaMA2-7B -> 13B on ahasd-mobile (ahasd.md §5.5,
 # [D]): NPU verify ≈ 254 ms per pass at L_KV ≈ 640 -> 4.0e5 NPU cycles/KV token ≈ 3.2e5 PIM
 # cycles; PIM draft ≈ 26 ms/token ≈ 2.1e7 PIM cycles; PIM pre-verify of the 13B ≈ 51 ms/token
@@ -40,6 +42,8 @@ class TvcConfig(BaseModel):
     ncr_domain: Literal["convert", "raw"] = "convert"  # [R1] "raw": NCR stays in NPU cycles
     max_tokens: int | None = Field(None, ge=1, le=4096)  # [R1]: 8
     no_slack: Literal["draft", "stop"] = "draft"  # [P]: keep drafting; [R1]: stop
+    min_pending_batches: int = Field(1, ge=1, le=64)  # [R1]: 2 (pre-verify only with >= 2)
+    pvct_fallback: float | None = Field(None, gt=0.0, le=100.0)  # [R1]: 0.8 x PDCT while no PVCT
 
 
 class _Table:
@@ -115,18 +119,41 @@ class TVC:
         now = ncr_cycles * (self.cfg.pim_per_npu_clock if self.cfg.ncr_domain == "convert" else 1)
         return c_npu - now - draft1
 
-    def plan(self, ncr_cycles: float, l_kv: int) -> int:
-        """Tokens to pre-verify now (0 = none); call only when EDC said stop."""
+    def plan(self, ncr_cycles: float, l_kv: int, pending_batches: int | None = None) -> int:
+        """Tokens to pre-verify now (0 = none); call only when EDC said stop.
+
+        ``pending_batches`` (unverified batches in flight) is needed only by the [R1] option
+        ``min_pending_batches > 1``; a driver that cannot report it gets an error, not a silent
+        no-op.
+        """
         self.consultations += 1
+        if self.cfg.min_pending_batches > 1:
+            if pending_batches is None:
+                raise AhasdError(
+                    "tvc.min_pending_batches: got "
+                    f"{self.cfg.min_pending_batches}; accepted: 1 with a driver that does not "
+                    "report pending batches"
+                )
+            if pending_batches < self.cfg.min_pending_batches:
+                return 0
         left, per = self.slack(ncr_cycles, l_kv), self.pvct.mean()
+        if per is None and self.cfg.pvct_fallback is not None:
+            draft = self.pdct.mean()
+            per = None if draft is None else self.cfg.pvct_fallback * draft
         if left is None or per is None or per <= 0 or left < per:
             return 0
         n = int(left // per)
         return min(n, self.cfg.max_tokens) if self.cfg.max_tokens is not None else n
 
 
-def after_edc(tvc: TVC | None, edc_continue: bool, ncr_cycles: float, l_kv: int) -> int:
+def after_edc(
+    tvc: TVC | None,
+    edc_continue: bool,
+    ncr_cycles: float,
+    l_kv: int,
+    pending_batches: int | None = None,
+) -> int:
     """AHASD's conservative insertion: TVC is consulted only when EDC says stop."""
     if edc_continue or tvc is None:
         return 0
-    return tvc.plan(ncr_cycles, l_kv)
+    return tvc.plan(ncr_cycles, l_kv, pending_batches)

@@ -2,7 +2,9 @@
 
 Each takes result rows (``Result.to_row()`` plus ``pair`` and ``variant``) and a PNG path, draws
 means over seeds with the spread as error bars, and writes the PNG atomically. Only this layer
-imports matplotlib (docs/dev/contracts.md).
+imports matplotlib (docs/dev/contracts.md). Every figure has a title, axis labels with units and
+a legend; ratios are drawn on a log axis with plain tick labels ("0.5×", "2×") when they span
+more than 20x, so a 0.1x bar stays as visible as a 10x one.
 """
 
 from __future__ import annotations
@@ -17,34 +19,54 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator  # noqa: E402
 
+from ahasd.report import matrix  # noqa: E402
 from ahasd.report.atomic import write_bytes  # noqa: E402
 from ahasd.report.claims import ABLATION, CLAIMS  # noqa: E402
 from ahasd.report.table import Row, cells, ordered, stat  # noqa: E402
 
-VARIANTS = (
-    "gpu-only",
-    "specpim",
-    "npu-only",
-    "npu-pim-sync",
-    "npu-pim-async",
-    "+aau",
-    "+edc",
-    "ahasd",
-)
-POLICIES = ("specdec-pp", "svip", "adaedl", "banditspec")
+# Colours and orders follow the matrix, so a variant added there gets its own colour everywhere
+VARIANTS = tuple(matrix.VARIANTS)
+POLICIES = matrix.POLICIES
+DEVICES = ("gpu", "hbm-pim", "npu", "pim", "cpu", "host", "lpddr5")  # preferred column order
 _DPI = 100
+_NICE = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500)
 
 
 def _color(name: str, names: Sequence[str]) -> tuple[float, ...]:
-    return plt.get_cmap("tab10")(list(names).index(name) % 10)
+    names = list(names)
+    return plt.get_cmap("tab10")(names.index(name) % 10 if name in names else 9)
 
 
 def _save(fig, path: Path) -> Path:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=_DPI, bbox_inches="tight", metadata={"Software": None})
+    fig.savefig(buf, format="png", dpi=_DPI, metadata={"Software": None})
     plt.close(fig)
     return write_bytes(Path(path), buf.getvalue())
+
+
+def _times(v: float, _pos: object = None) -> str:
+    return f"{v:g}×"
+
+
+def _ratio_axis(axes: Sequence, values: Sequence[float]) -> None:
+    """One y scale for all ``axes``: log with 1-2-5 ticks if the ratios span > 20x, else linear."""
+    pos = [v for v in values if np.isfinite(v) and v > 0]
+    if not pos:
+        return
+    lo, hi = min(pos), max(pos)
+    for ax in axes:
+        if hi > 20 * lo:
+            ax.set_yscale("log")
+            ax.set_ylim(lo / 1.6, hi * 1.6)
+            ax.yaxis.set_major_locator(FixedLocator([t for t in _NICE if lo / 2 <= t <= hi * 2]))
+            ax.yaxis.set_minor_locator(NullLocator())
+        else:
+            ax.set_ylim(0, hi * 1.12)
+        ax.yaxis.set_major_formatter(FuncFormatter(_times))
+        ax.grid(axis="y", color="0.9", lw=0.6)
+        ax.set_axisbelow(True)
 
 
 def relative_bars(
@@ -56,13 +78,16 @@ def relative_bars(
     ylabel: str,
     baseline: str = "gpu-only",
 ) -> Path:
-    """Bars per pair (subplot) × policy (group) × variant (bar), relative to ``baseline``."""
+    """Bars per pair (panel) × policy (group) × variant (bar), relative to ``baseline``."""
     stats = cells(rows, metric)
     pairs = ordered((k[0] for k in stats), ())
     policies = ordered((k[1] for k in stats), POLICIES)
     variants = ordered((k[2] for k in stats), VARIANTS)
-    fig, axes = plt.subplots(1, len(pairs), figsize=(5.2 * len(pairs), 4.2), squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(pairs), figsize=(4.6 * len(pairs) + 0.6, 4.6), squeeze=False, sharey=True
+    )
     width = 0.8 / max(len(variants), 1)
+    drawn: list[float] = []
     for ax, pair in zip(axes[0], pairs, strict=True):
         x = np.arange(len(policies))
         for i, var in enumerate(variants):
@@ -72,41 +97,32 @@ def relative_bars(
                 ok = s is not None and b is not None and b.mean > 0
                 vals.append(s.mean / b.mean if ok else np.nan)
                 errs.append(s.std / b.mean if ok else 0.0)
-            ax.bar(
-                x + (i - (len(variants) - 1) / 2) * width,
-                vals,
-                width,
-                yerr=errs,
-                label=var,
-                color=_color(var, VARIANTS),
-                capsize=1.5,
-            )
-        ax.axhline(1.0, color="grey", lw=0.8, ls="--")
-        _maybe_log(ax)
-        ax.set_xticks(x, policies, rotation=15)
+            xs = x + (i - (len(variants) - 1) / 2) * width
+            ax.bar(xs, vals, width, label=var, color=_color(var, VARIANTS))
+            if any(e > 0 for e in errs):
+                ax.errorbar(xs, vals, yerr=errs, fmt="none", ecolor="k", elinewidth=0.7,
+                            capsize=1.5)  # fmt: skip
+            drawn += vals
+        ax.axhline(1.0, color="0.3", lw=0.8, ls="--")
+        ax.set_xticks(x, policies)
         ax.set_title(pair, fontsize=10)
-        ax.set_ylabel(ylabel)
-    axes[0][-1].legend(fontsize=7, ncol=2, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        ax.set_xlabel("drafting algorithm")
+    axes[0][0].set_ylabel(ylabel)
+    _ratio_axis(axes[0], drawn)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(variants), fontsize=8, frameon=False)
     fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     return _save(fig, path)
-
-
-def _maybe_log(ax) -> None:
-    """Log y axis when the bars span more than 20x, so small ratios stay visible."""
-    heights = [p.get_height() for p in ax.patches if np.isfinite(p.get_height())]
-    positive = [h for h in heights if h > 0]
-    if positive and max(positive) > 20 * min(positive):
-        ax.set_yscale("log")
 
 
 def ablation_chain(rows: Sequence[Row], path: Path, baseline: str = "gpu-only") -> Path:
     """Mean throughput and tokens/J of the ablation steps relative to ``baseline``, with claims."""
     claimed = {(c.metric, c.num): c.claimed for c in CLAIMS if c.label.startswith("ablation")}
-    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.4))
     x = np.arange(len(ABLATION))
-    for j, (metric, label) in enumerate(
-        (("throughput_tok_s", "throughput"), ("tokens_per_joule", "tokens/J"))
-    ):
+    panels = (("throughput_tok_s", "throughput"), ("tokens_per_joule", "tokens per joule"))
+    for j, (ax, (metric, label)) in enumerate(zip(axes, panels, strict=True)):
         stats = cells(rows, metric)
         ours = []
         for var in ABLATION:
@@ -116,29 +132,30 @@ def ablation_chain(rows: Sequence[Row], path: Path, baseline: str = "gpu-only") 
                 if v == var and (p, q, baseline) in stats and stats[(p, q, baseline)].mean > 0
             ]
             ours.append(stat(r))
-        ax.bar(
-            x + (j - 0.5) * 0.38,
-            [s.mean for s in ours],
-            0.38,
-            yerr=[s.std for s in ours],
-            label=f"ours: {label}",
-            color=f"C{j}",
-            capsize=3,
-        )
+        means = [s.mean for s in ours]
+        ax.bar(x, means, 0.6, yerr=[s.std for s in ours], color=f"C{j}", capsize=3)
+        for xi, m in zip(x, means, strict=True):
+            if np.isfinite(m):
+                ax.annotate(f"{m:.2f}×", (xi, m), xytext=(-14, 3), textcoords="offset points",
+                            ha="right", fontsize=8)  # fmt: skip
         paper = [claimed.get((metric, v), np.nan) for v in ABLATION]
-        ax.scatter(
-            x + (j - 0.5) * 0.38,
-            paper,
-            marker="_",
-            s=400,
-            color="k",
-            zorder=3,
-            label="paper (§6.1)" if j == 0 else None,
-        )
-    ax.set_xticks(x, ABLATION)
-    ax.set_ylabel(f"× {baseline} (mean over pairs × policies)")
-    ax.set_title("Ablation chain: task-level async → +AAU → +EDC → +TVC (AHASD)")
-    ax.legend(fontsize=8)
+        ax.scatter(x, paper, marker="_", s=900, linewidths=2.5, color="k", zorder=3)
+        ax.axhline(1.0, color="0.3", lw=0.8, ls="--")
+        ax.set_xticks(x, ABLATION)
+        ax.set_xlabel("ablation step")
+        ax.set_ylabel(f"{label} / {baseline}")
+        ax.yaxis.set_major_formatter(FuncFormatter(_times))
+        top = max([v for v in [*paper, *(s.mean + s.std for s in ours)] if np.isfinite(v)] or [1])
+        ax.set_ylim(0, top * 1.15)
+        ax.set_title(f"{label.capitalize()} relative to {baseline}", fontsize=10)
+    fig.legend(
+        [plt.Rectangle((0, 0), 1, 1, color="0.5"), plt.Line2D([], [], color="k", lw=2.5)],
+        ["ours: mean ± std over (pair, algorithm) cells", "paper (research/ahasd.md §7)"],
+        loc="lower center", ncol=2, fontsize=8, frameon=False,
+    )  # fmt: skip
+    fig.suptitle("Ablation chain: task-level async → +AAU → +EDC → +TVC (= AHASD), mean over "
+                 "pairs × algorithms")  # fmt: skip
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     return _save(fig, path)
 
 
@@ -148,55 +165,70 @@ def _device_columns(rows: Sequence[Row], suffix: str) -> list[str]:
 
 
 def utilisation(rows: Sequence[Row], path: Path) -> Path:
-    """Busy and idle fraction of each system's own devices (mean over all cells and seeds)."""
+    """Busy share of wall time per system × device as an annotated grid (idle = the rest)."""
     variants = ordered((str(r["variant"]) for r in rows), VARIANTS)
     cols = _device_columns(rows, ".utilisation")
-    devices = [c.split(".")[1] for c in cols]
-    fig, ax = plt.subplots(figsize=(10, 4.4))
-    width, seen = 0.8 / 4, set()
-    for x, var in enumerate(variants):
-        busy = {}
-        for dev, col in zip(devices, cols, strict=True):
+    devices = ordered((c.split(".")[1] for c in cols), DEVICES) or ["(no device columns)"]
+    grid = np.full((len(variants), len(devices)), np.nan)
+    for vi, var in enumerate(variants):
+        for di, dev in enumerate(devices):
+            col = f"devices.{dev}.utilisation"
             vals = [float(r[col]) for r in rows if r["variant"] == var and r.get(col) is not None]
             if vals:
-                busy[dev] = stat(vals).mean
-        for i, (dev, b) in enumerate(busy.items()):
-            pos = x + (i - (len(busy) - 1) / 2) * width
-            color = _color(dev, devices)
-            label = None if dev in seen else dev
-            seen.add(dev)
-            ax.bar(pos, b, width, color=color, label=label)
-            ax.bar(pos, 1 - b, width, bottom=b, color=color, alpha=0.2, hatch="//")
-    ax.set_xticks(range(len(variants)), variants, rotation=20)
-    ax.set_ylabel("fraction of wall time")
-    ax.set_ylim(0, 1.05)
-    ax.set_title("Device utilisation: busy (solid) and idle (hatched), mean over cells")
-    ax.legend(fontsize=8, title="device", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+                grid[vi, di] = stat(vals).mean
+    fig, ax = plt.subplots(figsize=(1.25 * len(devices) + 3.2, 0.5 * len(variants) + 1.6))
+    im = ax.imshow(np.ma.masked_invalid(grid), cmap="Blues", vmin=0, vmax=1, aspect="auto")
+    ax.set_facecolor("0.93")
+    for (vi, di), v in np.ndenumerate(grid):
+        text = "—" if np.isnan(v) else f"{100 * v:.0f} %"
+        ax.text(di, vi, text, ha="center", va="center", fontsize=8,
+                color="white" if np.isfinite(v) and v > 0.6 else "black")  # fmt: skip
+    ax.set_xticks(range(len(devices)), devices)
+    ax.set_yticks(range(len(variants)), variants)
+    ax.set_xlabel("device (— = not part of that system's platform)")
+    ax.set_ylabel("system")
+    fig.colorbar(im, ax=ax, label="busy fraction of wall time (idle = 1 − busy)")
+    ax.set_title("Device utilisation: busy % of wall time, mean over pairs × algorithms × seeds",
+                 fontsize=10)  # fmt: skip
+    fig.tight_layout()
     return _save(fig, path)
 
 
 def energy_breakdown(rows: Sequence[Row], path: Path) -> Path:
-    """Energy per committed token by component per system (mJ/token, mean over cells)."""
+    """Energy per committed token by component, per pair (panel) and system (stacked bar)."""
+    pairs = ordered((str(r["pair"]) for r in rows), ())
     variants = ordered((str(r["variant"]) for r in rows), VARIANTS)
-    comps = sorted({k for r in rows for k in r if k.startswith("energy_by_component.")})
-    fig, ax = plt.subplots(figsize=(9, 4.2))
-    bottom = np.zeros(len(variants))
-    for i, col in enumerate(comps):
-        vals = []
-        for var in variants:
-            per = [
-                float(r.get(col) or 0.0) / max(int(r["committed_tokens"]), 1) * 1e3
-                for r in rows
-                if r["variant"] == var
-            ]
-            vals.append(stat(per).mean if per else 0.0)
-        ax.bar(variants, vals, bottom=bottom, label=col.split(".", 1)[1], color=f"C{i % 10}")
-        bottom += np.array(vals)
-    ax.set_ylabel("energy per token (mJ)")
-    ax.set_yscale("log" if bottom.max() > 20 * max(bottom.min(), 1e-12) else "linear")
-    ax.set_title("Energy breakdown per committed token, mean over cells")
-    ax.tick_params(axis="x", rotation=20)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    comps = [
+        c
+        for c in sorted({k for r in rows for k in r if k.startswith("energy_by_component.")})
+        if any(float(r.get(c) or 0.0) > 0 for r in rows)
+    ]
+    fig, axes = plt.subplots(1, len(pairs), figsize=(4.6 * len(pairs) + 0.6, 4.6), squeeze=False)
+    for ax, pair in zip(axes[0], pairs, strict=True):
+        bottom = np.zeros(len(variants))
+        for i, col in enumerate(comps):
+            vals = []
+            for var in variants:
+                per = [
+                    float(r.get(col) or 0.0) / max(int(r["committed_tokens"]), 1) * 1e3
+                    for r in rows
+                    if r["variant"] == var and r["pair"] == pair
+                ]
+                vals.append(stat(per).mean if per else 0.0)
+            ax.bar(variants, vals, bottom=bottom, label=col.split(".", 1)[1], color=f"C{i % 10}")
+            bottom += np.array(vals)
+        ax.set_ylim(0, max(bottom.max(), 1e-9) * 1.08)
+        ax.set_title(pair, fontsize=10)
+        ax.tick_params(axis="x", rotation=35, labelsize=8)
+        for lbl in ax.get_xticklabels():
+            lbl.set_horizontalalignment("right")
+        ax.grid(axis="y", color="0.9", lw=0.6)
+        ax.set_axisbelow(True)
+    axes[0][0].set_ylabel("energy per committed token (mJ)")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles[::-1], labels[::-1], loc="center right", fontsize=8, title="component")
+    fig.suptitle("Energy per committed token by component (mean over algorithms × seeds)")
+    fig.tight_layout(rect=(0, 0, 0.9, 1))
     return _save(fig, path)
 
 
@@ -215,17 +247,21 @@ def draft_length_hist(rows: Sequence[Row], path: Path, variant: str = "ahasd") -
         if not total:
             continue
         ks = np.array(sorted(counts))
+        mean_len = sum(k * c for k, c in counts.items()) / total
         ax.bar(
             ks + (i - (len(policies) - 1) / 2) * width,
             [counts[k] / total for k in ks],
             width,
-            label=pol,
+            label=f"{pol} (mean {mean_len:.2f})",
             color=_color(pol, POLICIES),
         )
     ax.set_xlabel("draft batch length (tokens)")
     ax.set_ylabel("fraction of batches")
-    ax.set_title(f"Draft-length distribution per drafting algorithm ({variant})")
-    ax.legend(fontsize=8)
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    ax.set_title(f"Draft-length distribution per drafting algorithm ({variant}, all pairs, seeds)",
+                 fontsize=10)  # fmt: skip
+    ax.legend(fontsize=8, title="algorithm")
+    fig.tight_layout()
     return _save(fig, path)
 
 
@@ -237,7 +273,7 @@ def gantt(spans: Sequence, path: Path, *, title: str, window_s: float | None = N
         spans = [s for s in spans if s.start_s < t0 + window_s]
     lanes = ordered((f"{s.device}/{s.track}" for s in spans), ())
     kinds = ordered((s.name for s in spans), ("draft", "verify", "pre-verify", "switch"))
-    fig, ax = plt.subplots(figsize=(10, 0.6 * max(len(lanes), 2) + 1.4))
+    fig, ax = plt.subplots(figsize=(11, 0.6 * max(len(lanes), 2) + 1.6))
     for kind in kinds:
         for lane_i, lane in enumerate(lanes):
             bars = [
@@ -246,12 +282,16 @@ def gantt(spans: Sequence, path: Path, *, title: str, window_s: float | None = N
                 if s.name == kind and f"{s.device}/{s.track}" == lane
             ]
             if bars:
-                ax.broken_barh(bars, (lane_i - 0.4, 0.8), color=_color(kind, kinds))
+                ax.broken_barh(bars, (lane_i - 0.4, 0.8), facecolor=_color(kind, kinds),
+                               edgecolor="white", linewidth=0.8)  # fmt: skip
     handles = [plt.Rectangle((0, 0), 1, 1, color=_color(k, kinds)) for k in kinds]
-    ax.legend(handles, kinds, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.legend(handles, kinds, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+              title="task")  # fmt: skip
     ax.set_yticks(range(len(lanes)), lanes)
+    ax.set_ylabel("device / engine")
     if window_s is not None and spans:
         ax.set_xlim(spans[0].start_s * 1e3, (spans[0].start_s + window_s) * 1e3)
-    ax.set_xlabel("time (ms)")
-    ax.set_title(title)
+    ax.set_xlabel("time since the first task (ms)")
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
     return _save(fig, path)

@@ -98,8 +98,14 @@ def run_point(point: Mapping[str, Any]) -> dict[str, Any]:
     return {"variant": point["variant"], "pair": point["pair"], **row}
 
 
-def find_traces(folder: Path, pairs: Sequence[tuple[str, str]] = PAIRS) -> dict[str, Path]:
-    """Map pair labels to user trace files in ``folder`` by the pair named in each trace's meta."""
+def find_traces(
+    folder: Path, pairs: Sequence[tuple[str, str]] = PAIRS, *, min_tokens: int = 0
+) -> dict[str, Path]:
+    """Map pair labels to user trace files in ``folder`` by the pair named in each trace's meta.
+
+    A matching trace shorter than ``min_tokens`` (the generated tokens per run) is an error
+    here, before any run starts, rather than in a worker halfway through the matrix.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise AhasdError(f"traces: {folder} is not a directory; accepted: a folder of traces")
@@ -107,10 +113,20 @@ def find_traces(folder: Path, pairs: Sequence[tuple[str, str]] = PAIRS) -> dict[
 
     found: dict[str, Path] = {}
     for path in sorted(p for p in folder.iterdir() if p.suffix in TRACE_SUFFIXES):
-        meta_pair = str(load_trace(path).meta.pair).lower()
+        try:
+            trace = load_trace(path)
+        except AhasdError as exc:
+            raise AhasdError(f"traces: {path}: {exc}") from None
+        meta_pair = str(trace.meta.pair).lower()
         for draft, target in pairs:
-            if draft in meta_pair and target in meta_pair:
-                found.setdefault(pair_label(draft, target), path)
+            label = pair_label(draft, target)
+            if draft in meta_pair and target in meta_pair and label not in found:
+                if len(trace) < min_tokens:
+                    raise AhasdError(
+                        f"traces: {path} has {len(trace)} positions; accepted: at least "
+                        f"{min_tokens} (the tokens each run generates)"
+                    )
+                found[label] = path
     if not found:
         names = ", ".join(pair_label(d, t) for d, t in pairs)
         raise AhasdError(
@@ -118,3 +134,25 @@ def find_traces(folder: Path, pairs: Sequence[tuple[str, str]] = PAIRS) -> dict[
             f"{'/'.join(TRACE_SUFFIXES)} files written by `ahasd trace`"
         )
     return found
+
+
+def workload_markdown(spec: MatrixSpec, traces: Mapping[str, Path] | None) -> str:
+    """Which workload each pair ran on: a user trace (with its hash) or a built-in profile."""
+    from ahasd.traces import default_profile, load_trace
+
+    lines = []
+    for draft, target in spec.pairs:
+        label = pair_label(draft, target)
+        path = (traces or {}).get(label)
+        if path is None:
+            lines.append(
+                f"- {label}: built-in profile `{default_profile(draft, target)}`, one synthetic "
+                "trace per seed"
+            )
+        else:
+            trace = load_trace(path)
+            lines.append(
+                f"- {label}: user trace `{path}` ({len(trace)} positions, first {spec.tokens} "
+                f"used, content hash {trace.content_hash[:12]}; source {trace.meta.source})"
+            )
+    return "Workloads (`--traces`):\n\n" + "\n".join(lines)

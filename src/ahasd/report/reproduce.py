@@ -18,10 +18,17 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ahasd.errors import one_line
+from ahasd.errors import AhasdError, one_line
 from ahasd.report import area, claims, differ, figures
 from ahasd.report.atomic import write_bytes
-from ahasd.report.matrix import MatrixSpec, find_traces, pair_label, points, run_point
+from ahasd.report.matrix import (
+    MatrixSpec,
+    find_traces,
+    pair_label,
+    points,
+    run_point,
+    workload_markdown,
+)
 from ahasd.report.render import write_report
 from ahasd.report.sections import Section
 from ahasd.report.table import Row, fmt, markdown_table
@@ -102,7 +109,11 @@ def _timeline_section(out: Path, spec: MatrixSpec, traces: Mapping[str, Path] | 
 
 
 def _matrix_sections(
-    out: Path, rows: Sequence[Row], spec: MatrixSpec, res: Sequence[claims.ClaimResult]
+    out: Path,
+    rows: Sequence[Row],
+    spec: MatrixSpec,
+    res: Sequence[claims.ClaimResult],
+    traces: Mapping[str, Path] | None = None,
 ) -> list[Section]:
     f = figures
     figs = [
@@ -117,14 +128,15 @@ def _matrix_sections(
             rows,
             "tokens_per_joule",
             out / "energy_efficiency.png",
-            title="Energy efficiency (tokens/J) relative to gpu-only",
+            title="Energy efficiency (tokens/J) relative to gpu-only (mean ± std over seeds)",
             ylabel="tokens per joule / gpu-only",
         ),
     ]
     matrix = (
         f"{len(spec.pairs)} model pairs × {len(spec.policies)} drafting algorithms × "
-        f"{len(spec.variants)} systems × {len(spec.seeds)} seeds, {spec.tokens} generated "
-        f"tokens each ({len(rows)} runs)."
+        f"{len(spec.variants)} systems × {len(spec.seeds)} seed{'s' * (len(spec.seeds) != 1)}, "
+        f"{spec.tokens} generated "
+        f"tokens each ({len(rows)} runs).\n\n{workload_markdown(spec, traces)}"
     )
     return [
         Section("Headline: ours beside the paper's claims", claims.claims_markdown(res)),
@@ -138,7 +150,10 @@ def _matrix_sections(
         ),
         Section(
             "Device utilisation and energy",
-            "Means over all cells and seeds.",
+            "Utilisation: the share of wall time each device of a system's platform is busy "
+            "(idle is the rest), mean over pairs, algorithms and seeds. Energy: joules per "
+            "committed token by component, including static power over the whole wall time, "
+            "per pair.",
             [
                 f.utilisation(rows, out / "utilisation.png"),
                 f.energy_breakdown(rows, out / "energy_breakdown.png"),
@@ -170,16 +185,33 @@ def absolute_table(rows: Sequence[Row]) -> str:
     return markdown_table(head, body)
 
 
-def _peer_sections(out: Path, *, quick: bool, jobs: int | None, warn: list[str]) -> list[Section]:
+def _peer_sections(out: Path, *, quick: bool, jobs: int | None) -> tuple[list[Section], str]:
+    """The peer-system sections and a warning ("" when none); never raises."""
     if find_spec("ahasd.report.peers") is None:
-        return []
+        return [], ""
     from ahasd.report.peers import build_peer_sections
 
     try:
-        return list(build_peer_sections(out, quick=quick, seed=0, jobs=jobs or os.cpu_count() or 1))
+        sections = build_peer_sections(out, quick=quick, seed=0, jobs=jobs or os.cpu_count() or 1)
+        return list(sections), ""
     except Exception as exc:  # a peer failure must not lose the AHASD report; it is reported
-        warn.append(f"peer sections failed: {one_line(exc)}")
-        return [Section("Peer systems", f"Not available: `{one_line(exc)}`.", [])]
+        return [Section("Peer systems", f"Not available: `{one_line(exc)}`.", [])], (
+            f"peer sections failed: {one_line(exc)}"
+        )
+
+
+def _output_dir(out: Path) -> Path:
+    """Create ``out`` (and parents) before any run starts; a bad path is a one-line error."""
+    if out.exists() and not out.is_dir():
+        raise AhasdError(f"out: {out} is a file; accepted: a folder (created if missing)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        msg = f"out: cannot create {out} ({exc.strerror}); accepted: a writable folder"
+        raise AhasdError(msg) from None
+    if not os.access(out, os.W_OK):
+        raise AhasdError(f"out: {out} is not writable; accepted: a writable folder")
+    return out
 
 
 def reproduce(
@@ -189,11 +221,15 @@ def reproduce(
     quick: bool,
     jobs: int | None = None,
     traces: Path | None = None,
+    peers: bool = True,
 ) -> Outcome:
-    """Run the matrix and write every output into ``out_dir``."""
-    out = Path(out_dir)
-    trace_map = find_traces(traces, spec.pairs) if traces is not None else None
-    out.mkdir(parents=True, exist_ok=True)
+    """Run the matrix and write every output into ``out_dir``.
+
+    ``peers=False`` leaves out the peer-system sections (LP-Spec, SpecPIM search, edge): tests
+    of the AHASD part use it; the CLI always includes them.
+    """
+    out = _output_dir(Path(out_dir))
+    trace_map = find_traces(traces, spec.pairs, min_tokens=spec.tokens) if traces else None
     t0 = time.perf_counter()
     rows = run_matrix(spec, jobs=jobs, traces=trace_map)
     timings = {"simulate": time.perf_counter() - t0}
@@ -204,16 +240,16 @@ def reproduce(
         claims.area_claim(pct, f"area model, {area.DIE_MM2:g} mm² die")
     ]
     t1 = time.perf_counter()
-    sections = _matrix_sections(out, rows, spec, res)
+    sections = _matrix_sections(out, rows, spec, res, trace_map)
     sections.append(Section("Area of AHASD's additions", area.area_markdown(items)))
     sections.append(_timeline_section(out, spec, trace_map))
     sections.append(
         Section("Where we differ from the paper and why", differ.differ_markdown(rows, res))
     )
     timings["figures"] = time.perf_counter() - t1
-    warn: list[str] = []
     t2 = time.perf_counter()
-    sections += _peer_sections(out, quick=quick, jobs=jobs, warn=warn)
+    peer_sections, peer_warning = _peer_sections(out, quick=quick, jobs=jobs) if peers else ([], "")
+    sections += peer_sections
     timings["peers"] = time.perf_counter() - t2
     intro = (
         f"Produced by `ahasd reproduce{' --quick' if quick else ''}` "
@@ -224,4 +260,4 @@ def reproduce(
     files += list(write_report(out, "AHASD reproduction report", intro, sections))
     files += [p for s in sections for p in s.figures]
     timings["total"] = time.perf_counter() - t0
-    return Outcome(out, rows, res, files, timings, warn)
+    return Outcome(out, rows, res, files, timings, [peer_warning] if peer_warning else [])

@@ -36,9 +36,11 @@ class Metrics:
         "hist",
         "_energy",
         "_pending",
+        "_scales",
         "_component_device",
-        "_match",
-        "_accepted_mask",
+        "_miss",
+        "_acc_starts",
+        "_acc_stops",
     )
 
     def __init__(
@@ -61,10 +63,14 @@ class Metrics:
         self.switches = 0
         self.hist: Counter[int] = Counter()
         self._energy: dict[str, dict[str, float]] = {}
-        self._pending: dict[int, list] = {}  # id(split) -> [split, total scale]
+        # id(split) -> split, and -> its total scale (two dicts: no list per split for gc)
+        self._pending: dict[int, tuple] = {}
+        self._scales: dict[int, float] = {}
         self._component_device = dict(component_device or {})
-        self._match = match
-        self._accepted_mask = np.zeros(n_tokens, dtype=bool)
+        # _miss[i]: trace positions before i whose draft token is wrong (O(1) window checks)
+        self._miss = np.concatenate(([0], np.cumsum(~np.asarray(match, dtype=bool)))).tolist()
+        self._acc_starts: list[int] = []  # [start, stop) runs committed as accepted drafts
+        self._acc_stops: list[int] = []
 
     # --- hooks -----------------------------------------------------------------------------
     def on_task_end(self, device: str, energy_j: Mapping[str, float], scale: float = 1.0) -> None:
@@ -82,21 +88,28 @@ class Metrics:
         counted here; :attr:`energy` expands the totals once at the end.
         """
         key = id(split)
-        entry = self._pending.get(key)
-        if entry is None:
-            self._pending[key] = [split, scale]
+        total = self._scales.get(key)
+        if total is None:
+            self._pending[key] = split  # keeps the split alive, so its id stays unique
+            self._scales[key] = scale
         else:
-            entry[1] += scale
+            self._scales[key] = total + scale
 
     @property
     def energy(self) -> dict[str, dict[str, float]]:
         """Dynamic energy by device and component (J)."""
-        for split, scale in self._pending.values():
+        scales, totals = self._scales, self._energy
+        for key, split in self._pending.items():
+            scale = scales[key]
             for device, comps in split:
-                dev = self._energy.setdefault(device, {})
+                dev = totals.get(device)
+                if dev is None:
+                    dev = totals[device] = {}
+                get = dev.get
                 for comp, joules in comps.items():
-                    dev[comp] = dev.get(comp, 0.0) + joules * scale
+                    dev[comp] = get(comp, 0.0) + joules * scale
         self._pending.clear()
+        scales.clear()
         return self._energy
 
     def on_draft(self, n: int) -> None:
@@ -131,16 +144,26 @@ class Metrics:
         """
         if start != self.committed:
             raise CommitError(f"commit at {start} but {self.committed} tokens are committed")
-        stop = min(start + n_accepted + n_target, self.n_tokens)
+        stop = start + n_accepted + n_target
+        if stop > self.n_tokens:
+            stop = self.n_tokens
         real = n_accepted - corrected
-        if real and not self._match_ok(start, n_accepted, corrected):
-            raise CommitError(f"accepted a draft token the trace rejects in [{start}, {stop})")
+        miss = self._miss
+        if real:  # at most `corrected` wrong drafts in the accepted window
+            hi = start + n_accepted
+            if hi >= len(miss):
+                hi = len(miss) - 1
+            if miss[hi] - miss[start] > corrected:
+                raise CommitError(f"accepted a draft token the trace rejects in [{start}, {stop})")
         if drafted_bonus and stop > start + n_accepted:
-            if not self._match[start + n_accepted]:
-                raise CommitError(f"drafted bonus token at {start + n_accepted} does not match")
+            at = start + n_accepted
+            if miss[at + 1] != miss[at]:
+                raise CommitError(f"drafted bonus token at {at} does not match")
             n_accepted += 1
             real += 1
-        self._accepted_mask[start : min(start + n_accepted, self.n_tokens)] = True
+        if n_accepted > 0:
+            self._acc_starts.append(start)
+            self._acc_stops.append(min(start + n_accepted, self.n_tokens))
         self.accepted += real
         self.target_tokens += max(stop - start - n_accepted, 0)
         self.committed = stop
@@ -148,10 +171,6 @@ class Metrics:
     def on_verify(self, rejected: bool) -> None:
         self.verifications += 1
         self.rejections += int(rejected)
-
-    def _match_ok(self, start: int, n: int, corrected: int) -> bool:
-        window = self._match[start : start + n]
-        return int(np.count_nonzero(~window)) <= corrected
 
     # --- summary -----------------------------------------------------------------------------
     def summary(self) -> dict[str, object]:
@@ -170,5 +189,8 @@ class Metrics:
 
     @property
     def accepted_mask(self) -> np.ndarray:
-        """Positions committed as accepted draft tokens (a read-only copy)."""
-        return self._accepted_mask.copy()
+        """Positions committed as accepted draft tokens (a fresh array)."""
+        mask = np.zeros(self.n_tokens, dtype=bool)
+        for start, stop in zip(self._acc_starts, self._acc_stops, strict=True):
+            mask[start:stop] = True
+        return mask

@@ -18,7 +18,11 @@ class QueueFullError(RuntimeError):
 
 
 class BoundedQueue(Generic[T]):
-    """FIFO with a capacity and a high-water mark."""
+    """FIFO with a capacity and a high-water mark.
+
+    ``items`` is the underlying deque, for hot loops that only *read* it (``len``, ``[0]``):
+    reading it directly skips a Python-level method call; every change goes through the methods.
+    """
 
     __slots__ = ("name", "capacity", "_items", "high_water")
 
@@ -30,12 +34,17 @@ class BoundedQueue(Generic[T]):
         self._items: deque[T] = deque()
         self.high_water = 0
 
+    @property
+    def items(self) -> deque[T]:
+        return self._items
+
     def push(self, item: T) -> None:
-        if len(self._items) >= self.capacity:
+        items = self._items
+        if len(items) >= self.capacity:
             raise QueueFullError(f"queue {self.name!r} is full ({self.capacity})")
-        self._items.append(item)
-        if len(self._items) > self.high_water:
-            self.high_water = len(self._items)
+        items.append(item)
+        if len(items) > self.high_water:
+            self.high_water = len(items)
 
     def pop(self) -> T:
         return self._items.popleft()

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ahasd.policies import DraftPolicy, TokenSignals, signal_features
+from ahasd.sim.build import builder
 
 
 def match_mask(trace, decoding: str, rng: np.random.Generator) -> np.ndarray:
@@ -50,16 +51,28 @@ class Replay:
         return cls(match=mask, runs=np.asarray(runs, dtype=np.int32))
 
 
-class Drafter:
-    """Runs the contract's driving loop to size one draft batch (no simulated time passes)."""
+# one per drafted token: built without the frozen dataclass's __init__ (ahasd.sim.build)
+signals = builder(TokenSignals, ("entropy", "top1_prob", "position", "features"))
 
-    __slots__ = ("policy", "_ent", "_p1", "_last", "_features")
+
+class Drafter:
+    """Runs the contract's driving loop to size one draft batch (no simulated time passes).
+
+    The policy sees ``TokenSignals(h, p1, n, signal_features(h, p1, n))`` for every drafted
+    token. The position-free part of the features is computed once per trace position (a batch
+    re-drafted after a squash reuses it); the position is appended per token.
+    """
+
+    __slots__ = ("policy", "_ent", "_p1", "_last", "_sqrt_h", "_log_p")
 
     def __init__(self, policy: DraftPolicy, trace) -> None:
         self.policy = policy
         self._ent = np.asarray(trace.draft_entropy, dtype=np.float64).tolist()
         self._p1 = np.asarray(trace.draft_top1_prob, dtype=np.float64).tolist()
         self._last = len(self._ent) - 1
+        # features 2 and 3 of signal_features, filled on first use (floats: nothing for gc)
+        self._sqrt_h: list[float | None] = [None] * len(self._ent)
+        self._log_p: list[float] = [0.0] * len(self._ent)
 
     def batch(self, pos: int, cap: int | None = None) -> tuple[int, float]:
         """Length of the batch drafted from ``pos`` and its mean draft entropy (nats).
@@ -75,17 +88,22 @@ class Drafter:
         policy = self.policy
         limit = policy.start_round()
         keep = policy.keep_drafting
-        n, total = 0, 0.0
+        sqrt_h, log_p = self._sqrt_h, self._log_p
+        n, total = 1, 0.0
+        j = pos if pos < last else last  # token n sits at min(pos + n - 1, last)
         while True:
-            n += 1
-            j = pos + n - 1
-            if j > last:
-                j = last
             h = ent[j]
             total += h
             if n >= limit:
                 break
             p = p1[j]
-            if not keep(TokenSignals(h, p, n, signal_features(h, p, n))):
+            r = sqrt_h[j]
+            if r is None:
+                _h, _p, r, log_p[j], _n = signal_features(h, p, 0)
+                sqrt_h[j] = r
+            if not keep(signals(h, p, n, (h, p, r, log_p[j], float(n)))):
                 break
+            n += 1
+            if j < last:
+                j += 1
         return n, total / n

@@ -10,41 +10,27 @@ AAU (the draft's attention and non-linear ops stay in PIM; off = they cross to t
 its time), EDC (stop look-ahead), TVC (pre-verify the oldest queued tokens with the target on PIM
 when the NPU's remaining time allows; a mismatch found there truncates the look-ahead early,
 only the NPU commits) and GTSU (rank-gating switch stall and energy around each pre-verify).
+
+The loop is the simulator's hot path (DESIGN.md §6: ≥ 100k committed tokens/s): events go
+through ``Kernel.call`` (a bound handler and a plain payload, no event objects), timelines are
+:class:`~ahasd.sim.timeline.Lane` appends, and the controllers' methods are bound once per run.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from heapq import heappush
 
 from ahasd.policies import RoundOutcome
+from ahasd.sim.build import builder
 from ahasd.sim.kernel import Kernel, Priority
 from ahasd.sim.metrics import Metrics
 from ahasd.sim.queues import BoundedQueue
 from ahasd.sim.timeline import Timelines
 from ahasd.systems._async_parts import AsyncParts, Batch
 
+_FEEDBACK, _NORMAL, _LATE = int(Priority.FEEDBACK), int(Priority.NORMAL), int(Priority.LATE)
 
-@dataclass(frozen=True, slots=True)
-class DraftDone:
-    version: int
-
-
-@dataclass(frozen=True, slots=True)
-class VerifyDone:
-    task_id: int
-
-
-@dataclass(frozen=True, slots=True)
-class PreverifyDone:
-    version: int
-    start: int
-    n: int
-
-
-@dataclass(frozen=True, slots=True)
-class SwitchDone:
-    version: int
-    to_target: bool
+outcome = builder(RoundOutcome, ("proposed", "accepted", "seconds"))  # one per verification
 
 
 class AsyncLoop:
@@ -53,18 +39,18 @@ class AsyncLoop:
     def __init__(self, parts: AsyncParts) -> None:
         self.p = p = parts
         ctx = p.ctx
-        self.kernel = Kernel(
-            {
-                DraftDone: self._on_draft_done,
-                VerifyDone: self._on_verify_done,
-                PreverifyDone: self._on_preverify_done,
-                SwitchDone: self._on_switch_done,
-            }
-        )
+        self.kernel = Kernel()
+        # the two most frequent events skip Kernel.call (their delays are costs, always >= 0)
+        self._heap, self._seq = self.kernel.hot_queue()
         self.m = Metrics(ctx.n, ctx.replay.match)
-        self.tl = Timelines(tuple(ctx.platform.devices))
+        self.rec = ctx.config.record_timeline  # keep span rows and their args
+        self.tl = tl = Timelines(tuple(ctx.platform.devices), keep_spans=self.rec)
+        self._pim_draft = tl.lane("pim", "draft")
+        self._npu_verify = tl.lane("npu", "verify")
         self.links: dict[int, int] = {}
         self.queue: BoundedQueue[Batch] = BoundedQueue("unverified", ctx.config.queue_depth)
+        self._queued = self.queue.items  # read-only view for the hot checks
+        self._depth = ctx.config.queue_depth
         self.runs = ctx.replay.runs.tolist()
         self.n_total, self.prompt = ctx.n, ctx.config.prompt_len
         self.corrected: set[int] = set()
@@ -84,8 +70,21 @@ class AsyncLoop:
         self.blocked = False  # the DLM waits for room in the full queue
         self._pending_pv = (0, 0)
         self._pim_task: tuple = ("", 0.0, 0, {}, ())
-        self._batch = ctx.drafter.batch  # bound once: these run once per draft batch
+        # bound once: these run once per draft batch or verification
+        self._batch = ctx.drafter.batch
+        self._observe = ctx.drafter.policy.observe
         self._draft_view = p.draft_v
+        self._draft_memo: dict[int, object] = {}  # KV bucket -> one draft step's TaskCost
+        self._verify_memo: dict[int, object] = {}  # (KV bucket, drafts) -> cost
+        self._bucket = p.draft_v.bucket
+        if p.verify_v.bucket != self._bucket:
+            raise ValueError("draft and verify tables must share one KV bucket")
+        self._verify_view = p.verify_v
+        self._edc_after = p.edc.after_batch if p.edc is not None else None
+        self._edc_verified = p.edc.on_verified if p.edc is not None else None
+        self._tvc = p.tvc
+        self._pim_hz, self._npu_hz = p.pim_hz, p.npu_hz
+        self._use_aau, self._use_tvc = p.use_aau, p.use_tvc
         self.counters = {"edc_stops": 0, "preverifies": 0, "squashes": 0, "npu_stolen_s": 0.0}
         self._start_draft()
 
@@ -103,23 +102,29 @@ class AsyncLoop:
     def _start_draft(self) -> None:
         if self.pim_busy or self.waiting or self.frontier >= self.n_total:
             return
-        if self.queue.full:
+        if len(self._queued) >= self._depth:
             self.blocked = True
             return
         if self.in_target_mode:  # a squash hit during a pre-verify: switch ranks back first
             self._switch(to_target=False)
             return
-        p, now, start = self.p, self.kernel.now, self.frontier
+        kernel, start = self.kernel, self.frontier
         n, mean_h = self._batch(start)
-        tc = self._draft_view("draft", 1, self.prompt + start + n - 1)
+        kv = self.prompt + start + n - 1
+        tc = self._draft_memo.get(-(-kv // self._bucket))
+        if tc is None:
+            tc = self._draft_memo[-(-kv // self._bucket)] = self._draft_view("draft", 1, kv)
         dur = tc.seconds * n
         self.batch_ids += 1
-        self.current = Batch(self.batch_ids, start, n, mean_h, self._task(), now, dur, tc)
+        self.ids += 1
+        now = kernel.now
+        b = self.current = Batch(self.batch_ids, start, n, mean_h, self.ids, now, dur, tc)
         self.frontier = start + n
         self.pim_busy = True
-        self.kernel.schedule(DraftDone(self.version), dur)
-        if not p.use_aau:
-            self._steal_npu(p.npu_share_s(tc) * n, self.current)
+        entry = (now + dur, _NORMAL, next(self._seq), self._on_draft_done, self.version)
+        heappush(self._heap, entry)
+        if not self._use_aau:
+            self._steal_npu(self.p.npu_share_s(tc) * n, b)
 
     def _steal_npu(self, secs: float, batch: Batch) -> None:
         """No AAU: the draft's attention/non-linear ops run on the NPU (placement pim-no-aau)."""
@@ -130,27 +135,31 @@ class AsyncLoop:
             now = self.kernel.now
             self.tl.record("npu", "draft-offload", now, now + secs, "draft-ops", batch.task_id)
 
-    def _on_draft_done(self, ev: DraftDone) -> None:
-        if ev.version != self.version:
+    def _on_draft_done(self, version: int) -> None:
+        if version != self.version:
             return
-        b, now = self.current, self.kernel.now
+        b, now, m = self.current, self.kernel.now, self.m
         self.current, self.pim_busy = None, False
-        self.tl.record(
-            "pim", "draft", b.t0, now, "draft", b.task_id, args=(("tokens", b.n), ("pos", b.start))
-        )
-        self.m.on_task_energy(b.cost.energy, b.n)
-        self.m.on_draft(b.n)
-        self.p.tvc_record_draft(now - b.t0, b.n)
+        n = b.n
+        args = (("tokens", n), ("pos", b.start)) if self.rec else ()
+        self._pim_draft.add(b.t0, now, "draft", b.task_id, args)
+        m.on_task_energy(b.cost.energy, n)
+        m.proposed += n  # Metrics.on_draft, inlined
+        m.batches += 1
+        m.hist[n] += 1
+        if self._tvc is not None:
+            self._tvc.record_draft((now - b.t0) * self._pim_hz, n)
         self.queue.push(b)
-        keep = self.p.edc_after_batch(b)
-        self._try_verify()
+        keep = self._edc_after is None or self._edc_after(b.batch_id, b.mean_h)
+        if self.verifying is None:
+            self._try_verify()
         if keep:
             self._start_draft()
             return
         self.counters["edc_stops"] += 1
-        if self.p.use_tvc and self._try_preverify():
+        if self._use_tvc and self._try_preverify():
             return
-        if self.p.use_tvc and self.p.tvc_keeps_drafting:
+        if self._use_tvc and self.p.tvc_keeps_drafting:
             self._start_draft()  # paper: TVC found no slack -> keep drafting
         else:
             self.waiting = True
@@ -161,18 +170,20 @@ class AsyncLoop:
             return
         now = self.kernel.now
         frac = (now - b.t0) / b.dur if b.dur > 0 else 1.0
-        self.tl.record("pim", "draft", b.t0, now, "draft (squashed)", b.task_id)
+        self._pim_draft.add(b.t0, now, "draft (squashed)", b.task_id)
         self.m.on_task_energy(b.cost.energy, b.n * frac)
         self.m.on_abort(int(b.n * frac))
         self.current, self.pim_busy = None, False
 
     # --- PIM: pre-verification (TVC) and rank switching (GTSU) -------------------------------
     def _try_preverify(self) -> bool:
+        queued, committed = self._queued, self.m.committed
+        first = queued[0].start if queued else self.frontier
+        start = max(self.pv_upto, first, committed)
+        if self.frontier - start < 1:  # nothing unverified to check: no need to ask TVC
+            return False
         elapsed = self.kernel.now - self.verify_t0 if self.verifying else 0.0
-        kv = self.prompt + self.m.committed
-        n_plan = self.p.tvc_plan(elapsed, kv)
-        first = self.queue.peek().start if self.queue else self.frontier
-        start = max(self.pv_upto, first, self.m.committed)
+        n_plan = self.p.tvc_plan(elapsed, self.prompt + committed, len(queued))
         n = min(n_plan, self.frontier - start)
         if n < 1:
             return False
@@ -186,7 +197,7 @@ class AsyncLoop:
         self.pim_busy = True
         secs, joules = p.switch_cost()
         self._pim_task = ("switch", now, self._task(), (("pim", {"gtsu": joules}),), ())
-        self.kernel.schedule(SwitchDone(self.version, to_target), secs, Priority.LATE)
+        self.kernel.call(secs, self._on_switch_done, (self.version, to_target), _LATE)
 
     def _finish_pim_task(self) -> None:
         """Record the switch or pre-verify that just ended (kept until done: runs never cut it)."""
@@ -197,14 +208,15 @@ class AsyncLoop:
         self.m.on_task_energy(energy)
         self.pim_busy = False
 
-    def _on_switch_done(self, ev: SwitchDone) -> None:
+    def _on_switch_done(self, ev: tuple[int, bool]) -> None:
+        version, to_target = ev
         self._finish_pim_task()
         self.m.switches += 1
-        self.in_target_mode = ev.to_target
-        if not ev.to_target:
+        self.in_target_mode = to_target
+        if not to_target:
             self._start_draft()
             return
-        if ev.version != self.version:  # squashed while switching: nothing left to check
+        if version != self.version:  # squashed while switching: nothing left to check
             self._switch(to_target=False)
             return
         start, n = self._pending_pv
@@ -213,17 +225,18 @@ class AsyncLoop:
         self._pim_task = ("pre-verify", self.kernel.now, self._task(), tc.energy, args)
         self.m.preverify_tokens += n
         self.pim_busy = True
-        self.kernel.schedule(PreverifyDone(self.version, start, n), tc.seconds)
+        self.kernel.call(tc.seconds, self._on_preverify_done, (self.version, start, n))
         self.p.tvc_record_preverify(tc.seconds, n)
 
-    def _on_preverify_done(self, ev: PreverifyDone) -> None:
+    def _on_preverify_done(self, ev: tuple[int, int, int]) -> None:
+        version, start, n = ev
         self._finish_pim_task()
         w = self.first_wrong
         busy_end = self.verifying.start + self.verifying.n if self.verifying else 0
-        if ev.version == self.version and ev.start <= w < ev.start + ev.n and w >= busy_end:
+        if version == self.version and start <= w < start + n and w >= busy_end:
             self._correct_at(w)
-        elif ev.version == self.version:
-            self.pv_upto = max(self.pv_upto, ev.start + ev.n)
+        elif version == self.version:
+            self.pv_upto = max(self.pv_upto, start + n)
         self._switch(to_target=False)
 
     def _correct_at(self, w: int) -> None:
@@ -241,58 +254,70 @@ class AsyncLoop:
 
     # --- NPU: verification -----------------------------------------------------------------
     def _try_verify(self) -> None:
-        if self.verifying is not None or not self.queue:
+        if self.verifying is not None or not self._queued:
             return
         b = self.queue.pop()
         c = self.m.committed
-        n_eff = max(b.start + b.n - c, 0)
-        tc = self.p.verify_cost(n_eff + 1, self.prompt + c)
+        end = b.start + b.n
+        n_eff = end - c if end > c else 0
+        kv = self.prompt + c
+        key = (-(-kv // self._bucket) << 32) | n_eff  # an int key: nothing for gc to track
+        tc = self._verify_memo.get(key)
+        if tc is None:
+            tc = self._verify_memo[key] = self._verify_view("verify", n_eff + 1, kv)
         self.verifying, self.verify_t0 = b, self.kernel.now
-        tid = self._task()
-        self.links[b.task_id] = tid
+        self.ids += 1
+        tid = self.ids
+        if self.rec:  # flow arrows draft -> verify, drawn only in a recorded timeline
+            self.links[b.task_id] = tid
         self.m.on_task_energy(tc.energy)
-        self.kernel.schedule(VerifyDone(tid), tc.seconds, Priority.FEEDBACK)
+        at = self.verify_t0 + tc.seconds
+        heappush(self._heap, (at, _FEEDBACK, next(self._seq), self._on_verify_done, tid))
         if self.blocked:  # the pop made room in the queue
             self.blocked = False
             self._start_draft()
 
-    def _on_verify_done(self, ev: VerifyDone) -> None:
+    def _on_verify_done(self, tid: int) -> None:
         if self.npu_debt_s > 0:  # ops stolen by no-AAU drafting delay the end of this pass
             debt, self.npu_debt_s = self.npu_debt_s, 0.0
-            self.kernel.schedule(ev, debt, Priority.FEEDBACK)
+            self.kernel.call(debt, self._on_verify_done, tid, _FEEDBACK)
             return
         b, now, m = self.verifying, self.kernel.now, self.m
         self.verifying = None
         c = m.committed
         end = b.start + b.n
-        n_eff = max(end - c, 0)
-        accepted = min(n_eff, self.first_wrong - c)
+        n_eff = end - c if end > c else 0
+        first_wrong = self.first_wrong
+        accepted = min(n_eff, first_wrong - c)
         fixed = self.corrected
         corrected = sum(1 for w in fixed if c <= w < c + accepted) if fixed else 0
-        args = (("tokens", n_eff + 1), ("pos", c), ("accepted", accepted))
-        self.tl.record("npu", "verify", self.verify_t0, now, "verify", ev.task_id, args=args)
+        args = (("tokens", n_eff + 1), ("pos", c), ("accepted", accepted)) if self.rec else ()
+        self._npu_verify.add(self.verify_t0, now, "verify", tid, args)
         full = accepted == n_eff
         # the bonus token was already drafted by the look-ahead chain, and it matched
-        drafted_bonus = full and self.first_wrong > end and self.frontier > end
+        drafted_bonus = full and first_wrong > end and self.frontier > end
         drafted_bonus = drafted_bonus and end not in fixed
-        m.on_verify(not full)
+        m.verifications += 1  # Metrics.on_verify, inlined
+        m.rejections += not full
         m.on_commit(c, accepted, 1, corrected, drafted_bonus=drafted_bonus)
         # this batch's tokens that a previous bonus token already confirmed (not corrected ones)
-        confirmed = max(c - b.start, 0)
+        confirmed = c - b.start if c > b.start else 0
         if fixed:
             confirmed -= sum(1 for w in fixed if b.start <= w < c)
-        outcome = RoundOutcome(b.n, confirmed + accepted - corrected, now - b.t0)
-        self.p.ctx.drafter.policy.observe(outcome)
-        self.p.tvc_record_verify(now - self.verify_t0, self.prompt + c)
-        self.p.edc_on_verified(b.batch_id, full)
+        self._observe(outcome(b.n, confirmed + accepted - corrected, now - b.t0))
+        if self._tvc is not None:
+            self._tvc.record_verify((now - self.verify_t0) * self._npu_hz, self.prompt + c)
+        if self._edc_verified is not None:
+            self._edc_verified(b.batch_id, full)
         c_new = m.committed
         if c_new >= self.n_total:
             self.kernel.stop()
             return
-        if not full or self.first_wrong == end:
+        if not full or first_wrong == end:
             self._squash(c_new, rejected_next=full)
         else:
-            self.corrected = {w for w in self.corrected if w >= c_new - 1}
+            if fixed:
+                self.corrected = {w for w in fixed if w >= c_new - 1}
             if self.frontier < c_new:
                 self._anchor(c_new)
         self.waiting = False

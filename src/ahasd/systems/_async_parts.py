@@ -3,7 +3,8 @@
 Durations and energies come only from ``StepCostTable.cost``. EDC and TVC are the policies
 layer's state machines; TVC is fed *simulated* cycles (its predictor is separate from the true
 latency the tables give, research/ahasd.md §3.4). Cycle domains: draft and pre-verify cycles at
-the PIM clock, NPU cycles at the NPU clock (TVC converts).
+the PIM clock, NPU cycles at the NPU clock (TVC converts). The loop calls EDC's and TVC's
+per-batch and per-verification methods directly (bound once, hot path); the rest goes through here.
 """
 
 from __future__ import annotations
@@ -76,9 +77,6 @@ class AsyncParts:
         self.tvc_keeps_drafting = self.tvc.drafts_when_no_slack if self.tvc is not None else True
 
     # --- costs -----------------------------------------------------------------------------
-    def verify_cost(self, n: int, kv: int) -> TaskCost:
-        return self.verify_v("verify", n, kv)
-
     def preverify_cost(self, n: int, kv: int) -> TaskCost:
         return self.pre_v("verify", n, kv)
 
@@ -91,26 +89,16 @@ class AsyncParts:
         return tc.engine_s.get("npu", 0.0)
 
     # --- controllers -----------------------------------------------------------------------
-    def edc_after_batch(self, b: Batch) -> bool:
-        return True if self.edc is None else bool(self.edc.after_batch(b.batch_id, b.mean_h))
-
     def edc_on_verified(self, batch_id: int, full: bool) -> None:
         if self.edc is not None:
             self.edc.on_verified(batch_id, full)
 
-    def tvc_plan(self, npu_elapsed_s: float, kv: int) -> int:
+    def tvc_plan(self, npu_elapsed_s: float, kv: int, pending_batches: int) -> int:
+        """Tokens to pre-verify; ``pending_batches``: unverified batches waiting in the queue."""
         if self.tvc is None:
             return 0
-        return int(self.tvc.plan(npu_elapsed_s * self.npu_hz, kv))
-
-    def tvc_record_draft(self, secs: float, n: int) -> None:
-        if self.tvc is not None:
-            self.tvc.record_draft(secs * self.pim_hz, n)
+        return int(self.tvc.plan(npu_elapsed_s * self.npu_hz, kv, pending_batches))
 
     def tvc_record_preverify(self, secs: float, n: int) -> None:
         if self.tvc is not None:
             self.tvc.record_preverify(secs * self.pim_hz, n)
-
-    def tvc_record_verify(self, secs: float, kv: int) -> None:
-        if self.tvc is not None:
-            self.tvc.record_verify(secs * self.npu_hz, kv)

@@ -8,26 +8,18 @@ that exact within a bucket) and one verification of n drafts (n + 1 positions).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ahasd.cost import StepCostTable
 from ahasd.policies import RoundOutcome
+from ahasd.sim.build import builder
 from ahasd.sim.kernel import Kernel
 from ahasd.sim.metrics import Metrics
 from ahasd.sim.result import Result
-from ahasd.sim.timeline import Timelines
+from ahasd.sim.timeline import Lane, Timelines
 from ahasd.systems.base import RunContext, System, TaskCost, ar_baseline, build_result
 
-
-@dataclass(frozen=True, slots=True)
-class DraftDone:
-    task_id: int
-
-
-@dataclass(frozen=True, slots=True)
-class VerifyDone:
-    task_id: int
+outcome = builder(RoundOutcome, ("proposed", "accepted", "seconds"))  # one per verification
 
 
 class SyncSystem(System):
@@ -88,10 +80,11 @@ class _SyncLoop:
     ) -> None:
         self.sys, self.ctx = system, ctx
         self.draft_v, self.verify_v = ctx.view(draft_t), ctx.view(verify_t)
-        self.kernel = Kernel({DraftDone: self._on_draft_done, VerifyDone: self._on_verify_done})
+        self.kernel = Kernel()
         self.metrics = Metrics(ctx.n, ctx.replay.match)
         devices = tuple(ctx.platform.devices)
-        self.timelines = Timelines(devices)
+        self.timelines = Timelines(devices, keep_spans=ctx.config.record_timeline)
+        self._lanes: dict[tuple[str, str], Lane] = {}
         self.links: dict[int, int] = {}
         self.runs = ctx.replay.runs.tolist()
         self.prompt = ctx.config.prompt_len
@@ -111,9 +104,10 @@ class _SyncLoop:
         start = self.kernel.now
         for dev, secs in tc.engine_s.items():
             if secs > 0:
-                self.timelines.record(
-                    dev, track, start, start + secs * scale, track, tid, args=args
-                )
+                lane = self._lanes.get((dev, track))
+                if lane is None:
+                    lane = self._lanes[dev, track] = self.timelines.lane(dev, track)
+                lane.add(start, start + secs * scale, track, tid, args)
         self.metrics.on_task_energy(tc.energy, scale)
         return tc.seconds * scale
 
@@ -126,23 +120,22 @@ class _SyncLoop:
         tc = self.draft_v("draft", 1, self.prompt + c + n - 1)
         dur = self._occupy("draft", tc, n, tid, (("tokens", n), ("pos", c)))
         self.metrics.on_draft(n)
-        self.kernel.schedule(DraftDone(tid), dur)
+        self.kernel.call(dur, self._on_draft_done, tid)
 
-    def _on_draft_done(self, ev: DraftDone) -> None:
+    def _on_draft_done(self, draft_tid: int) -> None:
         c, n = self.metrics.committed, self.n
         tid = self._task()
-        self.links[ev.task_id] = tid
+        if self.timelines.keep_spans:  # flow arrows, drawn only in a recorded timeline
+            self.links[draft_tid] = tid
         tc = self.verify_v("verify", n + 1, self.prompt + c)
         dur = self._occupy("verify", tc, 1.0, tid, (("tokens", n + 1), ("pos", c)))
-        self.kernel.schedule(VerifyDone(tid), dur)
+        self.kernel.call(dur, self._on_verify_done, tid)
 
-    def _on_verify_done(self, ev: VerifyDone) -> None:
+    def _on_verify_done(self, _tid: int) -> None:
         m, c, n = self.metrics, self.metrics.committed, self.n
         accepted = min(n, self.runs[c])
         m.on_verify(accepted < n)
         m.on_commit(c, accepted, 1)
-        self.ctx.drafter.policy.observe(
-            RoundOutcome(n, accepted, self.kernel.now - self.round_start_s)
-        )
+        self.ctx.drafter.policy.observe(outcome(n, accepted, self.kernel.now - self.round_start_s))
         if m.committed < self.ctx.n:
             self._start_round()

@@ -322,16 +322,16 @@ class CostView:
     NPU power split of AHASD Table 4 can be read off the result.
     """
 
-    __slots__ = ("table", "_memo", "_bucket", "_memory")
+    __slots__ = ("table", "_memo", "bucket", "_memory")
 
     def __init__(self, table: StepCostTable, platform: Any) -> None:
         self.table = table
         self._memo: dict[tuple[str, int, int], TaskCost] = {}
-        self._bucket = table.kv_bucket
+        self.bucket = table.kv_bucket  # a lookup is exact within one bucket of KV lengths
         self._memory = "lpddr5" if "lpddr5" in platform.devices else None
 
     def __call__(self, phase: str, n_tokens: int, kv_len: int) -> TaskCost:
-        key = (phase, n_tokens, -(-kv_len // self._bucket))
+        key = (phase, n_tokens, -(-kv_len // self.bucket))
         hit = self._memo.get(key)
         if hit is None:
             hit = self._memo[key] = self._build(phase, n_tokens, kv_len)

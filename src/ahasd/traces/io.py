@@ -58,12 +58,18 @@ def save_trace(trace: TokenTrace, path: str | os.PathLike[str]) -> None:
     table = pa.table({c: getattr(trace, c) for c in COLUMNS})
     meta = json.dumps(trace.meta.to_dict(), sort_keys=True).encode()
     table = table.replace_schema_metadata({META_KEY: meta})
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".trace-", suffix=".parquet", dir=p.parent)
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".trace-", suffix=".parquet", dir=p.parent)
+    except OSError as exc:
+        raise AhasdError(f"output: cannot write {str(p)!r}: {exc.strerror or exc}") from None
     os.close(fd)
     try:
         pq.write_table(table, tmp)
         os.replace(tmp, p)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise AhasdError(f"output: cannot write {str(p)!r}: {exc.strerror or exc}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -75,7 +81,12 @@ def _read_parquet(p: Path) -> tuple[dict[str, np.ndarray], dict]:
     table = pq.read_table(p)
     cols = {c: table.column(c).to_numpy() for c in table.column_names if c in COLUMNS}
     raw = (table.schema.metadata or {}).get(META_KEY)
-    return cols, (json.loads(raw) if raw else {})
+    if not raw:
+        return cols, {}
+    try:
+        return cols, json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise AhasdError(f"trace: metadata of {str(p)!r} is not JSON") from None
 
 
 def _read_csv(p: Path) -> dict[str, list[float]]:
@@ -90,9 +101,10 @@ def _read_csv(p: Path) -> dict[str, list[float]]:
 
 
 def _read_jsonl(p: Path) -> tuple[dict[str, list[float]], dict]:
+    """One JSON object per line with all five columns; a ``{"meta": {...}}`` line sets metadata."""
     cols: dict[str, list[float]] = {c: [] for c in COLUMNS}
     meta: dict = {}
-    seen: set[str] = set()
+    row_no = 0
     with p.open() as fh:
         for i, line in enumerate(fh):
             if not line.strip():
@@ -103,18 +115,26 @@ def _read_jsonl(p: Path) -> tuple[dict[str, list[float]], dict]:
                 raise AhasdError(f"trace: line {i + 1} of {str(p)!r} is not JSON") from None
             if not isinstance(row, dict):
                 raise AhasdError(f"trace: line {i + 1} of {str(p)!r} is not a JSON object")
-            if "meta" in row and isinstance(row["meta"], dict):
+            if "meta" in row:
+                if not isinstance(row["meta"], dict):
+                    raise AhasdError(
+                        f"trace: line {i + 1} of {str(p)!r}: meta must be a JSON object"
+                    )
                 meta = row["meta"]
                 continue
             for c in COLUMNS:
-                if c in row:
-                    seen.add(c)
-                    cols[c].append(_number(row[c], c, i))
-    return {c: v for c, v in cols.items() if c in seen}, meta
+                if c not in row:
+                    raise AhasdError(f"trace: missing column {c!r} on line {i + 1} of "
+                                     f"{str(p)!r}; required: {', '.join(COLUMNS)}")  # fmt: skip
+                cols[c].append(_number(row[c], c, row_no))
+            row_no += 1
+    return cols, meta
 
 
 def _number(value: object, column: str, row: int) -> float:
     try:
+        if isinstance(value, bool):
+            raise TypeError  # JSON true/false is not a number
         return float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         raise AhasdError(f"trace: {column} at row {row} is {value!r}; accepted: a number") from None

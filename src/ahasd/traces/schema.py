@@ -43,17 +43,42 @@ class TraceMeta:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
     @classmethod
-    def from_dict(cls, data: dict[str, object]) -> TraceMeta:
-        known = {f.name for f in fields(cls)}
-        kw = {k: v for k, v in data.items() if k in known}
-        if "temperature" in kw:
-            kw["temperature"] = float(kw["temperature"])  # type: ignore[arg-type]
-        if kw.get("seed") is not None:
-            kw["seed"] = int(kw["seed"])  # type: ignore[arg-type]
-        meta = cls(**kw)  # type: ignore[arg-type]
-        if meta.source not in SOURCES:
-            raise AhasdError(f"meta.source: got {meta.source!r}; accepted: {', '.join(SOURCES)}")
-        return meta
+    def from_dict(cls, data: object) -> TraceMeta:
+        """Metadata read from a file; unknown keys are ignored, bad types are one-line errors."""
+        if not isinstance(data, dict):
+            raise AhasdError(f"trace meta: got {type(data).__name__}; accepted: a JSON object")
+        kw: dict[str, object] = {}
+        for name in ("pair", "dataset", "generator_version"):
+            if name in data:
+                kw[name] = _meta_str(data[name], name, optional=False)
+        if "profile" in data:
+            kw["profile"] = _meta_str(data["profile"], "profile", optional=True)
+        if "source" in data:
+            src = data["source"]
+            if src not in SOURCES:
+                raise AhasdError(f"trace meta.source: got {src!r}; accepted: {', '.join(SOURCES)}")
+            kw["source"] = src
+        if "temperature" in data:
+            t = data["temperature"]
+            ok = isinstance(t, (int, float)) and not isinstance(t, bool) and 0.0 <= t < 1e6
+            if not ok:
+                raise AhasdError(f"trace meta.temperature: got {t!r}; accepted: a number >= 0")
+            kw["temperature"] = float(t)  # type: ignore[arg-type]
+        if data.get("seed") is not None:
+            sd = data["seed"]
+            if isinstance(sd, bool) or not isinstance(sd, int):
+                raise AhasdError(f"trace meta.seed: got {sd!r}; accepted: an integer or null")
+            kw["seed"] = sd
+        return cls(**kw)  # type: ignore[arg-type]
+
+
+def _meta_str(value: object, name: str, *, optional: bool) -> str | None:
+    if value is None and optional:
+        return None
+    if not isinstance(value, str):
+        accepted = "a string or null" if optional else "a string"
+        raise AhasdError(f"trace meta.{name}: got {value!r}; accepted: {accepted}")
+    return value
 
 
 @dataclass(frozen=True)

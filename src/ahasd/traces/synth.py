@@ -16,7 +16,7 @@ from ahasd.errors import AhasdError
 from ahasd.traces.profiles import Profile, get_profile, match_probs, stationary, zipf_cdf
 from ahasd.traces.schema import TokenTrace, TraceMeta
 
-GENERATOR_VERSION = "synth-1"
+GENERATOR_VERSION = "synth-2"
 MAX_TOKENS = 50_000_000
 # mean draft entropy (nats) by (regime, matched): easy/hard x miss/match
 ENTROPY_MEAN = np.array([[2.0, 0.35], [3.0, 1.2]])
@@ -41,8 +41,9 @@ def synthesize(profile: str, n_tokens: int, seed: int) -> TokenTrace:
     rank = np.minimum(rank, p.vocab - 1)
     mu = ENTROPY_MEAN[hard.astype(int), match.astype(int)] * p.entropy_scale
     h = rng.gamma(2.0, mu / 2.0)
+    # top-1 probability from the entropy only: it must not encode the match itself (synth-1 set
+    # it to exactly 1.0 on every match, which turned any head reading it into an oracle)
     top1 = np.clip(np.exp(-0.75 * h) * rng.uniform(0.85, 1.0, n), 1.0 / p.vocab, 1.0)
-    top1 = np.where(match, np.maximum(top1, 1.0 / (rank + 1)), top1)
     k = np.where(match, 0.08, 0.25)
     beta = np.clip(1.0 - np.sqrt(k * h) + rng.normal(0.0, 0.05, n), 0.01, 1.0)
     target_h = h * rng.lognormal(-0.2, 0.4, n)
