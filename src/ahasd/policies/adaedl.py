@@ -54,12 +54,21 @@ class AdaEdl(DraftPolicy):
         return sig.entropy <= self.h_stop
 
     def observe(self, outcome: RoundOutcome) -> None:
+        """Adapt λ; runs once per verification, so ``_set_lambda``'s clamp is inlined here
+        (plain comparisons pick the same float as ``min(max(...))``)."""
         a = self.args
-        if a.law == "fixed" or outcome.proposed <= 0:
+        law, proposed = a.law, outcome.proposed
+        if law == "fixed" or proposed <= 0:
             return
-        rate = outcome.accepted / outcome.proposed
-        if a.law == "target":
-            self._set_lambda(self.lam + a.eta * (a.target_rate - rate))
+        rate = outcome.accepted / proposed
+        if law == "target":
+            lam = self.lam + a.eta * (a.target_rate - rate)
         else:
             self.rate_ema += a.ema * (rate - self.rate_ema)
-            self._set_lambda(self.lam + a.eta * (self.rate_ema - self.lam))
+            lam = self.lam + a.eta * (self.rate_ema - self.lam)
+        if lam < a.lam_min:
+            lam = a.lam_min
+        if lam > a.lam_max:
+            lam = a.lam_max
+        self.lam = lam
+        self.h_stop = (1.0 - lam) ** 2 / a.gamma_e

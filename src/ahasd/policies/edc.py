@@ -45,6 +45,15 @@ class EDC:
         init = self.ctr_threshold if cfg.counter_init is None else cfg.counter_init
         self.ctr_init = min(max(init, 0), self.ctr_max)
         self.index_bits = 2 * cfg.bucket_bits + cfg.llr_bits
+        # Hot-path constants: after_batch/on_verified run once per draft batch or verification
+        # in the simulator's event loop, so the config switches are decoded here, once.
+        self._h_max = cfg.h_max
+        self._half = cfg.history // 2
+        self._older_shift, self._newer_shift = cfg.bucket_bits + cfg.llr_bits, cfg.llr_bits
+        self._shift = cfg.leht_order == "shift"
+        self._checkpoint = cfg.update_index == "checkpoint"
+        self._commit_batch = cfg.commit == "batch"
+        self._reset_llr = cfg.llr_on_reject == "reset"
         self.reset()
 
     def reset(self) -> None:
@@ -82,49 +91,70 @@ class EDC:
         half = self.cfg.history // 2
         return sum(self.leht[:half]) // half, sum(self.leht[half:]) // half
 
-    def _push(self, table: list[int], b: int) -> None:
-        if self.cfg.leht_order == "shift":
-            table.insert(0, b)
-            table.pop()
-        else:
-            table[self.ptr] = b
-            self.ptr = (self.ptr + 1) % self.cfg.history
-
     def after_batch(self, batch_id: int, mean_entropy: float) -> bool:
-        """Record a drafted batch; True = keep drafting ahead (counter ≥ threshold)."""
-        b = self.bucket(mean_entropy)
-        self._push(self.leht, b)
-        self.llr = min(self.llr + 1, self.llr_max)
-        idx = self.index()
+        """Record a drafted batch; True = keep drafting ahead (counter ≥ threshold).
+
+        Runs once per draft batch, so ``bucket``, the LEHT push and ``index`` are inlined with
+        the same arithmetic (``bucket`` and ``index`` stay the readable reference).
+        """
+        nb = self.n_buckets
+        b = int(nb * mean_entropy / self._h_max) if mean_entropy > 0 else 0
+        if b >= nb:
+            b = nb - 1
+        leht = self.leht
+        if self._shift:
+            leht.insert(0, b)
+            leht.pop()
+        else:
+            leht[self.ptr] = b
+            self.ptr = (self.ptr + 1) % self.cfg.history
+        llr = self.llr + 1
+        if llr > self.llr_max:
+            llr = self.llr_max
+        self.llr = llr
+        half = self._half
+        newer, older = sum(leht[:half]) // half, sum(leht[half:]) // half
+        idx = (older << self._older_shift) | (newer << self._newer_shift) | llr
         self.pending[batch_id] = (idx, b)
         self.predictions += 1
-        go = self.pht[idx] >= self.ctr_threshold
-        self.continues += go
-        return go
+        if self.pht[idx] >= self.ctr_threshold:
+            self.continues += 1
+            return True
+        return False
 
     def on_verified(self, batch_id: int, fully_accepted: bool) -> None:
-        """Train on the verification of ``batch_id`` (commit or roll back the history)."""
+        """Train on the verification of ``batch_id`` (commit or roll back the history).
+
+        Runs once per verification: tables are copied in place (no new lists) and the
+        clamps are plain comparisons; the result equals the min/max form.
+        """
         entry = self.pending.pop(batch_id, None)
-        self.llr = max(self.llr - 1, 0)
-        bucket = entry[1] if entry is not None else 0
+        llr = self.llr
+        self.llr = llr - 1 if llr > 0 else 0
         if fully_accepted:
-            if self.cfg.commit == "batch":
-                self._push_commit(bucket)
+            if self._commit_batch:
+                self._push_commit(entry[1] if entry is not None else 0)
             else:
-                self.lceht = list(self.leht)
+                self.lceht[:] = self.leht
         else:
-            self.leht = list(self.lceht)
-            if self.cfg.llr_on_reject == "reset":
+            self.leht[:] = self.lceht
+            if self._reset_llr:
                 self.llr = 0
                 self.pending.clear()  # later batches were drafted on a rejected prefix
-        if entry is None and self.cfg.update_index == "checkpoint":
-            return
-        idx = entry[0] if self.cfg.update_index == "checkpoint" else self.index()
-        ctr = self.pht[idx]
-        self.pht[idx] = min(ctr + 1, self.ctr_max) if fully_accepted else max(ctr - 1, 0)
+        if self._checkpoint:
+            if entry is None:
+                return
+            idx = entry[0]
+        else:
+            idx = self.index()
+        pht, ctr = self.pht, self.pht[idx]
+        if fully_accepted:
+            pht[idx] = ctr + 1 if ctr < self.ctr_max else self.ctr_max
+        else:
+            pht[idx] = ctr - 1 if ctr > 0 else 0
 
     def _push_commit(self, b: int) -> None:
-        if self.cfg.leht_order == "shift":
+        if self._shift:
             self.lceht.insert(0, b)
             self.lceht.pop()
         else:  # circular: LCEHT has its own write pointer, advanced once per commit

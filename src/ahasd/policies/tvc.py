@@ -47,33 +47,46 @@ class TvcConfig(BaseModel):
 
 
 class _Table:
-    """A 4-entry circular table of ratios; mean of the valid entries."""
+    """A 4-entry circular table of ratios; mean of the valid entries.
 
-    __slots__ = ("vals", "ptr", "n")
+    ``push`` runs once per draft batch and verification: it uses comparisons, not ``%``/``min``,
+    and ``mean`` sums the same entries in the same order (bit-identical to a plain mean; a
+    running sum would round differently).
+    """
+
+    __slots__ = ("vals", "ptr", "n", "size")
 
     def __init__(self, entries: int, seed: float | None) -> None:
         self.vals = [seed if seed is not None else 0.0] * entries
+        self.size = entries
         self.n = entries if seed is not None else 0
         self.ptr = 0
 
     def push(self, v: float) -> None:
-        self.vals[self.ptr] = v
-        self.ptr = (self.ptr + 1) % len(self.vals)
-        self.n = min(self.n + 1, len(self.vals))
+        ptr = self.ptr
+        self.vals[ptr] = v
+        ptr += 1
+        self.ptr = ptr if ptr < self.size else 0
+        if self.n < self.size:
+            self.n += 1
 
     def mean(self) -> float | None:
-        if self.n == 0:
+        n = self.n
+        if n == self.size:
+            return sum(self.vals) / n
+        if n == 0:
             return None
-        if self.n == len(self.vals):
-            return sum(self.vals) / self.n
-        return sum(self.vals[: self.n]) / self.n  # filled from slot 0 when unseeded
+        return sum(self.vals[:n]) / n  # filled from slot 0 when unseeded
 
 
 class TVC:
     """Predicts NPU/PIM latencies from ratio tables and plans pre-verification into the slack."""
 
     def __init__(self, config: TvcConfig | None = None) -> None:
-        self.cfg = config or TvcConfig()
+        self.cfg = c = config or TvcConfig()
+        # decoded once: plan() and the record_* calls run in the simulator's event loop
+        self._pim_per_npu = c.pim_per_npu_clock
+        self._ncr_scale = c.pim_per_npu_clock if c.ncr_domain == "convert" else 1
         self.reset()
 
     def reset(self) -> None:
@@ -105,7 +118,7 @@ class TVC:
     def record_verify(self, npu_cycles: float, l_kv: int) -> None:
         """NPU cycles of a verification at KV length ``l_kv`` -> NVCT (PIM clock domain)."""
         if l_kv > 0:
-            self.nvct.push(npu_cycles * self.cfg.pim_per_npu_clock / l_kv)
+            self.nvct.push(npu_cycles * self._pim_per_npu / l_kv)
 
     def predict_verify(self, l_kv: int) -> float | None:
         m = self.nvct.mean()
@@ -127,23 +140,27 @@ class TVC:
         no-op.
         """
         self.consultations += 1
-        if self.cfg.min_pending_batches > 1:
+        c = self.cfg
+        if c.min_pending_batches > 1:
             if pending_batches is None:
                 raise AhasdError(
                     "tvc.min_pending_batches: got "
-                    f"{self.cfg.min_pending_batches}; accepted: 1 with a driver that does not "
+                    f"{c.min_pending_batches}; accepted: 1 with a driver that does not "
                     "report pending batches"
                 )
-            if pending_batches < self.cfg.min_pending_batches:
+            if pending_batches < c.min_pending_batches:
                 return 0
-        left, per = self.slack(ncr_cycles, l_kv), self.pvct.mean()
-        if per is None and self.cfg.pvct_fallback is not None:
-            draft = self.pdct.mean()
-            per = None if draft is None else self.cfg.pvct_fallback * draft
-        if left is None or per is None or per <= 0 or left < per:
+        # slack() inlined (same expression, same order): this runs at every EDC stop
+        verify, draft1, per = self.nvct.mean(), self.pdct.mean(), self.pvct.mean()
+        if per is None and c.pvct_fallback is not None:
+            per = None if draft1 is None else c.pvct_fallback * draft1
+        if verify is None or draft1 is None or per is None or per <= 0:
+            return 0
+        left = verify * l_kv - ncr_cycles * self._ncr_scale - draft1
+        if left < per:
             return 0
         n = int(left // per)
-        return min(n, self.cfg.max_tokens) if self.cfg.max_tokens is not None else n
+        return min(n, c.max_tokens) if c.max_tokens is not None else n
 
 
 def after_edc(

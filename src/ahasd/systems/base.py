@@ -179,9 +179,9 @@ def prepare(config: SimConfig, system: type[System]) -> RunContext:
     ctx = RunContext(config, platform, draft, target, trace, replay, Drafter(policy, trace), memory)
     if memory is not None and not memory.fits:
         ctx.warnings.append(
-            f"models need {memory.required_bytes / 1e9:.1f} GB but {system.memory_device} holds "
-            f"{memory.capacity_bytes / 1e9:.1f} GB: the excess weights stream over the host link "
-            "every pass"
+            f"models need {memory.required_bytes / 2**30:.1f} GiB but {system.memory_device} "
+            f"holds {memory.capacity_bytes / 2**30:.1f} GiB: the excess weights stream over the "
+            "host link every pass"
         )
     return ctx
 

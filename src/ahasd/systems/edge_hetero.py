@@ -205,7 +205,8 @@ def _check_capacity(ctx: RunContext, draft_dev: str | None, target_dev: str) -> 
     cap = min(ctx.platform.device(d).capacity_bytes for d in {draft_dev or target_dev, target_dev})
     if need > cap:
         ctx.warnings.append(
-            f"models need {need / 1e9:.1f} GB but the {target_dev} memory holds {cap / 1e9:.1f} GB"
+            f"models need {need / 2**30:.1f} GiB but the {target_dev} memory holds "
+            f"{cap / 2**30:.1f} GiB"
         )
 
 
