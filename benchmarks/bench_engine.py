@@ -32,12 +32,14 @@ PROMPTS = [
 ]
 
 
-def interleaved(runs, prompts, reps):
+def interleaved(runs, prompts, reps, sync=None):
     """Per prompt, the best of ``reps`` timed runs of each method, methods interleaved.
 
     The machine is shared: interleaving and best-of keep a load burst from landing on one
-    method only. Each method is warmed up once first.
+    method only. Each method is warmed up once first. ``sync`` (e.g. a CUDA synchronise) runs
+    before and after every timed call. Returns ``{name: (tokens/s, outputs)}``.
     """
+    sync = sync or (lambda: None)
     for fn in runs.values():
         fn(prompts[0])
     best = {name: [float("inf")] * len(prompts) for name in runs}
@@ -45,11 +47,36 @@ def interleaved(runs, prompts, reps):
     for i, p in enumerate(prompts):
         for _ in range(reps):
             for name, fn in runs.items():
+                sync()
                 t0 = time.perf_counter()
                 out = fn(p)
+                sync()
                 best[name][i] = min(best[name][i], time.perf_counter() - t0)
                 outs[name][i] = out
     return {name: (sum(len(o) for o in outs[name]) / sum(best[name]), outs[name]) for name in runs}
+
+
+def hf_generate(target, draft, n, temperature, device="cpu"):
+    """``fn(ids, assisted)``: HF ``generate`` of exactly ``n`` tokens, target-only or assisted.
+
+    Same sampler as ours: temperature only (HF would otherwise add its default top-k 50).
+    """
+    sample_kw = (
+        {"do_sample": True, "temperature": temperature, "top_k": 0, "top_p": 1.0}
+        if temperature
+        else {"do_sample": False}
+    )
+
+    def run(ids, assisted):
+        x = torch.tensor([ids], device=device)
+        kw = {"assistant_model": draft} if assisted else {}
+        out = target.generate(
+            x, max_new_tokens=n, min_new_tokens=n, attention_mask=torch.ones_like(x),
+            **sample_kw, **kw,
+        )  # fmt: skip
+        return out[0, len(ids) :].tolist()
+
+    return run
 
 
 def main() -> None:
@@ -70,17 +97,7 @@ def main() -> None:
     d, t = CachedLM(pair.draft), CachedLM(pair.target)
     hd, ht = CachedLM(pair.draft, fast=False), CachedLM(pair.target, fast=False)  # no lean path
     cfg = SamplingConfig(temperature=a.temperature, seed=0)
-    # same sampler as ours: temperature only (HF would otherwise add its default top-k 50)
-    sample_kw = {"do_sample": True, "temperature": a.temperature, "top_k": 0, "top_p": 1.0}
-
-    def hf(ids, assisted):
-        x = torch.tensor([ids])
-        kw = {"assistant_model": pair.draft} if assisted else {}
-        out = pair.target.generate(
-            x, max_new_tokens=n, min_new_tokens=n, attention_mask=torch.ones_like(x),
-            **(sample_kw if a.temperature else {"do_sample": False}), **kw,
-        )  # fmt: skip
-        return out[0, len(ids) :].tolist()
+    hf = hf_generate(pair.target, pair.draft, n, a.temperature)
 
     def ours_sync(ids, lm_d=d, lm_t=t):
         pol = require_policy(a.policy)

@@ -142,6 +142,8 @@ def greedy_checks(d, t, prompts, n, dev) -> dict:
 
 
 def throughput(pair_d, pair_t, d, t, prompts, n, reps, dev, temperature) -> dict:
+    from bench_engine import hf_generate, interleaved  # the CPU benchmark's runners, shared
+
     from ahasd.engine.async_decode import generate_async
     from ahasd.engine.decode import generate, require_policy, target_only
     from ahasd.engine.kv import CachedLM
@@ -150,15 +152,7 @@ def throughput(pair_d, pair_t, d, t, prompts, n, reps, dev, temperature) -> dict
 
     cfg = SamplingConfig(temperature=temperature, seed=0)
     hd, ht = CachedLM(pair_d, fast=False), CachedLM(pair_t, fast=False)
-    skw = ({"do_sample": True, "temperature": temperature, "top_k": 0, "top_p": 1.0}
-           if temperature else {"do_sample": False})  # fmt: skip
-
-    def hf(ids, assisted):
-        x = torch.tensor([ids], device=dev)
-        kw = {"assistant_model": pair_d} if assisted else {}
-        o = pair_t.generate(x, max_new_tokens=n, min_new_tokens=n,
-                            attention_mask=torch.ones_like(x), **skw, **kw)  # fmt: skip
-        return o[0, len(ids) :].tolist()
+    hf = hf_generate(pair_t, pair_d, n, temperature, device=dev)
 
     def sync(ids, a=d, b=t, mode="chain"):
         return generate(a, b, ids, policy=require_policy("adaedl"), sampling=cfg,
@@ -178,20 +172,8 @@ def throughput(pair_d, pair_t, d, t, prompts, n, reps, dev, temperature) -> dict
         "ours sync tree": lambda i: sync(i, mode="tree"),
         "ours async": asyn,
     }
-    for fn in runs.values():  # warm-up
-        fn(prompts[0])
-    best = {k: [float("inf")] * len(prompts) for k in runs}
-    toks = {k: [0] * len(prompts) for k in runs}
-    for i, ids in enumerate(prompts):
-        for _ in range(reps):
-            for k, fn in runs.items():
-                _sync(dev)
-                t0 = time.perf_counter()
-                o = fn(ids)
-                _sync(dev)
-                best[k][i] = min(best[k][i], time.perf_counter() - t0)
-                toks[k][i] = len(o)
-    tps = {k: sum(toks[k]) / sum(best[k]) for k in runs}
+    res = interleaved(runs, prompts, reps, sync=lambda: _sync(dev))
+    tps = {k: rate for k, (rate, _) in res.items()}
     hfa = tps["HF assisted generation"]
     return {
         "tokens_per_s": tps,

@@ -63,7 +63,8 @@ def test_replay_tau():
 
 
 def test_host_measurement_says_why_it_is_skipped(tmp_path):
-    from ahasd.report.host import measure_host
+    from ahasd.report.peers import _edge_measured
 
-    text = measure_host(quick=True, seed=0, models=tmp_path)
-    assert text.startswith("Host measurement: skipped") and str(tmp_path) in text
+    assert "Skipped in --quick mode" in _edge_measured(quick=True, models=tmp_path)
+    text = _edge_measured(quick=False, models=tmp_path)
+    assert "Skipped: no demo pair" in text and str(tmp_path) in text

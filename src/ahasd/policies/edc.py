@@ -80,16 +80,15 @@ class EDC:
         return b if b < self.n_buckets else self.n_buckets - 1
 
     def index(self) -> int:
-        """{older-half mean bucket, newer-half mean bucket, LLR} as one integer."""
-        newer, older = self._halves()
-        bb, lb = self.cfg.bucket_bits, self.cfg.llr_bits
-        return (older << (bb + lb)) | (newer << lb) | self.llr
+        """{older-half mean bucket, newer-half mean bucket, LLR} as one integer.
 
-    def _halves(self) -> tuple[int, int]:
-        # "shift": leht[0] is the newest entry (H0), so H0-3 are the recent half; "circular":
-        # physical slots, whose meaning rotates with the write pointer ([R1], ahasd.md §2.5)
-        half = self.cfg.history // 2
-        return sum(self.leht[:half]) // half, sum(self.leht[half:]) // half
+        "shift": leht[0] is the newest entry (H0), so H0-3 are the recent half; "circular":
+        physical slots, whose meaning rotates with the write pointer ([R1], ahasd.md §2.5).
+        ``after_batch`` inlines the same expression.
+        """
+        half, leht = self._half, self.leht
+        newer, older = sum(leht[:half]) // half, sum(leht[half:]) // half
+        return (older << self._older_shift) | (newer << self._newer_shift) | self.llr
 
     def after_batch(self, batch_id: int, mean_entropy: float) -> bool:
         """Record a drafted batch; True = keep drafting ahead (counter ≥ threshold).

@@ -129,8 +129,7 @@ class TVC:
         c_npu, draft1 = self.predict_verify(l_kv), self.pdct.mean()
         if c_npu is None or draft1 is None:
             return None
-        now = ncr_cycles * (self.cfg.pim_per_npu_clock if self.cfg.ncr_domain == "convert" else 1)
-        return c_npu - now - draft1
+        return c_npu - ncr_cycles * self._ncr_scale - draft1
 
     def plan(self, ncr_cycles: float, l_kv: int, pending_batches: int | None = None) -> int:
         """Tokens to pre-verify now (0 = none); call only when EDC said stop.

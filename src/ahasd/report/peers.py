@@ -456,7 +456,7 @@ def _edge_why(ctx: Any) -> str:
     )
 
 
-def _edge_measured(quick: bool) -> str:
+def _edge_measured(quick: bool, models: Path | None = None) -> str:
     """Every CPU/GPU mapping run for real with the engine's demo pair, beside the plan."""
     import importlib.util
 
@@ -465,7 +465,7 @@ def _edge_measured(quick: bool) -> str:
     head = "### Measured with the real engine (`ahasd edge-plan --measure`)\n\n"
     if quick:
         return head + "Skipped in --quick mode (it times the real engine).\n"
-    root = demo_dir()
+    root = Path(models) if models is not None else demo_dir()
     if not all((root / r / "config.json").is_file() for r in ("draft", "target")):
         return head + (
             f"Skipped: no demo pair under {root} (build one with `ahasd demo-models --out "
