@@ -184,8 +184,8 @@ def throughput(pair_d, pair_t, d, t, prompts, n, reps, dev, temperature) -> dict
 
 def latencies(model_d, model_t, dev, kv: int, gamma: int, reps: int) -> dict:
     """Median step latency of draft(1), verify(1), verify(gamma+1) on CPU and on ``dev``."""
+    from ahasd.engine.host_calib import time_step
     from ahasd.engine.kv import CachedLM
-    from ahasd.engine.validate import time_step
 
     out = {}
     devices = [("cpu", torch.device("cpu"))] + ([(dev.type, dev)] if dev.type != "cpu" else [])

@@ -167,3 +167,34 @@ def test_hbm_pim_per_stack_scopes():
     cost = op_cost(op, aim, "pim", device="hbm-pim")
     compute = 2 * op.macs / (8 * 512e9 * 0.8)  # 512 GFLOPS per channel x 8 channels
     assert cost.seconds == pytest.approx(max(compute, op.weight_bytes / (8 * 512e9 * 0.85)))
+
+
+def test_cpu_cache_level_and_multi_token_rates():
+    """Weights that fit the cache stream at the cache rate; m >= 2 ops at the multi-token rates."""
+    over = {"cpu.mem_bw_gb_per_s": 8, "cpu.multi_token_mem_bw_gb_per_s": 6, "cpu.cache_mib": 8,
+            "cpu.cache_bw_gb_per_s": 40, "cpu.multi_token_cache_bw_gb_per_s": 16,
+            "cpu.op_sync_us": 0, "cpu.fp32_gflops": 1e6}  # fmt: skip
+    p = load_platform("host-cpu", overrides=over)
+    op = Op("g", OpKind.GEMM, 1, 512, 512, 512 * 512, 512 * 512 * 4, 0, 0, 0)
+    two = Op("g", OpKind.GEMM, 2, 512, 512, 2 * 512 * 512, 512 * 512 * 4, 0, 0, 0)
+    small, big = 4 * 2**20, 64 * 2**20
+    cases = ((op, small, 40e9, "cache"), (two, small, 16e9, "cache"),
+             (op, big, 8e9, "memory"), (two, big, 6e9, "memory"))  # fmt: skip
+    for o, resident, rate, level in cases:
+        c = op_cost(o, p, "cpu", precision="fp32", resident_bytes=resident)
+        assert c.seconds == pytest.approx(o.weight_bytes / rate), (o.m, resident)
+        assert level in c.limit
+    # step_cost passes the model's weights (llama-68m: ~270 MB in fp32) to pick the level
+    m68 = load_model("llama-68m")
+
+    def memory_s(cache_mib: float) -> float:
+        plat = load_platform("host-cpu", overrides={**over, "cpu.cache_mib": cache_mib})
+        return step_cost(plat, m68, placement="cpu", phase="draft", n_tokens=1, kv_len=64,
+                         precision="fp32").times_s["memory"]  # fmt: skip
+
+    assert memory_s(0) / memory_s(512) == pytest.approx(40 / 8)
+    assert memory_s(128) == pytest.approx(memory_s(0))
+    # presets without the optional fields are unchanged: one rate whatever m and size
+    plain = load_platform("edge-imx95").device("cpu")
+    one_rate = (plain.mem_bw_bytes_per_s, "memory")
+    assert plain.stream_bw(1.0, 1) == plain.stream_bw(1.0, 8) == one_rate

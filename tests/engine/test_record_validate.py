@@ -67,45 +67,16 @@ def test_trace_record_cli_writes_the_schema(cli, demo_dirs, tmp_path):
 def test_validate_reports_measured_and_predicted(demo_dirs):
     from ahasd.engine.validate import validate
 
-    r = validate(load_pair(*demo_dirs), kv_len=16, gamma=2, widths=(1, 3), reps=3, calib_s=0.2,
+    pair = load_pair(*demo_dirs)
+    r = validate(pair, kv_len=16, gamma=2, widths=(1, 3), reps=3, calib_s=0.2, rounds=2,
                  policy=fixed(2), max_new_tokens=12)  # fmt: skip
     phases = {(x.phase, x.n_tokens) for x in r["rows"]}
     assert phases == {("draft", 1), ("verify", 1), ("verify", 3)}
     assert all(x.measured_s > 0 and x.predicted_s > 0 for x in r["rows"])
     assert r["speedup_predicted"] > 0 and r["tau"] >= 1.0
-
-
-def test_linear_stream_benchmark_uses_fixed_shapes_and_gives_a_positive_rate():
-    from ahasd.engine.validate import LINEAR_BATCHES, measure_linear_stream_bw
-
-    r = measure_linear_stream_bw(0.01, working_set=4 * 2**20)
-    assert r["bytes_per_s"] > 0
-    assert set(r["per_batch_gb_per_s"]) == set(LINEAR_BATCHES)
-    assert all(v > 0 for v in r["per_batch_gb_per_s"].values())
-    assert r["working_set_mib"] >= 4 and r["threads"] == torch.get_num_threads()
-    with pytest.raises(ValueError, match="budget_s"):
-        measure_linear_stream_bw(0)
-
-
-def test_host_platform_bandwidth_is_the_linear_stream_benchmark(demo_dirs, monkeypatch):
-    """The platform's CPU bandwidth comes from the torch-linear benchmark, not numpy's copy."""
-    import ahasd.engine.validate as v
-    from ahasd.models import load_model
-
-    calls = []
-
-    def fake_linear(budget_s):
-        calls.append(budget_s)
-        return {"bytes_per_s": 3.25e9, "per_batch_gb_per_s": {1: 3.25}, "working_set_mib": 96.0,
-                "threads": 1}  # fmt: skip
-
-    monkeypatch.setattr(v, "_CALIB", {})
-    monkeypatch.setattr(v, "measure_linear_stream_bw", fake_linear)
-    shape = load_model(str(demo_dirs[1]))
-    plat, over = v.host_platform(0.1, 0.0, 10, shape, 16)
-    v.host_platform(0.1, 0.0, 10, shape, 16)  # cached: the benchmark runs once per process
-    assert calls == [0.05]
-    assert over["cpu.mem_bw_gb_per_s"] == 3.25
-    assert plat.device("cpu").mem_bw_bytes_per_s == pytest.approx(3.25e9)
-    cal = v._calibration(0.1)
-    assert cal["linear_stream_gb_per_s"] == 3.25 and cal["copy_bw_gb_per_s"] > 0
+    cal = r["calibration"]
+    assert cal["rounds"] == 2 and len(cal["per_round"]) == 2
+    assert cal["draft_overhead_method"] == cal["target_overhead_method"] == "miniature"
+    assert set(cal["target_overhead_ms"]) == {1, 3} and cal["mem_bw_gb_per_s"][3] > 0
+    with pytest.raises(AhasdError, match="rounds"):
+        validate(pair, rounds=0)

@@ -13,6 +13,8 @@ from typing import Any
 
 import typer
 
+from ahasd.errors import field_error
+
 DRAFT = typer.Option(..., "--draft", help="Local directory of the draft model (HF format).")
 TARGET = typer.Option(..., "--target", help="Local directory of the target model (HF format).")
 DEVICE = typer.Option("cpu", "--device", help="cpu, cuda or cuda:N.")
@@ -66,8 +68,6 @@ def generate_cmd(
 
     cfg = _sampling(greedy, temperature, top_k, top_p, seed)
     if not prompt:
-        from ahasd.errors import field_error
-
         raise field_error("prompt", prompt, "a non-empty string")
     pair = load_pair(draft, target, device=device, dtype=dtype)
     res = run_generation(
@@ -93,6 +93,9 @@ def validate_cmd(
     gamma: int = typer.Option(4, "--gamma", help="Draft length for the speedup check."),
     reps: int = typer.Option(20, "--reps", help="Timed repetitions per step (median)."),
     calib_s: float = typer.Option(2.0, "--calibrate-seconds", help="Host micro-benchmark time."),
+    rounds: int = typer.Option(
+        5, "--rounds", help="Alternate calibration and timing this many times (medians)."
+    ),
     no_dispatch: bool = typer.Option(False, "--no-dispatch", help="Ignore per-op overhead."),
     prompt: str = typer.Option(
         "import os\nimport sys\n\n\ndef main(argv):\n", "--prompt", help="Prompt for the tau run."
@@ -105,36 +108,70 @@ def validate_cmd(
     from ahasd.engine.decode import require_policy
     from ahasd.engine.validate import validate
 
-    if kv_len < 1 or gamma < 1 or reps < 1:
-        from ahasd.errors import AhasdError
-
-        raise AhasdError("kv/gamma/reps: got a value < 1; accepted: integers >= 1")
+    for flag, value in (("--kv", kv_len), ("--gamma", gamma), ("--reps", reps),
+                        ("--rounds", rounds)):  # fmt: skip
+        if value < 1:
+            raise field_error(flag, value, "an integer >= 1")
+    if not calib_s > 0:
+        raise field_error("--calibrate-seconds", calib_s, "a number > 0")
     pair = load_pair(draft, target, device=device)
     pol = require_policy("fixed", gamma=gamma)
     from ahasd.engine.run import encode_prompt
 
-    r = validate(pair, kv_len=kv_len, gamma=gamma, reps=reps, calib_s=calib_s,
+    r = validate(pair, kv_len=kv_len, gamma=gamma, reps=reps, calib_s=calib_s, rounds=rounds,
                  dispatch=not no_dispatch, policy=pol,
                  prompt_ids=encode_prompt(pair, prompt))  # fmt: skip
     rows = [
         {"phase": x.phase, "n_tokens": x.n_tokens, "measured_ms": x.measured_s * 1e3,
-         "predicted_ms": x.predicted_s * 1e3, "error_pct": x.error_pct}
+         "predicted_ms": x.predicted_s * 1e3, "error_pct": x.error_pct,
+         "measured_spread_pct": x.measured_spread_pct}
         for x in r["rows"]
     ]  # fmt: skip
     summary = {k: v for k, v in r.items() if k != "rows"}
     if as_json:
         typer.echo(json.dumps({"phases": rows, **summary}, indent=1))
         return
-    typer.echo(f"host-cpu calibration: {json.dumps(r['calibration'])}")
-    typer.echo(f"{'phase':<10}{'n':>4}{'measured ms':>14}{'predicted ms':>14}{'error %':>10}")
+    typer.echo(_calibration_line(r["calibration"]))
+    typer.echo(f"{'phase':<10}{'n':>4}{'measured ms':>14}{'predicted ms':>14}{'error %':>10}"
+               f"{'spread %':>10}")  # fmt: skip
     for x in rows:
         typer.echo(f"{x['phase']:<10}{x['n_tokens']:>4}{x['measured_ms']:>14.3f}"
-                   f"{x['predicted_ms']:>14.3f}{x['error_pct']:>10.1f}")  # fmt: skip
+                   f"{x['predicted_ms']:>14.3f}{x['error_pct']:>10.1f}"
+                   f"{x['measured_spread_pct']:>10.0f}")  # fmt: skip
+    worst = max(x["measured_spread_pct"] for x in rows)
+    if worst > 15:
+        typer.echo(f"note: a measured step varied by up to {worst:.0f}% between rounds (spread "
+                   "column): this host's timing noise is as large as the errors; more --rounds "
+                   "or a quieter machine narrows it")  # fmt: skip
     typer.echo(
         f"speedup at gamma={gamma} (tau {r['tau']:.2f}): measured {r['speedup_measured']:.2f}x, "
         f"from measured steps {r['speedup_from_measured_steps']:.2f}x, "
         f"predicted {r['speedup_predicted']:.2f}x"
     )
+
+
+def _calibration_line(cal: dict[str, Any]) -> str:
+    """The calibration in one readable line (``--json`` has every figure and round)."""
+
+    def rates(table: dict) -> str:
+        widths = "/".join(map(str, table))
+        return "/".join(f"{v:.1f}" for v in table.values()) + f" GB/s at {widths}"
+
+    cache = (f"cache {cal['cache_mib']:g} MiB at {rates(cal['cache_bw_gb_per_s'])} tokens, "
+             if cal["cache_bw_gb_per_s"] else "no cache level seen, ")  # fmt: skip
+    over = "; ".join(
+        f"{who} {', '.join(f'{v:.2f}' for v in cal[f'{who}_overhead_ms'].values())} ms"
+        for who in ("draft", "target")
+    )
+    kept = "".join(
+        f"; {who} weights re-read one step later at {rates(cal[key])} tokens"
+        for who in ("draft", "target")
+        if (key := f"{who}_cache_bw_after_step_gb_per_s") in cal
+    )
+    return (f"host-cpu calibration (micro-benchmarks, medians of {cal['rounds']} rounds): fp32 "
+            f"GEMM {cal['fp32_gflops']:.0f} GFLOP/s; {cache}memory "
+            f"{rates(cal['mem_bw_gb_per_s'])} tokens; framework time per step "
+            f"({cal['target_overhead_method']}): {over}{kept}")  # fmt: skip
 
 
 def demo_models_cmd(

@@ -149,8 +149,19 @@ def roofline_rate(dev: RooflineDevice, precision: str, matrix: bool) -> float:
     return dev.int8_ops_per_s if precision in ("int8", "int4") else dev.fp16_flops_per_s
 
 
-def on_roofline(op: Op, dev: RooflineDevice, *, precision: str, offload_fraction: float) -> Cost:
-    """GPU/CPU roofline; ``offload_fraction`` of the weights stream over the host link."""
+def on_roofline(
+    op: Op,
+    dev: RooflineDevice,
+    *,
+    precision: str,
+    offload_fraction: float,
+    resident_bytes: float = 0.0,
+) -> Cost:
+    """GPU/CPU roofline; ``offload_fraction`` of the weights stream over the host link.
+
+    ``resident_bytes`` (the model's weights) picks the memory level when the device has a cache
+    level (:meth:`RooflineDevice.stream_bw`): weights that fit stay on chip between steps.
+    """
     n = op.count
     matrix = op.kind in MATRIX_KINDS
     flops = (2 * op.macs if matrix else elements(op) * OPS_PER_ELEM[op.kind]) * n
@@ -159,10 +170,10 @@ def on_roofline(op: Op, dev: RooflineDevice, *, precision: str, offload_fraction
     dram = (op.weight_bytes * n - link_bytes) + (
         op.kv_read_bytes + op.kv_write_bytes + op.act_bytes
     ) * n
-    mem_bw = dev.mem_bw_bytes_per_s * dev.bw_efficiency
-    times = {"compute": flops / rate, "memory": dram / mem_bw}
+    raw_bw, level = dev.stream_bw(resident_bytes, op.m if matrix else 1)  # BLAS path: matrices
+    times = {"compute": flops / rate, "memory": dram / (raw_bw * dev.bw_efficiency)}
     limits = {"compute": f"{dev.name} {rate / dev.compute_efficiency / 1e12:g} TFLOP/s",
-              "memory": f"{dev.name} memory {dev.mem_bw_bytes_per_s / 1e9:g} GB/s"}  # fmt: skip
+              "memory": f"{dev.name} {level} {raw_bw / 1e9:g} GB/s"}  # fmt: skip
     if link_bytes:
         times["link"] = link_bytes / dev.host_link_bw_bytes_per_s
         limits["link"] = f"host link {dev.host_link_bw_bytes_per_s / 1e9:g} GB/s"

@@ -79,7 +79,8 @@ def op_cost(op: Op, platform, placement: str, **kw) -> Cost:
     """Cost of ``op`` (all ``op.count`` instances) under ``placement``.
 
     Keywords: ``precision`` (gpu/cpu rate, default int8), ``offload_fraction`` (gpu/cpu),
-    ``device`` (a specific device name), ``engine`` (gpu-hbmpim-op: "gpu" or "pim").
+    ``resident_bytes`` (cpu/gpu: the model's weights, for the cache level), ``device`` (a
+    specific device name), ``engine`` (gpu-hbmpim-op: "gpu" or "pim").
     """
     if placement == "npu":
         npu, mem = _npu_mem(platform, kw.get("device"))
@@ -87,7 +88,8 @@ def op_cost(op: Op, platform, placement: str, **kw) -> Cost:
     if placement in ("gpu", "cpu"):
         dev = _device(platform, placement, (RooflineDevice,), kw.get("device"))
         return on_roofline(op, dev, precision=kw.get("precision", "int8"),
-                           offload_fraction=float(kw.get("offload_fraction", 0.0)))  # fmt: skip
+                           offload_fraction=float(kw.get("offload_fraction", 0.0)),
+                           resident_bytes=float(kw.get("resident_bytes", 0.0)))  # fmt: skip
     if placement == "pim":
         pim = _device(platform, placement, (PimDevice,), kw.get("device"))
         return on_pim(op, pim, use_aau=True)
@@ -164,7 +166,8 @@ def step_cost(
     weights = model.weight_bytes(precision)
     if offload_bytes < 0 or offload_bytes > weights:
         raise field_error("offload_bytes", offload_bytes, f"0..{weights} (the model's weights)")
-    kw = {"precision": precision, "offload_fraction": offload_bytes / weights}
+    kw = {"precision": precision, "offload_fraction": offload_bytes / weights,
+          "resident_bytes": weights}  # fmt: skip
     if device is not None:
         kw["device"] = device
     pairs = []

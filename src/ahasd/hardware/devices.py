@@ -134,6 +134,24 @@ class RooflineDevice:
     op_sync_s: float  # per-operator launch/barrier overhead
     static_w: float
     clock_hz: float = 0.0
+    # Optional second memory level and multi-token kernel rates (0 = not modelled). A model whose
+    # weights fit in ``cache_bytes`` keeps them on chip between steps and streams them at
+    # ``cache_bw``; matrix ops over m >= 2 tokens stream at the ``multi_token_*`` rates, since CPU
+    # BLAS libraries take a slower packed-GEMM path for them than the matrix-vector one
+    # (measured by ``ahasd validate``; docs/engine.md "Validating the cost model").
+    cache_bytes: float = 0.0
+    cache_bw_bytes_per_s: float = 0.0
+    multi_token_mem_bw_bytes_per_s: float = 0.0
+    multi_token_cache_bw_bytes_per_s: float = 0.0
+
+    def stream_bw(self, resident_bytes: float, m: int) -> tuple[float, str]:
+        """Bytes/s at which an op over ``m`` tokens streams, and the level it streams from."""
+        cached = 0 < resident_bytes <= self.cache_bytes and self.cache_bw_bytes_per_s > 0
+        if cached:
+            multi = self.multi_token_cache_bw_bytes_per_s
+            return (multi if m > 1 and multi else self.cache_bw_bytes_per_s), "cache"
+        multi = self.multi_token_mem_bw_bytes_per_s
+        return (multi if m > 1 and multi else self.mem_bw_bytes_per_s), "memory"
 
 
 Device = NpuDevice | DramDevice | PimDevice | RooflineDevice

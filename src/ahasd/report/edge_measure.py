@@ -56,7 +56,7 @@ def resolve_devices(request: str) -> tuple[list[str], list[str]]:
 
 
 def _profile(lms: dict[str, Any], device: str, kv: int, gamma_max: int, reps: int) -> DeviceSteps:
-    from ahasd.engine.validate import time_step
+    from ahasd.engine.host_calib import time_step
 
     d, t = lms[device]
     verify = tuple(time_step(t, kv, m, reps) for m in range(1, gamma_max + 2))
@@ -67,21 +67,14 @@ def _cost_model_steps(
     pair: Any, lms: tuple[Any, Any], kv: int, gamma_max: int, calib_s: float
 ) -> DeviceSteps:
     """The calibrated ``host-cpu`` cost model's step times (micro-benchmarks, never fitted)."""
-    from ahasd.engine.validate import (
-        count_framework_ops,
-        host_platform,
-        measure_dispatch_s,
-        predict_s,
-    )
+    from ahasd.engine.host_calib import predict_steps
     from ahasd.models import load_model
 
-    dshape, tshape = load_model(str(pair.draft_dir)), load_model(str(pair.target_dir))
-    disp = measure_dispatch_s()
-    dplat, _ = host_platform(calib_s, disp, count_framework_ops(lms[0], kv), dshape, kv)
-    tplat, _ = host_platform(calib_s, disp, count_framework_ops(lms[1], kv), tshape, kv)
-    verify = tuple(predict_s(tplat, tshape, "verify", m, kv) for m in range(1, gamma_max + 2))
-    draft = predict_s(dplat, dshape, "draft", 1, kv)
-    return DeviceSteps("cpu", draft, 0.0, verify, (0.0,) * len(verify))
+    shapes = load_model(str(pair.draft_dir)), load_model(str(pair.target_dir))
+    widths = tuple(range(1, gamma_max + 2))
+    pred = predict_steps(lms[0], lms[1], shapes, kv, widths, calib_s=calib_s, reps=5)
+    verify = tuple(pred.verify_s[m] for m in widths)
+    return DeviceSteps("cpu", pred.draft_s, 0.0, verify, (0.0,) * len(verify))
 
 
 def measure_mappings(
