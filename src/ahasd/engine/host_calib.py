@@ -232,7 +232,7 @@ def miniature(model: Any) -> Any | None:
 def miniature_lm(lm: Any) -> Any | None:
     """The model's miniature on the same engine path, or None (see :func:`miniature`).
 
-    Its arithmetic and memory traffic are negligible (about 1% of its step time for the demo
+    Its arithmetic and memory traffic are negligible (1-2.5% of its step time for the demo
     pair), so its step time is the Python, dispatch and kernel-launch cost that the real step pays
     on top of the roofline. Without one, callers fall back to counting operators
     (:func:`dispatch_overhead`).
