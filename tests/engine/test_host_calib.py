@@ -80,7 +80,8 @@ def test_miniature_keeps_the_architecture_and_shrinks_the_widths(pair64):
     pairs = zip(mini.parameters(), again.parameters(), strict=True)
     assert all(torch.equal(a, b) for a, b in pairs)
     lm = CachedLM(target)
-    assert (hc.miniature_lm(lm).lean is None) == (lm.lean is None)
+    mlm, shape = hc.miniature_lm(lm)
+    assert (mlm.lean is None) == (lm.lean is None) and shape.n_layers == big.num_hidden_layers
 
     class NoWidths:
         config = type("C", (), {"hidden_size": None})()
@@ -123,6 +124,8 @@ def test_predictions_never_run_the_models_under_test(demo_dirs, monkeypatch):
     shapes = load_model(str(demo_dirs[0])), load_model(str(demo_dirs[1]))
     pred = hc.predict_steps(d, t, shapes, 16, (1, 2), calib_s=0.1, reps=2)
     assert steps == [] and pred.measured_s == {}
+    priced = pred.calibration["target_miniature_priced_pct"]
+    assert set(priced) == {1, 2} and all(0 < v < 50 for v in priced.values())
     assert pred.draft_s > 0 and set(pred.verify_s) == {1, 2}
     paired = hc.predict_steps(d, t, shapes, 16, (1, 2), calib_s=0.1, reps=2, measure=True)
     assert set(paired.measured_s) == {("draft", 1), ("verify", 1), ("verify", 2)} and steps
