@@ -94,17 +94,17 @@ def test_host_platform_spreads_the_overhead_and_takes_the_rates_of_its_width(dem
     lv = hc.MemoryLevels(8 * 2**20, {1: 40 * GB, 2: 16 * GB, 8: 10 * GB},
                          {1: 8 * GB, 2: 5 * GB, 8: 6 * GB})  # fmt: skip
     cal = {"fp32_gflops": 100.0, "levels": hc.asdict(lv)}
-    plat, _ = hc.host_platform(cal, 1e-3, shape, 16)
+    plat = hc.host_platform(cal, 1e-3, shape, 16)
     n_cm = sum(op.count for op in ops_for_phase(shape, "verify", 1, 16, "fp32"))
     cpu = plat.device("cpu")
     assert cpu.op_sync_s == pytest.approx(1e-3 / n_cm, rel=1e-3)
     assert (cpu.cache_bytes, cpu.cache_bw_bytes_per_s, cpu.mem_bw_bytes_per_s) == (
         8 * 2**20, 40 * GB, 8 * GB)  # fmt: skip
     assert cpu.multi_token_mem_bw_bytes_per_s == 5 * GB  # width 1: the 2-token rate, unused
-    wide = hc.host_platform(cal, 0.0, shape, 16, 8)[0].device("cpu")
+    wide = hc.host_platform(cal, 0.0, shape, 16, 8).device("cpu")
     assert (wide.multi_token_mem_bw_bytes_per_s, wide.multi_token_cache_bw_bytes_per_s) == (
         6 * GB, 10 * GB)  # fmt: skip
-    kept = hc.host_platform(cal, 0.0, shape, 16, 8, cache_bw={1: 20 * GB, 8: 9 * GB})[0]
+    kept = hc.host_platform(cal, 0.0, shape, 16, 8, cache_bw={1: 20 * GB, 8: 9 * GB})
     assert kept.device("cpu").cache_bw_bytes_per_s == 20 * GB
     assert kept.device("cpu").multi_token_cache_bw_bytes_per_s == 9 * GB
 

@@ -70,10 +70,15 @@ def _spin(seconds: float) -> None:
 
 
 def _stream_rate(
-    mats: list[torch.Tensor], width: int, budget_s: float, gap_s: float = 0.0, min_calls: int = 3
+    mats: list[torch.Tensor],
+    width: int,
+    budget_s: float,
+    call_s: float,
+    gap_s: float = 0.0,
+    min_calls: int = 3,
 ) -> float:
-    """Bytes/s of applying every matrix once to a ``(width, in)`` input (median pass, per-call
-    cost taken off), each pass after ``gap_s`` of spinning; one untimed pass first."""
+    """Bytes/s of applying every matrix once to a ``(width, in)`` input (median pass, less
+    ``call_s`` per call), each pass after ``gap_s`` of spinning; one untimed pass first."""
     xs = {w.shape[1]: torch.ones(width, w.shape[1]) for w in mats}
     nbytes = sum(w.numel() * 4 for w in mats)
 
@@ -92,7 +97,7 @@ def _stream_rate(
             times.append(time.perf_counter() - t0)
             spent += times[-1] + gap_s
     gross = statistics.median(times)
-    return nbytes / max(gross - len(mats) * _call_s(width), 0.5 * gross)
+    return nbytes / max(gross - len(mats) * call_s, 0.5 * gross)
 
 
 def measure_stream_curve(
@@ -117,9 +122,10 @@ def measure_stream_curve(
     share = budget_s / (len(sizes_mib) * len(widths))
     curve: dict[int, dict[int, float]] = {b: {} for b in widths}
     for b in widths:
+        call_s = _call_s(b)
         for size in sizes_mib:
             k = next(i for i, e in enumerate(ends) if e >= size * 2**20) + 1
-            curve[b][size] = _stream_rate(mats[:k], b, share)
+            curve[b][size] = _stream_rate(mats[:k], b, share, call_s)
     return curve
 
 
@@ -143,7 +149,7 @@ def measure_retained_rates(
     """
     mats, _ = _generic_weights(int(nbytes), shapes)
     share = budget_s / len(widths)
-    return {b: _stream_rate(mats, b, share, gap_s, min_calls=9) for b in widths}
+    return {b: _stream_rate(mats, b, share, _call_s(b), gap_s, min_calls=9) for b in widths}
 
 
 def time_step(lm: Any, kv_len: int, n_tokens: int, reps: int) -> float:
@@ -284,24 +290,21 @@ def dispatch_overhead(lm: Any, kv_len: int) -> float:
 
 
 def host_calibration(calib_s: float, widths: tuple[int, ...] = ()) -> dict[str, Any]:
-    """The host's micro-benchmarks (about 2 x calib_s seconds), the streaming curve at
-    :data:`STREAM_WIDTHS` and ``widths`` tokens.
+    """The host's micro-benchmarks (about 1.5 x calib_s seconds): the numpy fp32 GEMM rate (the
+    one ``ahasd calibrate-host`` stores) and the torch-linear streaming curve at
+    :data:`STREAM_WIDTHS` and ``widths`` tokens, with the two memory levels read from it
+    (:func:`memory_levels`)."""
+    from ahasd.hardware.host import measure_gemm_flops
 
-    numpy GEMM rate and copy bandwidth (``calibrate_host``, what ``ahasd calibrate-host`` stores;
-    the copy figure is reported, not used) and the torch-linear streaming curve with the two
-    memory levels read from it (:func:`memory_levels`).
-    """
-    from ahasd.hardware.host import calibrate_host
-
-    vals = calibrate_host(calib_s)
-    vals["copy_bw_gb_per_s"] = vals.pop("mem_bw_gb_per_s")  # not what the platform uses
     curve = measure_stream_curve(calib_s, widths=tuple(sorted(set(STREAM_WIDTHS) | set(widths))))
-    vals["stream_gb_per_s"] = {
-        b: {s: round(r / 1e9, 2) for s, r in per.items()} for b, per in curve.items()
+    return {
+        "fp32_gflops": round(measure_gemm_flops(calib_s / 2) / 1e9, 3),
+        "stream_gb_per_s": {
+            b: {s: round(r / 1e9, 2) for s, r in per.items()} for b, per in curve.items()
+        },
+        "levels": asdict(memory_levels(curve)),
+        "torch_threads": torch.get_num_threads(),
     }
-    vals["levels"] = asdict(memory_levels(curve))
-    vals["torch_threads"] = torch.get_num_threads()
-    return vals
 
 
 def calibration_summary(cals: list[dict[str, Any]]) -> dict[str, Any]:
@@ -357,7 +360,7 @@ def host_platform(
     def gb(table: dict[int, float], w: int) -> float:
         return round(rate_at(table, w) / 1e9, 4) if table else 0.0
 
-    over = {
+    over = {  # preset keys in YAML units
         "cpu.fp32_gflops": cal["fp32_gflops"],
         "cpu.mem_bw_gb_per_s": gb(lv["mem_bw"], 1),
         "cpu.multi_token_mem_bw_gb_per_s": gb(lv["mem_bw"], wide),
@@ -366,7 +369,7 @@ def host_platform(
         "cpu.multi_token_cache_bw_gb_per_s": gb(cache, wide),
         "cpu.op_sync_us": round(overhead_s * 1e6 / n_cm, 4),
     }
-    return load_platform("host-cpu", overrides=over), over
+    return load_platform("host-cpu", overrides=over)
 
 
 def predict_s(platform: Any, shape: Any, phase: str, n_tokens: int, kv_len: int) -> float:
@@ -423,8 +426,8 @@ def predict_steps(
     for lm, shape, name, phase, ns in models:
         mini = miniature_lm(lm) if overhead else None
         fallback = dispatch_overhead(lm, kv_len) if overhead and mini is None else 0.0
-        cal[f"{name}_overhead_method"] = "off" if not overhead else "op count" if mini is None \
-            else "miniature"  # fmt: skip
+        method = "miniature" if mini is not None else "op count" if overhead else "off"
+        cal[f"{name}_overhead_method"] = method
         cal[f"{name}_overhead_ms"] = {}
         footprint = shape.weight_bytes("fp32")
         for n in ns:
@@ -433,8 +436,8 @@ def predict_steps(
                 # the miniature's own arithmetic and traffic are the cost model's to price: off
                 mlm, mshape = mini
                 took = time_step(mlm, kv_len, n, reps)
-                priced = predict_s(host_platform(cal, 0.0, mshape, kv_len, n)[0], mshape, phase,
-                                   n, kv_len)  # fmt: skip
+                priced = predict_s(host_platform(cal, 0.0, mshape, kv_len, n), mshape, phase, n,
+                                   kv_len)  # fmt: skip
                 over = max(took - priced, 0.0)
                 share = round(100 * priced / took, 2)
                 cal.setdefault(f"{name}_miniature_priced_pct", {})[n] = share
@@ -448,7 +451,7 @@ def predict_steps(
                 cal.setdefault(f"{name}_cache_bw_after_step_gb_per_s", {})[n] = round(
                     retained[n] / 1e9, 3
                 )
-            plat = host_platform(cal, over, shape, kv_len, n, retained)[0]
+            plat = host_platform(cal, over, shape, kv_len, n, retained)
             preds[(phase, n)] = predict_s(plat, shape, phase, n, kv_len)
             if measure:  # consecutive steps, as decoding runs them (weights reused one step on)
                 measured[(phase, n)] = time_step(lm, kv_len, n, reps)
