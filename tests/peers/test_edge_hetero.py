@@ -6,8 +6,8 @@ import pytest
 
 from ahasd.errors import AhasdError
 from ahasd.systems import simulate
-from ahasd.systems.edge_compare import compare_plans, plan_context
-from ahasd.systems.edge_hetero import replay_tau, simulate_edge
+from ahasd.systems.edge.compare import compare_plans, plan_context
+from ahasd.systems.edge.hetero import replay_tau, simulate_edge
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ahasd.errors import AhasdError
-from ahasd.systems.edge_plan import DeviceSteps, enumerate_plans, iid_expected_tokens
+from ahasd.systems.edge.plan import DeviceSteps, enumerate_plans, iid_expected_tokens
 
 
 def _steps(device, draft_s, verify_1, slope):

@@ -8,8 +8,8 @@ from ahasd.errors import AhasdError
 from ahasd.hardware import load_platform
 from ahasd.models import load_model
 from ahasd.systems.lpspec import LpSpecOptions, simulate_lpspec
-from ahasd.systems.lpspec_compare import dau_table
-from ahasd.systems.lpspec_cost import LpSpecCosts
+from ahasd.systems.lpspec.compare import dau_table
+from ahasd.systems.lpspec.cost import LpSpecCosts
 
 BASE = {
     "draft": "llama2-7b",

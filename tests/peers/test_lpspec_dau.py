@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ahasd.errors import AhasdError
-from ahasd.systems.lpspec_dau import allocation_row, balanced_split, pim_passes, stepped_pim_time
+from ahasd.systems.lpspec.dau import allocation_row, balanced_split, pim_passes, stepped_pim_time
 
 
 def test_balanced_split_makes_both_engines_finish_together():

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from ahasd.errors import AhasdError
-from ahasd.systems.lpspec_tree import HeadStats, greedy_order, prune
+from ahasd.systems.lpspec.tree import HeadStats, greedy_order, prune
 
 ACC = np.array([[0.6, 0.2, 0.1], [0.5, 0.2, 0.1], [0.4, 0.2, 0.1]])
 

@@ -31,7 +31,6 @@ def test_index_formation_is_older_newer_llr():
     assert e.index() == (7 << 6) | (2 << 3) | 7  # LLR saturates at 7 (3 bits)
 
 
-
 @pytest.mark.parametrize("order", ["shift", "circular"])
 def test_after_batch_inline_index_and_bucket_match_the_reference(order):
     """The hot path inlines ``bucket`` and ``index``: both forms must agree on every batch."""
@@ -39,6 +38,7 @@ def test_after_batch_inline_index_and_bucket_match_the_reference(order):
     for bid, h in enumerate([0.0, 7.9, 3.2, 9.0, 1.1, 5.5, 2.2, 6.6, 0.4, 4.4, 8.0, 3.3]):
         e.after_batch(bid, h)
         assert e.pending[bid] == (e.index(), e.bucket(h))
+
 
 def test_counters_saturate_and_decide_continue():
     e = EDC()

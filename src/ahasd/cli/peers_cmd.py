@@ -1,6 +1,6 @@
 """Peer-system helpers: ``ahasd edge-plan`` (paper C's ranked mappings) and ``ahasd lpspec-dau``.
 
-Thin: parse, call ``ahasd.systems.edge_hetero`` / ``lpspec_cost``, render with rich or JSON.
+Thin: parse, call ``systems.edge`` / ``systems.lpspec``, render with rich or JSON.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def edge_plan(
     new_tokens: int = typer.Option(64, "--new-tokens", help="--measure: tokens per run."),
 ) -> None:
     """Rank every (draft device, target device, γ = 0..8) mapping by the analytic cost model."""
-    from ahasd.systems.edge_compare import compare_plans, plan_context
+    from ahasd.systems.edge.compare import compare_plans, plan_context
 
     if top < 1:
         raise field_error("top", top, "an integer >= 1")
@@ -162,7 +162,7 @@ def lpspec_dau(
     json_out: bool = typer.Option(False, "--json", help="Print JSON on stdout."),
 ) -> None:
     """LP-Spec's DAU allocation table: per tree size, NPU-only, PIM-only and split times."""
-    from ahasd.systems.lpspec_compare import dau_table
+    from ahasd.systems.lpspec.compare import dau_table
 
     if max_nodes < 1:
         raise field_error("max_nodes", max_nodes, "an integer >= 1")

@@ -69,8 +69,17 @@ def validate(
     ns = tuple(sorted(set(widths) | {1, gamma + 1}))
     keys = [("draft", 1)] + [("verify", n) for n in ns]
     preds = [
-        predict_steps(d, t, shapes, kv_len, ns, calib_s=calib_s / rounds, reps=reps,
-                      overhead=dispatch, measure=True)  # fmt: skip
+        predict_steps(
+            d,
+            t,
+            shapes,
+            kv_len,
+            ns,
+            calib_s=calib_s / rounds,
+            reps=reps,
+            overhead=dispatch,
+            measure=True,
+        )  # fmt: skip
         for _ in range(rounds)
     ]
     rows = []

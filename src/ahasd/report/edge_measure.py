@@ -2,7 +2,7 @@
 
 Paper C's method (research/peers.md §4.3) on this machine: profile one draft step and a target
 pass over m = 1..γ_max + 1 tokens on each device, rank every mapping with the analytic model of
-:mod:`ahasd.systems.edge_plan` using those profiled steps and the τ each run measured, then run
+:mod:`ahasd.systems.edge.plan` using those profiled steps and the τ each run measured, then run
 the real engine for every mapping (draft on one device, target on the other) and put the
 measured speedup over the best single-device AR beside the prediction. The ``cpu`` rows also get
 the cost model's own prediction (``host-cpu`` preset calibrated by micro-benchmarks only, as
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ahasd.errors import AhasdError, field_error
-from ahasd.systems.edge_plan import DeviceSteps, enumerate_plans
+from ahasd.systems.edge.plan import DeviceSteps, enumerate_plans
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 # Python source: the demo pair is trained on the standard library, so drafts are plausible

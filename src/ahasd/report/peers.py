@@ -77,7 +77,7 @@ def _lpspec_runs(quick: bool, seed: int) -> dict[str, Any]:
 
 
 def _lpspec(out_dir: Path, quick: bool, seed: int) -> tuple[str, list[Path]]:
-    from ahasd.systems.lpspec_compare import PUBLISHED, TOLERANCE, dau_table, edp_s_mj
+    from ahasd.systems.lpspec.compare import PUBLISHED, TOLERANCE, dau_table, edp_s_mj
 
     runs = _lpspec_runs(quick, seed)
     main = runs["lpspec"]
@@ -140,7 +140,7 @@ def _lpspec(out_dir: Path, quick: bool, seed: int) -> tuple[str, list[Path]]:
 
 
 def _lpspec_ratio_table(main: Any, npu: dict[str, float], pim_si: Any) -> str:
-    from ahasd.systems.lpspec_compare import PUBLISHED
+    from ahasd.systems.lpspec.compare import PUBLISHED
 
     thr = main.throughput_tok_s / npu["throughput_tok_s"]
     eff = main.tokens_per_joule / npu["tokens_per_joule"]
@@ -169,7 +169,7 @@ def _npu_energy_parts(kv: int) -> tuple[dict[str, float], float, float, float]:
     """Mobile-NPU AR step: (dynamic mJ per component, seconds, off-chip GB, static mJ)."""
     from ahasd.hardware import load_platform
     from ahasd.models import load_model
-    from ahasd.systems.lpspec_cost import LpSpecCosts
+    from ahasd.systems.lpspec.cost import LpSpecCosts
 
     plat = load_platform("lpspec-mobile")
     costs = LpSpecCosts(
@@ -187,7 +187,7 @@ def _npu_energy_parts(kv: int) -> tuple[dict[str, float], float, float, float]:
 
 def _lpspec_gap(runs: dict[str, Any], main: Any, dau: list[dict[str, Any]]) -> str:
     """Say where the gap comes from, with the run's own numbers (nothing here is a fitted value)."""
-    from ahasd.systems.lpspec_compare import PUBLISHED
+    from ahasd.systems.lpspec.compare import PUBLISHED
 
     ex = main.extras
     pub = PUBLISHED["lpspec"]
@@ -364,7 +364,7 @@ def _specpim_event_check(best: dict[str, Any], quick: bool, seed: int) -> str:
 
 # ---- edge ----------------------------------------------------------------------------------
 def _edge(out_dir: Path, quick: bool, seed: int) -> tuple[str, list[Path]]:
-    from ahasd.systems.edge_compare import compare_plans, plan_context
+    from ahasd.systems.edge.compare import compare_plans, plan_context
 
     tokens = 256 if quick else 512
     ctx = plan_context(
@@ -439,7 +439,7 @@ def _edge(out_dir: Path, quick: bool, seed: int) -> tuple[str, list[Path]]:
 
 def _edge_why(ctx: Any) -> str:
     """The preset's step times behind the ranking (computed, so a preset change shows here)."""
-    from ahasd.systems.edge_hetero import compute_devices, device_steps
+    from ahasd.systems.edge.hetero import compute_devices, device_steps
 
     parts = []
     for dev in compute_devices(ctx.platform):

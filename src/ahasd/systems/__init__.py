@@ -6,24 +6,20 @@ module, one import line here and one test file.
 
 from __future__ import annotations
 
-from importlib.util import find_spec
 from typing import Any
 
 from ahasd.errors import AhasdError
 from ahasd.sim.config import SimConfig
 from ahasd.sim.result import Result
 from ahasd.systems import ahasd as ahasd  # noqa: F401  (registers "ahasd")
+from ahasd.systems import edge as edge
 from ahasd.systems import gpu_only as gpu_only
+from ahasd.systems import lpspec as lpspec
 from ahasd.systems import npu_only as npu_only
 from ahasd.systems import npu_pim_async as npu_pim_async
 from ahasd.systems import npu_pim_sync as npu_pim_sync
 from ahasd.systems import specpim as specpim
 from ahasd.systems.base import SYSTEMS, System, prepare, resolve_platform
-
-if find_spec("ahasd.systems.lpspec") is not None:  # added by the peer-systems issue
-    from ahasd.systems import lpspec as lpspec
-if find_spec("ahasd.systems.edge_hetero") is not None:  # added by the peer-systems issue
-    from ahasd.systems import edge_hetero as edge_hetero
 
 __all__ = ["SYSTEMS", "SimConfig", "Result", "System", "simulate"]
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from ahasd.hardware import load_platform
 from ahasd.models import load_model
-from ahasd.systems.lpspec_cost import LpSpecCosts
+from ahasd.systems.lpspec.cost import LpSpecCosts
 
 PUBLISHED = {
     "lpspec": {"throughput_tok_s": 73.4, "tokens_per_joule": 32.6, "edp_s_mj": 0.418},

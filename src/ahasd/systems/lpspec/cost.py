@@ -3,7 +3,7 @@
 Operators come from ``ahasd.models`` (the target's ``tree`` phase) plus the Medusa heads built
 here as shapes only; every time and energy comes from the cost layer (``op_cost`` for the NPU
 side, ``cost.engines.on_pim`` for the PIM side with the PIM share's output crossing the bus).
-:mod:`lpspec_dau` turns the two per-engine costs into the balanced split.
+:mod:`ahasd.systems.lpspec.dau` turns the two per-engine costs into the balanced split.
 
 Medusa heads (research/algorithms.md §2.3; Medusa-1): head i is a residual block
 (hidden x hidden + SiLU) and its own LM head (hidden x vocab), run on the last accepted token.
@@ -20,7 +20,7 @@ from ahasd.cost.engines import on_pim, with_sync
 from ahasd.models import Op, OpKind, ops_for_phase
 from ahasd.models.ops import MATRIX_KINDS
 from ahasd.models.shape import bytes_per_param, elem_bytes
-from ahasd.systems.lpspec_dau import balanced_split
+from ahasd.systems.lpspec.dau import balanced_split
 
 MEMORY_COMPONENTS = frozenset({"mem_off_chip", "mem_in_bank"})
 

@@ -2,10 +2,10 @@
 
 LP-Spec (research/peers.md §3): the target (``config.target``) verifies a Medusa tree each
 iteration. The tree comes from per-(head, rank) accuracies refreshed after every verification
-and is pruned by the hardware-aware DTP (:mod:`lpspec_tree`); every matrix operator of the
+and is pruned by the hardware-aware DTP (:mod:`.tree`); every matrix operator of the
 verification and of the heads is column-split NPU/PIM by the DAU so both finish together, with
 the near-data controller letting NPU traffic to the DRAM rank overlap PIM compute
-(:mod:`lpspec_dau`, :mod:`lpspec_cost`). Acceptance is greedy: the target's token at depth d
+(:mod:`.dau`, :mod:`.cost`). Acceptance is greedy: the target's token at depth d
 must be among the tree's children at that depth (``target_rank`` from the trace, read as the
 rank under head d). ``config.draft`` and the chain drafting policy are not used.
 
@@ -29,8 +29,8 @@ from ahasd.sim.metrics import Metrics
 from ahasd.sim.result import Result
 from ahasd.sim.timeline import Timelines
 from ahasd.systems.base import SYSTEMS, RunContext, System, build_result, kv_groups
-from ahasd.systems.lpspec_cost import LpSpecCosts
-from ahasd.systems.lpspec_tree import HeadStats, greedy_order, prune
+from ahasd.systems.lpspec.cost import LpSpecCosts
+from ahasd.systems.lpspec.tree import HeadStats, greedy_order, prune
 
 # Samsung LPDDR5-PIM as LP-Spec's GEMV baseline: 102.4 GOPS per die, one token per weight pass
 # (research/peers.md §3.4, §5 "Samsung LPDDR5-PIM").

@@ -1,6 +1,6 @@
 """Edge plan vs event simulation (the measured side lives in ``ahasd.report.host``).
 
-Used by ``ahasd edge-plan`` and the report: the analytic ranking of :mod:`edge_plan` beside the
+Used by ``ahasd edge-plan`` and the report: the analytic ranking of :mod:`.plan` beside the
 event simulator's run of the same mapping on the same trace, with the % gap.
 """
 
@@ -11,7 +11,7 @@ from typing import Any
 
 from ahasd.sim.config import SimConfig
 from ahasd.systems.base import RunContext, prepare
-from ahasd.systems.edge_hetero import EdgeHetero, plans, run_mapping
+from ahasd.systems.edge.hetero import EdgeHetero, plans, run_mapping
 
 
 def plan_context(

@@ -1,7 +1,7 @@
 """``edge-hetero``: whole draft/target graphs mapped onto an edge SoC's CPU or GPU (paper C).
 
 research/peers.md §4: every (draft device, target device) mapping and γ = 0..8 is ranked by the
-analytic model of :mod:`edge_plan`; the event simulator then runs a chosen mapping: γ draft steps
+analytic model of :mod:`.plan`; the event simulator then runs a chosen mapping: γ draft steps
 on the draft's device, a hand-off, a verification of γ + 1 positions on the target's device,
 strictly alternating (coarse-grained partitioning, no overlap). ``config.gamma`` fixes γ; the
 mapping is the analytic model's best for it (or the best overall when ``gamma`` is None).
@@ -32,7 +32,7 @@ from ahasd.systems.base import (
     build_result,
     static_power_w,
 )
-from ahasd.systems.edge_plan import GAMMA_MAX, DeviceSteps, Plan, enumerate_plans
+from ahasd.systems.edge.plan import GAMMA_MAX, DeviceSteps, Plan, enumerate_plans
 
 
 def compute_devices(platform: Any) -> list[str]:
