@@ -19,6 +19,7 @@ from ahasd import __version__
 from ahasd.cli import (
     engine_cmd,
     explore_cmd,
+    memory_cmd,
     models_cmd,
     peers_cmd,
     reproduce_cmd,
@@ -56,6 +57,7 @@ for _module in (
     models_cmd,
     trace_cmd,
     simulate_cmd,
+    memory_cmd,
     reproduce_cmd,
     explore_cmd,
     peers_cmd,
