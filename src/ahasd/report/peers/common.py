@@ -1,0 +1,22 @@
+"""What the peer-system sections share: the pairs they run and small rendering helpers."""
+
+from __future__ import annotations
+
+from ahasd.report.table import markdown_table
+
+LPSPEC_PAIR = {"draft": "llama2-7b", "target": "llama2-7b", "profile": "llama2-7b-medusa"}
+SPECPIM_PAIR = ("llama2-7b", "llama2-13b")  # AHASD's middle pair, its SpecPIM baseline
+EDGE_PAIR = ("llama-3.2-1b", "llama-3.2-3b")  # paper C: Llama-3.2-3B target (peers.md §4.2)
+
+
+def md_table(header: list[str], rows: list[list[str]]) -> str:
+    return markdown_table(header, rows) + "\n"
+
+
+def pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
