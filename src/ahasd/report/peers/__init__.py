@@ -10,13 +10,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ahasd.report.peers.common import EDGE_PAIR, LPSPEC_PAIR, SPECPIM_PAIR
+from ahasd.report.peers.common import EDGE_PAIR, LPSPEC_PAIR, PEER_PLATFORMS, SPECPIM_PAIR
 from ahasd.report.peers.edge import _edge, _edge_measured
 from ahasd.report.peers.lpspec import _lpspec
 from ahasd.report.peers.specpim import _specpim
 from ahasd.report.sections import Section
 
-__all__ = ["EDGE_PAIR", "LPSPEC_PAIR", "SPECPIM_PAIR", "_edge_measured", "build_peer_sections"]
+__all__ = [
+    "EDGE_PAIR",
+    "LPSPEC_PAIR",
+    "PEER_PLATFORMS",
+    "SPECPIM_PAIR",
+    "_edge_measured",
+    "build_peer_sections",
+]
 
 
 def build_peer_sections(out_dir: Path, *, quick: bool, seed: int, jobs: int) -> list[Section]:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from ahasd.report.peers.common import EDGE_PAIR, md_table, pyplot
+from ahasd.report.style import save
 
 
 def _edge(out_dir: Path, quick: bool, seed: int) -> tuple[str, list[Path]]:
@@ -57,7 +58,6 @@ def _edge(out_dir: Path, quick: bool, seed: int) -> tuple[str, list[Path]]:
         f"CPU; our best plan is {rows[0]['label']} at {rows[0]['speedup']:.2f}x. "
         + _edge_why(ctx)
         + "\n",
-        _edge_measured(quick),
     ]
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.5, 3.6))
@@ -75,10 +75,8 @@ def _edge(out_dir: Path, quick: bool, seed: int) -> tuple[str, list[Path]]:
     ax.set_title(f"edge-imx95: {EDGE_PAIR[0]} → {EDGE_PAIR[1]}")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    path = out_dir / "peers_edge.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    text.append(f"![edge plans]({path.name})\n")
+    path = save(fig, out_dir / "peers_edge.png")
+    text += [f"![edge plans]({path.name})\n", _edge_measured(quick)]  # measured after the plot
     return "\n".join(text), [path]
 
 

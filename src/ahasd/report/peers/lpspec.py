@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from ahasd.report.peers.common import LPSPEC_PAIR, md_table, pyplot
+from ahasd.report.style import OKABE_ITO, save
 
 
 def _lpspec_runs(quick: bool, seed: int) -> dict[str, Any]:
@@ -203,7 +204,7 @@ def _lpspec_figure(out_dir: Path, runs: dict[str, Any], dau: list[dict[str, Any]
     plt = pyplot()
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
     names = list(runs)
-    ax1.barh(names, [runs[n].throughput_tok_s for n in names], color="tab:blue")
+    ax1.barh(names, [runs[n].throughput_tok_s for n in names], color=OKABE_ITO[3])
     ax1.axvline(73.4, color="k", ls="--", label="LP-Spec published 73.4 tok/s")
     ax1.set_xlabel("tokens/s")
     ax1.set_title("LP-Spec and baselines (LLaMA2-7B INT8)")
@@ -216,7 +217,5 @@ def _lpspec_figure(out_dir: Path, runs: dict[str, Any], dau: list[dict[str, Any]
     ax2.set_title(f"DAU table (NPU alone: {dau[0]['npu_s'] * 1e3:.0f} ms, flat)")
     ax2.legend()
     fig.tight_layout()
-    path = out_dir / "peers_lpspec.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    path = save(fig, out_dir / "peers_lpspec.png")
     return path
