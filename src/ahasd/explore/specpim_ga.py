@@ -1,9 +1,9 @@
 """SpecPIM's architecture + dataflow co-exploration: a genetic algorithm per (model pair, γ).
 
-research/peers.md §2.3 (SpecPIM searches offline with a GA, one design per draft length; the
-H2-LLM artifact's operators: re-sample, mutations at several depths, crossover, top-K
-selection) and §2.6 (genome contents). The evaluator is :mod:`specpim_eval`. Every random draw
-comes from one ``numpy`` Generator seeded by ``seed``, so a search is deterministic.
+[saddle26], [h2llm] (SpecPIM searches offline with a GA, one design per draft length; the H2-LLM
+artifact's operators: re-sample, mutations at several depths, crossover, top-K selection) and
+[specpim24] (what the genome holds). The evaluator is :mod:`specpim_eval`. Every random draw comes
+from one ``numpy`` Generator seeded by ``seed``, so a search is deterministic.
 """
 
 from __future__ import annotations

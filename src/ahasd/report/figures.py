@@ -164,7 +164,7 @@ def ablation_chain(rows: Sequence[Row], path: Path, baseline: str = "gpu-only") 
         ax.set_title(f"{label.capitalize()} relative to {baseline}", fontsize=10)
     fig.legend(
         [plt.Rectangle((0, 0), 1, 1, color="0.5"), plt.Line2D([], [], color="k", lw=2.5)],
-        ["ours: mean ± std over (pair, algorithm) cells", "paper (research/ahasd.md §7)"],
+        ["ours: mean ± std over (pair, algorithm) cells", "paper ([ahasd26] §6.1)"],
         loc="lower center", ncol=2, fontsize=8, frameon=False,
     )  # fmt: skip
     fig.suptitle("Ablation chain: task-level async → +AAU → +EDC → +TVC (= AHASD), mean over "

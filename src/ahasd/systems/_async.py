@@ -1,4 +1,4 @@
-"""Task-level asynchronous NPU + LPDDR5-PIM speculative decoding (research/ahasd.md §1.3–§1.5).
+"""Task-level asynchronous NPU + LPDDR5-PIM speculative decoding ([ahasd26] §3–§4).
 
 The draft model drafts batches on PIM into the bounded unverified-draft queue, on top of tokens
 not yet verified (look-ahead); the target verifies the oldest batch on the NPU. Acceptance
@@ -11,7 +11,7 @@ its time), EDC (stop look-ahead), TVC (pre-verify the oldest queued tokens with 
 when the NPU's remaining time allows; a mismatch found there truncates the look-ahead early,
 only the NPU commits) and GTSU (rank-gating switch stall and energy around each pre-verify).
 
-The loop is the simulator's hot path (DESIGN.md §6: ≥ 100k committed tokens/s): events go
+The loop is the simulator's hot path (goal: ≥ 100k committed tokens/s, docs/systems.md): events go
 through ``Kernel.call`` (a bound handler and a plain payload, no event objects), timelines are
 :class:`~ahasd.sim.timeline.Lane` appends, and the controllers' methods are bound once per run.
 """

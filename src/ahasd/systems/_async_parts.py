@@ -2,7 +2,7 @@
 
 Durations and energies come only from ``StepCostTable.cost``. EDC and TVC are the policies
 layer's state machines; TVC is fed *simulated* cycles (its predictor is separate from the true
-latency the tables give, research/ahasd.md §3.4). Cycle domains: draft and pre-verify cycles at
+latency the tables give, [ahasd26] §4.3). Cycle domains: draft and pre-verify cycles at
 the PIM clock, NPU cycles at the NPU clock (TVC converts). The loop calls EDC's and TVC's
 per-batch and per-verification methods directly (bound once, hot path); the rest goes through here.
 """
@@ -73,7 +73,7 @@ class AsyncParts:
             from ahasd.policies.tvc import TVC
 
             self.tvc = TVC(ctx.config.tvc)
-        # TVC found no slack: keep drafting (paper) or stop look-ahead ([R1]); TvcConfig.no_slack
+        # no TVC slack: keep drafting (paper) or stop look-ahead (artifact), TvcConfig.no_slack
         self.tvc_keeps_drafting = self.tvc.drafts_when_no_slack if self.tvc is not None else True
 
     # --- costs -----------------------------------------------------------------------------

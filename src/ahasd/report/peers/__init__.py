@@ -1,9 +1,9 @@
 """Report sections for the peer systems: LP-Spec, the SpecPIM search, and edge CPU/GPU plans.
 
-Each section runs its experiments, writes its PNGs into ``out_dir`` and puts our figures beside
-the published ones (research/peers.md §2.4, §3.5, §4.4). Numbers are never tuned to match: where
-ours differ, the text states the gap and the arithmetic behind it. One module per system:
-``lpspec``, ``specpim``, ``edge``.
+Each section runs its experiments, writes its PNGs into ``out_dir`` and puts our figures beside the
+published ones ([specpim24], [saddle26], [lpspec25] Table III, [edgesd] §IV). Numbers are never
+tuned to match: where ours differ, the text states the gap and the arithmetic behind it. One module
+per system: ``lpspec``, ``specpim``, ``edge``.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from ahasd.report.table import markdown_table
 
 LPSPEC_PAIR = {"draft": "llama2-7b", "target": "llama2-7b", "profile": "llama2-7b-medusa"}
 SPECPIM_PAIR = ("llama2-7b", "llama2-13b")  # AHASD's middle pair, its SpecPIM baseline
-EDGE_PAIR = ("llama-3.2-1b", "llama-3.2-3b")  # paper C: Llama-3.2-3B target (peers.md §4.2)
+EDGE_PAIR = ("llama-3.2-1b", "llama-3.2-3b")  # paper C: Llama-3.2-3B target ([edgesd] §IV)
 # the presets the sections run on, at their default readings (for the hardware table)
 PEER_PLATFORMS = [("lpspec-mobile", {}), ("specpim-2x4090l-hbmpim", {}), ("edge-imx95", {})]
 

@@ -21,7 +21,7 @@ def _lpspec_runs(quick: bool, seed: int) -> dict[str, Any]:
         "lpspec": simulate_lpspec(base),
         "lpspec (no NMC)": simulate_lpspec(base, LpSpecOptions(use_nmc=False)),
         "lpspec (static 63-node tree)": simulate_lpspec(base, LpSpecOptions(use_pruner=False)),
-        # CAPIM's validation point, L_spec = 8 (research/peers.md §3.6): a reference, not a fit
+        # CAPIM's validation point, L_spec = 8 ([capim]): a reference, not a fit
         "lpspec (static 8-node tree)": simulate_lpspec(
             base, LpSpecOptions(use_pruner=False, static_tree_nodes=8)
         ),
@@ -105,7 +105,7 @@ def _lpspec_ratio_table(main: Any, npu: dict[str, float], pim_si: Any) -> str:
         ["energy efficiency vs mobile NPU", f"{pub['energy_efficiency']}x", f"{eff:.2f}x"],
         ["EDP reduction vs mobile NPU", f"{pub['edp']}x", f"{thr * eff:.2f}x"],
         [
-            "energy efficiency vs GEMV-PIM SI ([S])",
+            "energy efficiency vs GEMV-PIM SI (summary of [lpspec25])",
             f"{PUBLISHED['pim_si_energy_ratio']}x",
             f"{main.tokens_per_joule / pim_si.tokens_per_joule:.2f}x",
         ],
@@ -178,7 +178,7 @@ def _lpspec_gap(runs: dict[str, Any], main: Any, dau: list[dict[str, Any]]) -> s
         "latency-optimal split costs energy: without the near-data controller (every operator "
         f"wholly on PIM) we get {nonmc.throughput_tok_s:.1f} tok/s and "
         f"{nonmc.tokens_per_joule:.2f} tok/J. LP-Spec publishes no absolute LPDDR5 pJ/bit; "
-        "the preset uses AttAcc's constants (peers.md §3.2, §3.6).\n",
+        "the preset uses AttAcc's constants ([attacc-sim], as [capim] reads them).\n",
         f"* Mobile NPU ({npu['throughput_tok_s']:.2f} tok/s, {npu['tokens_per_joule']:.2f} tok/J "
         f"vs ≈ {PUBLISHED['npu-ar']['throughput_tok_s']:.2f} / "
         f"{PUBLISHED['npu-ar']['tokens_per_joule']:.2f}): a step reads {npu_gb:.2f} GB over "
@@ -191,10 +191,10 @@ def _lpspec_gap(runs: dict[str, Any], main: Any, dau: list[dict[str, Any]]) -> s
         f"* GEMV-PIM SI ({runs['gemv-pim-si'].tokens_per_joule:.2f} tok/J): it verifies a "
         f"static {runs['gemv-pim-si'].extras['mean_tree_nodes']:.0f}-node Medusa tree at one "
         "token per weight pass, so every node costs a full pass of the weights; the published "
-        "2.85x ([S], a summary) implies a much smaller tree, whose size our sources do not "
-        "give.\n",
+        "2.85x (from a summary of [lpspec25]) implies a much smaller tree, whose size our "
+        "sources do not give.\n",
         "* Medusa heads: the trace has one rank per position, so every head sees the same "
-        "accuracy (no decay with depth); the pruner is our stand-in stop rule (peers.md §3.7), "
+        "accuracy (no decay with depth); the pruner is our stand-in stop rule (docs/peers.md), "
         "not LP-Spec's unpublished estimator.\n",
     ]
     return "\n".join(lines)

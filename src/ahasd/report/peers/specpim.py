@@ -68,9 +68,9 @@ def _specpim(out_dir: Path, quick: bool, seed: int) -> tuple[str, list[Path]]:
         f"{last['gamma']} gives {last['best']['tokens_per_s']:.1f} tok/s "
         f"({last['best']['tokens_per_s'] / best['best']['tokens_per_s']:.2f}x): a too-long "
         "fixed draft length loses, the qualitative finding SADDLE reports for SpecPIM "
-        "(peers.md §2.4; they see the peak at γ = 4 on OPT-66B at batch 64).\n",
+        "([saddle26]; they see the peak at γ = 4 on OPT-66B at batch 64).\n",
         "Published SpecPIM headline (1.52x over GPU SD, 6.67x energy efficiency) uses "
-        "models and hardware not in the digest; we do not compare absolute numbers.\n",
+        "models and hardware we do not have; we do not compare absolute numbers.\n",
     ]
     text.append(_specpim_event_check(best, quick, seed))
     plt = pyplot()
