@@ -45,3 +45,24 @@ def test_the_specpim_sections_quoted_command_prints_its_numbers(tmp_path, cli):
         r = theirs[gamma]
         assert [f"{r['tau']:.2f}", f"{r['best']['tokens_per_s']:.1f}",
                 f"{r['attacc']['tokens_per_s']:.1f}"] == [tau, best, attacc]  # fmt: skip
+
+
+def test_the_lpspec_sections_quoted_command_prints_its_numbers(tmp_path, cli):
+    import json
+    import re
+    import shlex
+
+    from ahasd.report.peers.lpspec import _lpspec
+
+    text, _ = _lpspec(tmp_path, quick=True, seed=0)
+    command = re.search(r"Command: `(ahasd simulate --system lpspec [^`]*)`", text).group(1)
+    ours = {}
+    for line in text.splitlines():
+        cols = [c.strip() for c in line.strip("|").split("|")]
+        if cols[0] in ("tokens/s", "tokens/J") and len(cols) == 5:
+            ours[cols[0]] = cols[2]  # "ours", as printed (3 significant digits)
+    run = cli([*shlex.split(command)[1:], "--json"])
+    assert run.code == 0, run.err
+    r = json.loads(run.out)
+    assert ours == {"tokens/s": f"{r['throughput_tok_s']:.3g}",
+                    "tokens/J": f"{r['tokens_per_joule']:.3g}"}  # fmt: skip
