@@ -44,7 +44,8 @@ def reproduce(
     console = Console()
     console.print(_headline(outcome.claims))
     for w in outcome.warnings:
-        console.print(f"[yellow]warning:[/] {w}")
+        console.print("[yellow]warning:[/] ", end="")
+        console.print(w, markup=False, highlight=False)  # citations look like [key] markup
     t = outcome.timings_s
     console.print(
         f"{len(outcome.rows)} runs: simulate {t['simulate']:.1f} s, report and figures "

@@ -33,7 +33,6 @@ def _config_fields(**opts: Any) -> dict[str, Any]:
     fields: dict[str, Any] = {
         "system": opts["system"],
         "draft": opts["draft"],
-        "target": opts["target"],
         "policy": opts["policy"],
         "policy_args": _parse_policy_args(opts["policy_arg"] or []),
         "tokens": opts["tokens"],
@@ -41,8 +40,9 @@ def _config_fields(**opts: Any) -> dict[str, Any]:
         "use_aau": not opts["no_aau"],
         "use_edc": not opts["no_edc"],
         "use_tvc": not opts["no_tvc"],
+        "use_gtsu": not opts["no_gtsu"],
     }
-    for key in ("platform", "trace", "profile"):
+    for key in ("platform", "trace", "profile", "target"):
         if opts[key] is not None:
             fields[key] = str(opts[key])
     if opts["sets"]:
@@ -62,7 +62,9 @@ def simulate(
         None, "--set", help="Platform override KEY=VALUE, e.g. switches.gops_scope=per-rank."
     ),
     draft: str = typer.Option("llama2-7b", "--draft", help="Draft model."),
-    target: str = typer.Option("llama2-13b", "--target", help="Target model."),
+    target: Optional[str] = typer.Option(
+        None, "--target", help="Target model (default llama2-13b; lpspec: llama2-7b)."
+    ),
     policy: str = typer.Option("adaedl", "--policy", help="Drafting policy."),
     policy_arg: Optional[list[str]] = typer.Option(
         None, "--policy-arg", help="Policy argument KEY=VALUE (repeatable)."
@@ -74,6 +76,9 @@ def simulate(
     no_aau: bool = typer.Option(False, "--no-aau", help="ahasd: draft attention ops on the NPU."),
     no_edc: bool = typer.Option(False, "--no-edc", help="ahasd: no EDC look-ahead control."),
     no_tvc: bool = typer.Option(False, "--no-tvc", help="ahasd: no TVC pre-verification."),
+    no_gtsu: bool = typer.Option(
+        False, "--no-gtsu", help="ahasd: rank switches by a plain controller's mode change."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     timeline: Optional[Path] = typer.Option(
         None, "--timeline", help="Write a Perfetto trace (FILE.json.gz)."
@@ -142,7 +147,8 @@ def _print_result(r: Any, timeline: Optional[Path]) -> None:
     console = Console()
     console.print(t)
     for w in r.warnings:
-        console.print(f"[yellow]warning:[/yellow] {w}")
+        console.print("[yellow]warning:[/yellow] ", end="")
+        console.print(w, markup=False, highlight=False)  # citations look like [key] markup
     if timeline is not None:
         console.print(f"timeline written to {timeline} (open it at https://ui.perfetto.dev)")
 
