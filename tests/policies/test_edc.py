@@ -35,9 +35,11 @@ def test_index_formation_is_older_newer_llr():
 def test_after_batch_inline_index_and_bucket_match_the_reference(order):
     """The hot path inlines ``bucket`` and ``index``: both forms must agree on every batch."""
     e = EDC(EdcConfig(h_max=8.0, leht_order=order))
-    for bid, h in enumerate([0.0, 7.9, 3.2, 9.0, 1.1, 5.5, 2.2, 6.6, 0.4, 4.4, 8.0, 3.3]):
+    for bid, h in enumerate([0.0, 7.9, 3.2, 9.0, 1.1, 5.5, 2.2, 6.6, 0.4, 4.4, 8.0, 3.3] * 3):
         e.after_batch(bid, h)
         assert e.pending[bid] == (e.index(), e.bucket(h))
+        if bid % 5 == 4:  # verifications in between: commits and roll-backs of the LEHT
+            e.on_verified(bid - 2, fully_accepted=bid % 3 != 0)
 
 
 def test_counters_saturate_and_decide_continue():

@@ -40,6 +40,8 @@ class AdaEdl(DraftPolicy):
         a = self.args
         self.max_len = a.max_len
         self.rate_ema = a.target_rate
+        # the arguments observe reads, as a plain tuple (a pydantic model's fields read slower)
+        self._law = (a.law, a.eta, a.target_rate, a.ema, a.lam_min, a.lam_max, a.gamma_e)
         self._set_lambda(a.lam0)
 
     def _set_lambda(self, lam: float) -> None:
@@ -53,22 +55,25 @@ class AdaEdl(DraftPolicy):
     def keep_drafting(self, sig: TokenSignals) -> bool:
         return sig.entropy <= self.h_stop
 
+    def stop_rule(self) -> tuple[int, float]:
+        return self.max_len, self.h_stop
+
     def observe(self, outcome: RoundOutcome) -> None:
         """Adapt λ; runs once per verification, so ``_set_lambda``'s clamp is inlined here
         (plain comparisons pick the same float as ``min(max(...))``)."""
-        a = self.args
-        law, proposed = a.law, outcome.proposed
+        law, eta, target_rate, ema, lam_min, lam_max, gamma_e = self._law
+        proposed = outcome.proposed
         if law == "fixed" or proposed <= 0:
             return
         rate = outcome.accepted / proposed
         if law == "target":
-            lam = self.lam + a.eta * (a.target_rate - rate)
+            lam = self.lam + eta * (target_rate - rate)
         else:
-            self.rate_ema += a.ema * (rate - self.rate_ema)
-            lam = self.lam + a.eta * (self.rate_ema - self.lam)
-        if lam < a.lam_min:
-            lam = a.lam_min
-        if lam > a.lam_max:
-            lam = a.lam_max
+            self.rate_ema += ema * (rate - self.rate_ema)
+            lam = self.lam + eta * (self.rate_ema - self.lam)
+        if lam < lam_min:
+            lam = lam_min
+        if lam > lam_max:
+            lam = lam_max
         self.lam = lam
-        self.h_stop = (1.0 - lam) ** 2 / a.gamma_e
+        self.h_stop = (1.0 - lam) ** 2 / gamma_e

@@ -72,6 +72,14 @@ class DraftPolicy(ABC):
     def keep_drafting(self, sig: TokenSignals) -> bool:  # noqa: ARG002 - default: draft to cap
         return True
 
+    def stop_rule(self) -> tuple[int, float] | None:
+        """A promise for fast callers: ``(cap, h)`` such that, until the next ``observe`` or
+        ``reset``, every round's ``start_round()`` is ``cap`` (and changes nothing) and
+        ``keep_drafting(sig)`` is exactly ``sig.entropy <= h``; the caller may then skip both
+        calls and the signals. None (the default): no such promise. A subclass that overrides
+        ``start_round`` or ``keep_drafting`` must override this too."""
+        return None
+
     def observe(self, outcome: RoundOutcome) -> None:  # noqa: B027 - optional hook
         """Verification feedback for the round just drafted."""
 

@@ -59,6 +59,7 @@ class EDC:
     def reset(self) -> None:
         c = self.cfg
         self.leht = [0] * c.history
+        self._newer = self._older = 0  # sums of LEHT's two halves, kept as entries change
         self.lceht = [0] * c.history
         self.ptr = 0  # circular LEHT write pointer (leht_order="circular")
         self.cptr = 0  # circular LCEHT write pointer (the artifact never restores it)
@@ -94,26 +95,37 @@ class EDC:
         """Record a drafted batch; True = keep drafting ahead (counter ≥ threshold).
 
         Runs once per draft batch, so ``bucket``, the LEHT push and ``index`` are inlined with
-        the same arithmetic (``bucket`` and ``index`` stay the readable reference).
+        the same arithmetic (``bucket`` and ``index`` stay the readable reference); the halves'
+        sums are updated by the entries that move instead of summed again.
         """
         nb = self.n_buckets
         b = int(nb * mean_entropy / self._h_max) if mean_entropy > 0 else 0
         if b >= nb:
             b = nb - 1
-        leht = self.leht
-        if self._shift:
+        leht, half = self.leht, self._half
+        if self._shift:  # H3 moves to the older half, H7 drops out
+            mid = leht[half - 1]
+            self._newer += b - mid
+            self._older += mid - leht[-1]
             leht.insert(0, b)
             leht.pop()
         else:
-            leht[self.ptr] = b
-            self.ptr = (self.ptr + 1) % self.cfg.history
+            ptr = self.ptr
+            if ptr < half:
+                self._newer += b - leht[ptr]
+            else:
+                self._older += b - leht[ptr]
+            leht[ptr] = b
+            self.ptr = (ptr + 1) % self.cfg.history
         llr = self.llr + 1
         if llr > self.llr_max:
             llr = self.llr_max
         self.llr = llr
-        half = self._half
-        newer, older = sum(leht[:half]) // half, sum(leht[half:]) // half
-        idx = (older << self._older_shift) | (newer << self._newer_shift) | llr
+        idx = (
+            (self._older // half) << self._older_shift
+            | (self._newer // half) << self._newer_shift
+            | llr
+        )
         self.pending[batch_id] = (idx, b)
         self.predictions += 1
         if self.pht[idx] >= self.ctr_threshold:
@@ -136,7 +148,9 @@ class EDC:
             else:
                 self.lceht[:] = self.leht
         else:
-            self.leht[:] = self.lceht
+            leht, half = self.leht, self._half
+            leht[:] = self.lceht
+            self._newer, self._older = sum(leht[:half]), sum(leht[half:])
             if self._reset_llr:
                 self.llr = 0
                 self.pending.clear()  # later batches were drafted on a rejected prefix

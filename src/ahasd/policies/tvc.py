@@ -100,6 +100,7 @@ class TVC:
         # decoded once: plan() and the record_* calls run in the simulator's event loop
         self._pim_per_npu = c.pim_per_npu_clock
         self._ncr_scale = c.pim_per_npu_clock if c.ncr_domain == "convert" else 1
+        self._plan_args = (c.min_pending_batches, c.pvct_fallback, c.max_tokens)
         self.reset()
 
     def reset(self) -> None:
@@ -153,27 +154,26 @@ class TVC:
         no-op.
         """
         self.consultations += 1
-        c = self.cfg
-        if c.min_pending_batches > 1:
+        min_pending, pvct_fallback, max_tokens = self._plan_args  # the config's, read once
+        if min_pending > 1:
             if pending_batches is None:
                 raise AhasdError(
-                    "tvc.min_pending_batches: got "
-                    f"{c.min_pending_batches}; accepted: 1 with a driver that does not "
-                    "report pending batches"
+                    f"tvc.min_pending_batches: got {min_pending}; accepted: 1 with a driver "
+                    "that does not report pending batches"
                 )
-            if pending_batches < c.min_pending_batches:
+            if pending_batches < min_pending:
                 return 0
         # slack() inlined (same expression, same order): this runs at every EDC stop
         verify, draft1, per = self.nvct.mean(), self.pdct.mean(), self.pvct.mean()
-        if per is None and c.pvct_fallback is not None:
-            per = None if draft1 is None else c.pvct_fallback * draft1
+        if per is None and pvct_fallback is not None:
+            per = None if draft1 is None else pvct_fallback * draft1
         if verify is None or draft1 is None or per is None or per <= 0:
             return 0
         left = verify * l_kv - ncr_cycles * self._ncr_scale - draft1
         if left < per:
             return 0
         n = int(left // per)
-        return min(n, c.max_tokens) if c.max_tokens is not None else n
+        return min(n, max_tokens) if max_tokens is not None else n
 
 
 def after_edc(

@@ -34,6 +34,7 @@ class TimeTravelError(RuntimeError):
 
 Handler = Callable[[Any], None]
 _NORMAL = int(Priority.NORMAL)
+_CHUNK = 256  # events per call of Kernel._run_some
 
 
 class Kernel:
@@ -102,28 +103,35 @@ class Kernel:
     def run(self, until: float | None = None) -> float:
         """Run until the heap is empty, ``stop()`` is called, or time would pass ``until``."""
         limit = math.inf if until is None else until
-        heap = self._heap
-        pop = heapq.heappop
         self._stopped = False
-        done = 0
         gc_was_on = gc.isenabled()
         gc.disable()  # events and spans are acyclic; pausing the cycle collector saves ~20%
         try:
-            while heap and not self._stopped:
-                if heap[0][0] > limit:
-                    self.now = limit
-                    break
-                at, _prio, _seq, handler, payload = pop(heap)
-                if at < self.now:
-                    raise TimeTravelError(f"time ran backwards: {at!r} < {self.now!r}")
-                self.now = at
-                done += 1
-                handler(payload)
+            while self._run_some(limit, _CHUNK):
+                pass
         finally:
-            self.events_processed += done
             if gc_was_on:
                 gc.enable()
         return self.now
+
+    def _run_some(self, limit: float, budget: int) -> bool:
+        """Handle up to ``budget`` events; False when :meth:`run` is done. Called in chunks:
+        CPython 3.11 specialises a function's bytecode only after a few calls, never inside one
+        long call."""
+        heap, pop = self._heap, heapq.heappop
+        for _ in range(budget):
+            if not heap or self._stopped:
+                return False
+            if heap[0][0] > limit:
+                self.now = limit
+                return False
+            at, _prio, _seq, handler, payload = pop(heap)
+            if at < self.now:
+                raise TimeTravelError(f"time ran backwards: {at!r} < {self.now!r}")
+            self.now = at
+            self.events_processed += 1
+            handler(payload)
+        return True
 
     def __len__(self) -> int:
         return len(self._heap)

@@ -58,6 +58,10 @@ class BoundedQueue(Generic[T]):
         self._items.clear()
         return dropped
 
+    def replace(self, index: int, item: T) -> None:
+        """Put ``item`` in place of the ``index``-th item (a batch cut short)."""
+        self._items[index] = item
+
     def truncate_after(self, index: int) -> list[T]:
         """Keep the first ``index + 1`` items, drop the rest; returns what was dropped."""
         dropped = []

@@ -86,11 +86,14 @@ class Drafter:
             total = sum(ent[pos:stop]) + ent[last] * (pos + cap - stop)
             return cap, total / cap
         policy = self.policy
+        rule = policy.stop_rule()
+        if rule is not None:  # the same decisions without building signals
+            return self.scan(pos, *rule)
         limit = policy.start_round()
-        keep = policy.keep_drafting
-        sqrt_h, log_p = self._sqrt_h, self._log_p
         n, total = 1, 0.0
         j = pos if pos < last else last  # token n sits at min(pos + n - 1, last)
+        keep = policy.keep_drafting
+        sqrt_h, log_p = self._sqrt_h, self._log_p
         while True:
             h = ent[j]
             total += h
@@ -107,3 +110,18 @@ class Drafter:
             if j < last:
                 j += 1
         return n, total / n
+
+    def scan(self, pos: int, cap: int, h_stop: float) -> tuple[int, float]:
+        """:meth:`batch` for a policy whose :meth:`~DraftPolicy.stop_rule` is ``(cap, h_stop)``:
+        stop after ``cap`` tokens or after the first whose entropy is above ``h_stop``."""
+        ent, last = self._ent, self._last
+        n, total = 1, 0.0
+        j = pos if pos < last else last
+        while True:
+            h = ent[j]
+            total += h
+            if n >= cap or not h <= h_stop:
+                return n, total / n
+            n += 1
+            if j < last:
+                j += 1

@@ -46,7 +46,11 @@ class Span:
 
 
 class Lane:
-    """One engine track of one device: its intervals, and the check that they never overlap."""
+    """One engine track of one device: its intervals, and the check that they never overlap.
+
+    Without span rows, an interval that starts where the previous one ended extends it: busy
+    time and idle gaps are computed on the union, which is the same either way.
+    """
 
     __slots__ = ("device", "track", "end", "starts", "ends", "_rows")
 
@@ -72,11 +76,14 @@ class Lane:
             raise RuntimeError(
                 f"overlapping tasks on {self.device}/{self.track} at {start_s!r} s ({name})"
             )
+        if self._rows is not None:
+            self._rows.append((self.device, self.track, start_s, end_s, name, task_id, None, args))
+        elif start_s == self.end and self.ends:
+            self.end = self.ends[-1] = end_s
+            return
         self.end = end_s
         self.starts.append(start_s)
         self.ends.append(end_s)
-        if self._rows is not None:
-            self._rows.append((self.device, self.track, start_s, end_s, name, task_id, None, args))
 
 
 class Timelines:

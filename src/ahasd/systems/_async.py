@@ -35,10 +35,10 @@ from ahasd.sim.kernel import Priority
 from ahasd.sim.metrics import Metrics
 from ahasd.sim.queues import BoundedQueue
 from ahasd.sim.timeline import Timelines
-from ahasd.systems._async_parts import AsyncParts, Batch
+from ahasd.systems._async_parts import AsyncParts
 
 _FEEDBACK, _NORMAL, _LATE = int(Priority.FEEDBACK), int(Priority.NORMAL), int(Priority.LATE)
-_PIM, _NPU = 0, 1
+_CHUNK = 256  # events per call of AsyncLoop._advance
 
 outcome = builder(RoundOutcome, ("proposed", "accepted", "seconds"))  # one per verification
 
@@ -59,7 +59,25 @@ class _Slot:
 
 
 class AsyncLoop:
-    """Per-run state of the asynchronous system; one event per task (plus reschedules)."""
+    """Per-run state of the asynchronous system; one event per task (plus reschedules).
+
+    Slotted: every attribute load in the hot loop is a slot read. Batches are plain tuples
+    ``(start, n, task id, t0, mean entropy, full-speed seconds, draft step)`` covering positions
+    ``start .. start + n - 1``; step costs are memoised as plain tuples ``(seconds, energy split,
+    usage, TaskCost)`` (a NamedTuple's fields are slower to read).
+    """
+
+    __slots__ = (
+        "p", "now", "events", "_stopped", "m", "rec", "tl", "links", "queue", "_queued",
+        "_depth", "runs", "n_total", "prompt", "corrected", "first_wrong", "frontier", "pv_upto",
+        "version", "ids", "in_target_mode", "current", "verifying", "verify_t0", "waiting",
+        "blocked", "_pending_pv", "_pim_task", "_pim", "_npu", "_pair", "_batch", "_scan",
+        "_policy", "_rule", "_draft_view", "_draft_memo", "_verify_memo", "_bucket",
+        "_verify_view", "_edc_after", "_edc_verified", "_tvc", "_pim_hz", "_npu_hz", "_use_aau",
+        "_use_tvc", "counters", "switch_s", "switch_j", "_switch_cost", "_switch_comps",
+        "_switch_split", "_pim_draft", "_npu_verify", "_offload", "_gtsu_lane", "_pv_lane",
+        "_draft_done", "_verify_done", "_switch_done", "_preverify_done",
+    )  # fmt: skip
 
     def __init__(self, parts: AsyncParts) -> None:
         self.p = p = parts
@@ -73,8 +91,9 @@ class AsyncLoop:
         self._pim_draft = tl.lane("pim", "draft")
         self._npu_verify = tl.lane("npu", "verify")
         self._offload = tl.lane("npu", "draft-offload")
+        self._gtsu_lane, self._pv_lane = tl.lane("pim", "gtsu"), tl.lane("pim", "pre-verify")
         self.links: dict[int, int] = {}
-        self.queue: BoundedQueue[Batch] = BoundedQueue("unverified", ctx.config.queue_depth)
+        self.queue: BoundedQueue[tuple] = BoundedQueue("unverified", ctx.config.queue_depth)
         self._queued = self.queue.items  # read-only view for the hot checks
         self._depth = ctx.config.queue_depth
         self.runs = ctx.replay.runs.tolist()
@@ -85,24 +104,23 @@ class AsyncLoop:
         self.pv_upto = 0  # tokens before this were pre-verified (or are committed)
         self.version = 0  # bumped by every squash: stale PIM results are ignored
         self.ids = 0
-        self.batch_ids = 0
         self.in_target_mode = False
-        self.current: Batch | None = None  # batch being drafted
-        self.verifying: Batch | None = None
+        self.current: tuple | None = None  # batch being drafted
+        self.verifying: tuple | None = None
         self.verify_t0 = 0.0
         self.waiting = False  # EDC stopped look-ahead until the next feedback
         self.blocked = False  # the DLM waits for room in the full queue
         self._pending_pv = (0, 0)
         self._pim_task: tuple = ("", 0.0, 0, (), ())
-        self._slots = (_Slot(), _Slot())
-        self._pim, self._npu = self._slots
+        self._pim, self._npu = _Slot(), _Slot()
         self._pair: dict[tuple[int, int], float] = {}  # (id(usage), id(usage)) -> shared rate
         # bound once: these run once per draft batch or verification
-        self._batch = ctx.drafter.batch
-        self._observe = ctx.drafter.policy.observe
+        self._batch, self._scan = ctx.drafter.batch, ctx.drafter.scan
+        self._policy = ctx.drafter.policy
+        self._rule = self._policy.stop_rule()  # (cap, entropy threshold) until the next observe
         self._draft_view = p.draft_v
-        self._draft_memo: dict[int, object] = {}  # KV bucket -> one draft step's TaskCost
-        self._verify_memo: dict[int, object] = {}  # (KV bucket, drafts) -> cost
+        self._draft_memo: dict[int, tuple] = {}  # KV bucket -> one draft step's cost
+        self._verify_memo: dict[int, tuple] = {}  # (KV bucket, drafts) -> cost
         self._bucket = p.draft_v.bucket
         if p.verify_v.bucket != self._bucket:
             raise ValueError("draft and verify tables must share one KV bucket")
@@ -114,6 +132,13 @@ class AsyncLoop:
         self._use_aau, self._use_tvc = p.use_aau, p.use_tvc
         self.counters = {"edc_stops": 0, "preverifies": 0, "squashes": 0, "npu_stolen_s": 0.0}
         self.switch_s = self.switch_j = 0.0
+        self._switch_cost = p.switch_cost()  # (seconds, joules) of every rank switch
+        device = "pim" if p.use_gtsu else (ctx.mem.spec.name if ctx.mem else "pim")
+        self._switch_comps: dict[str, float] = {}
+        self._switch_split = ((device, self._switch_comps),)
+        # handlers bound once (the chain in _on_draft_done checks its own by identity)
+        self._draft_done, self._verify_done = self._on_draft_done, self._on_verify_done
+        self._switch_done, self._preverify_done = self._on_switch_done, self._on_preverify_done
         self._start_draft()
 
     # --- lanes: start, reschedule, finish ------------------------------------------------------
@@ -160,37 +185,49 @@ class AsyncLoop:
     def run(self) -> float:
         """Run to the last commit: always the lane whose task ends first (at a tie, the one with
         the higher priority: feedback before new work, a switch last)."""
-        pim, npu = self._pim, self._npu
-        stop = self._stop
         gc_was_on = gc.isenabled()
         gc.disable()  # tasks and spans are acyclic; pausing the cycle collector saves ~20%
         try:
-            while not self._stopped:
-                if pim.active:
-                    if npu.active and (
-                        npu.end < pim.end or (npu.end == pim.end and npu.prio < pim.prio)
-                    ):
-                        slot = npu
-                    else:
-                        slot = pim
-                elif npu.active:
-                    slot = npu
-                else:
-                    break
-                self.now = slot.end
-                self.events += 1
-                stop(slot)
-                slot.handler(slot.payload)
+            while self._advance(_CHUNK):
+                pass
         finally:
             if gc_was_on:
                 gc.enable()
         return self.now
 
-    # --- helpers ---------------------------------------------------------------------------
-    def _task(self) -> int:
-        self.ids += 1
-        return self.ids
+    def _advance(self, budget: int) -> bool:
+        """Handle up to ``budget`` events; False once the run is over. :meth:`run` calls this in
+        chunks because CPython 3.11 specialises a function's bytecode only after it has been
+        called a few times, never inside one long call (3x more work per event)."""
+        pim, npu, retime = self._pim, self._npu, self._retime
+        for _ in range(budget):
+            if self._stopped:
+                return False
+            if pim.active:
+                if npu.active and (
+                    npu.end < pim.end or (npu.end == pim.end and npu.prio < pim.prio)
+                ):
+                    slot = npu
+                else:
+                    slot = pim
+            elif npu.active:
+                slot = npu
+            else:
+                return False
+            now = self.now = slot.end
+            self.events += 1
+            dt = now - slot.since  # _stop, inlined
+            rate = slot.rate
+            slot.left -= rate * dt
+            slot.stalled += (1.0 - rate) * dt
+            slot.active = False
+            other = npu if slot is pim else pim
+            if other.active and other.rate != 1.0:
+                retime(other, now, 1.0)
+            slot.handler(slot.payload)
+        return True
 
+    # --- helpers ---------------------------------------------------------------------------
     def _anchor(self, pos: int) -> None:
         """The DLM restarts from ``pos`` with a true prefix."""
         self.frontier = self.pv_upto = pos
@@ -206,44 +243,109 @@ class AsyncLoop:
         if self.in_target_mode:  # a squash hit during a pre-verify: switch ranks back first
             self._switch(to_target=False)
             return
-        start = self.frontier
-        n, mean_h = self._batch(start)
+        self._draft(self.frontier)
+
+    def _draft(self, start: int) -> float:
+        """Start drafting the batch at ``start`` on PIM now; returns its end time. (``_begin``
+        for the PIM lane, inlined: this runs once per batch.)"""
+        now, rule, npu, pim = self.now, self._rule, self._npu, self._pim
+        if rule is None:
+            n, mean_h = self._batch(start)
+        else:
+            cap, h_stop = rule
+            n, mean_h = self._scan(start, cap, h_stop)
         kv = self.prompt + start + n - 1
-        tc = self._draft_memo.get(-(-kv // self._bucket))
-        if tc is None:
-            tc = self._draft_memo[-(-kv // self._bucket)] = self._draft_view("draft", 1, kv)
-        dur = tc.seconds * n
-        self.batch_ids += 1
+        step = self._draft_memo.get(-(-kv // self._bucket))
+        if step is None:
+            tc = self._draft_view("draft", 1, kv)
+            step = self._draft_memo[-(-kv // self._bucket)] = (tc.seconds, tc.energy, tc.usage, tc)
+        seconds, _energy, usage, _tc = step
+        dur = seconds * n
         self.ids += 1
-        now = self.now
-        b = self.current = Batch(self.batch_ids, start, n, mean_h, self.ids, now, dur, tc)
+        self.current = (start, n, self.ids, now, mean_h, dur, step)
         self.frontier = start + n
-        self._begin(self._pim, dur, tc.usage, self._on_draft_done, self.version, _NORMAL)
+        rate = 1.0
+        if npu.active:
+            theirs = npu.usage
+            if usage and theirs:
+                key = (id(usage), id(theirs))
+                rate = self._pair.get(key)
+                if rate is None:
+                    rate = self._pair[key] = overlap_factor(usage, theirs)
+            if rate != npu.rate:
+                self._retime(npu, now, rate)
+        pim.active, pim.left, pim.rate, pim.since = True, dur, rate, now
+        pim.usage, pim.handler, pim.payload = usage, self._draft_done, self.version
+        pim.prio = _NORMAL
+        pim.end = end = now + dur / rate
         if not self._use_aau:  # attention and non-linear ops run on the NPU (shared via usage)
-            secs = self.p.npu_share_s(tc) * n
+            secs = self.p.npu_share_s(step[3]) * n
             self.counters["npu_stolen_s"] += secs
             at = max(now, self._offload.end)  # an aborted batch's ops may still be drawn
-            self._offload.add(at, at + secs, "draft-ops", b.task_id)
+            self._offload.add(at, at + secs, "draft-ops", self.ids)
+        return end
 
-    def _on_draft_done(self, version: int) -> None:
-        b, now, m = self.current, self.now, self.m
-        self.current = None
-        n = b.n
-        args = (("tokens", n), ("pos", b.start)) if self.rec else ()
-        self._pim_draft.add(b.t0, now, "draft", b.task_id, args)
-        m.on_task_energy(b.cost.energy, n)
-        m.proposed += n  # Metrics.on_draft, inlined
-        m.batches += 1
-        m.hist[n] += 1
-        if self._tvc is not None:
-            self._tvc.record_draft((now - b.t0) * self._pim_hz, n)
-        self.queue.push(b)
-        keep = self._edc_after is None or self._edc_after(b.batch_id, b.mean_h)
-        if self.verifying is None:
-            self._try_verify()
-        if keep:
-            self._start_draft()
-            return
+    def _on_draft_done(self, _version: int) -> None:
+        """A draft batch ended: queue it, then draft on. The hot path: while the next batch
+        starts at once and ends before the NPU's task, this loop also ends it, exactly as
+        :meth:`run` would (the same float operations, one event per batch)."""
+        m, pim, npu, rec = self.m, self._pim, self._npu, self.rec
+        hist, scales, splits = m.hist, m.split_scale, m.split_of
+        lane = self._pim_draft
+        draft_add, queue_push, queued, ends = lane.add, self.queue.push, self._queued, lane.ends
+        edc_after, draft, retime = self._edc_after, self._draft, self._retime
+        pdct_push = self._tvc.pdct.push if self._tvc is not None else None
+        pim_hz, depth, n_total = self._pim_hz, self._depth, self.n_total
+        while True:
+            now, b = self.now, self.current
+            start, n, tid, t0, mean_h, _dur, step = b
+            self.current = None
+            if rec:
+                draft_add(t0, now, "draft", tid, (("tokens", n), ("pos", start)))
+            elif t0 == lane.end and ends:  # Lane.add, inlined: back to back, one interval
+                lane.end = ends[-1] = now
+            else:
+                draft_add(t0, now, "draft", tid)
+            split = step[1]  # Metrics.on_task_energy, inlined
+            key = id(split)
+            total = scales.get(key)
+            if total is None:
+                splits[key] = split
+                scales[key] = n
+            else:
+                scales[key] = total + n
+            m.proposed += n  # Metrics.on_draft, inlined
+            m.batches += 1
+            hist[n] += 1
+            if pdct_push is not None:  # TVC.record_draft, inlined
+                pdct_push((now - t0) * pim_hz / n)
+            queue_push(b)
+            keep = edc_after is None or edc_after(tid, mean_h)
+            if self.verifying is None:
+                self._try_verify()
+            if not keep:
+                self._edc_stopped()
+                return
+            start = self.frontier
+            if start >= n_total or len(queued) >= depth or self.in_target_mode:
+                self._start_draft()
+                return
+            end = draft(start)
+            # the new batch's end is the next event unless the NPU's task ends first
+            if npu.active and (npu.end < end or (npu.end == end and npu.prio < _NORMAL)):
+                return
+            self.now = end  # _stop, inlined
+            self.events += 1
+            dt = end - now
+            rate = pim.rate
+            pim.left -= rate * dt
+            pim.stalled += (1.0 - rate) * dt
+            pim.active = False
+            if npu.active and npu.rate != 1.0:
+                retime(npu, end, 1.0)
+
+    def _edc_stopped(self) -> None:
+        """EDC stopped look-ahead: pre-verify in the slack (TVC), keep drafting or wait."""
         self.counters["edc_stops"] += 1
         if self._use_tvc and self._try_preverify():
             return
@@ -254,21 +356,21 @@ class AsyncLoop:
 
     def _abort_draft(self) -> None:
         """A squash cuts the batch in flight: its finished share was proposed and wasted."""
-        b = self.current
-        if b is None:
+        if self.current is None:
             return
+        _start, n, tid, t0, _h, dur, step = self.current
         self._stop(self._pim)
-        frac = 1.0 - self._pim.left / b.dur if b.dur > 0 else 1.0
+        frac = 1.0 - self._pim.left / dur if dur > 0 else 1.0
         frac = min(max(frac, 0.0), 1.0)
-        self._pim_draft.add(b.t0, self.now, "draft (squashed)", b.task_id)
-        self.m.on_task_energy(b.cost.energy, b.n * frac)
-        self.m.on_abort(int(b.n * frac))
+        self._pim_draft.add(t0, self.now, "draft (squashed)", tid)
+        self.m.on_task_energy(step[1], n * frac)
+        self.m.on_abort(int(n * frac))
         self.current = None
 
     # --- PIM: pre-verification (TVC) and rank switching (GTSU) -------------------------------
     def _try_preverify(self) -> bool:
         queued, committed = self._queued, self.m.committed
-        first = queued[0].start if queued else self.frontier
+        first = queued[0][0] if queued else self.frontier
         start = max(self.pv_upto, first, committed)
         if self.frontier - start < 1:  # nothing unverified to check: no need to ask TVC
             return False
@@ -283,23 +385,33 @@ class AsyncLoop:
         return True
 
     def _switch(self, *, to_target: bool) -> None:
-        p, now = self.p, self.now
-        secs, joules = p.switch_cost()
-        device = "pim" if p.use_gtsu else (p.ctx.mem.spec.name if p.ctx.mem else "pim")
-        split = ((device, {p.switch_kind: joules}),)
-        self._pim_task = ("switch", now, self._task(), split, ())
+        secs, joules = self._switch_cost
+        self.ids += 1
+        self._pim_task = ("switch", self.now, self.ids, None, ())
         self.switch_j += joules
-        self._begin(self._pim, secs, p.switch_usage, self._on_switch_done,
+        self._begin(self._pim, secs, self.p.switch_usage, self._switch_done,
                     (self.version, to_target), _LATE)  # fmt: skip
 
     def _finish_pim_task(self) -> float:
-        """Record the switch or pre-verify that just ended; returns its duration."""
+        """Record the switch or pre-verify that just ended; returns its duration.
+
+        Every switch costs the same joules, so the run charges one split whose value the
+        switches add up here: the same sequential sum one split per switch would give.
+        """
         name, t0, tid, energy, args = self._pim_task
         now = self.now
-        if now > t0:
-            track = "gtsu" if name == "switch" else name
-            self.tl.record("pim", track, t0, now, name, tid, args=args)
-        self.m.on_task_energy(energy)
+        if name == "switch":
+            if now > t0:
+                self._gtsu_lane.add(t0, now, name, tid)
+            comps = self._switch_comps
+            if not comps:  # the first switch to finish charges the run's switch split
+                comps[self.p.switch_kind] = 0.0
+                self.m.on_task_energy(self._switch_split)
+            comps[self.p.switch_kind] += self._switch_cost[1]
+        else:
+            if now > t0:
+                self._pv_lane.add(t0, now, name, tid, args)
+            self.m.on_task_energy(energy)
         return now - t0
 
     def _on_switch_done(self, ev: tuple[int, bool]) -> None:
@@ -316,16 +428,17 @@ class AsyncLoop:
         start, n = self._pending_pv
         tc = self.p.preverify_cost(n, self.prompt + start)
         args = (("tokens", n), ("pos", start))
-        self._pim_task = ("pre-verify", self.now, self._task(), tc.energy, args)
+        self.ids += 1
+        self._pim_task = ("pre-verify", self.now, self.ids, tc.energy, args)
         self.m.preverify_tokens += n
-        self._begin(self._pim, tc.seconds, tc.usage, self._on_preverify_done,
+        self._begin(self._pim, tc.seconds, tc.usage, self._preverify_done,
                     (self.version, start, n), _NORMAL)  # fmt: skip
 
     def _on_preverify_done(self, ev: tuple[int, int, int]) -> None:
         version, start, n = ev
         self.p.tvc_record_preverify(self._finish_pim_task(), n)
         w = self.first_wrong
-        busy_end = self.verifying.start + self.verifying.n if self.verifying else 0
+        busy_end = self.verifying[0] + self.verifying[1] if self.verifying else 0
         if version == self.version and start <= w < start + n and w >= busy_end:
             self._correct_at(w)
         elif version == self.version:
@@ -337,10 +450,11 @@ class AsyncLoop:
         self.m.preverify_corrections += 1
         self.corrected.add(w)
         for i, b in enumerate(self.queue):
-            if b.start <= w < b.start + b.n:
+            start, n = b[0], b[1]
+            if start <= w < start + n:
                 dropped = self.queue.truncate_after(i)
-                self.m.on_discard(b.start + b.n - (w + 1) + sum(d.n for d in dropped))
-                b.n = w + 1 - b.start
+                self.m.on_discard(start + n - (w + 1) + sum(d[1] for d in dropped))
+                self.queue.replace(i, (start, w + 1 - start, *b[2:]))
                 break
         self.version += 1
         self._anchor(w + 1)
@@ -351,29 +465,32 @@ class AsyncLoop:
             return
         b = self.queue.pop()
         c = self.m.committed
-        end = b.start + b.n
+        end = b[0] + b[1]
         n_eff = end - c if end > c else 0
         kv = self.prompt + c
         key = (-(-kv // self._bucket) << 32) | n_eff  # an int key: nothing for gc to track
-        tc = self._verify_memo.get(key)
-        if tc is None:
-            tc = self._verify_memo[key] = self._verify_view("verify", n_eff + 1, kv)
+        cost = self._verify_memo.get(key)
+        if cost is None:
+            tc = self._verify_view("verify", n_eff + 1, kv)
+            cost = self._verify_memo[key] = (tc.seconds, tc.energy, tc.usage, tc)
+        seconds, energy, usage, _tc = cost
         self.verifying, self.verify_t0 = b, self.now
         self.ids += 1
         tid = self.ids
         if self.rec:  # flow arrows draft -> verify, drawn only in a recorded timeline
-            self.links[b.task_id] = tid
-        self.m.on_task_energy(tc.energy)
-        self._begin(self._npu, tc.seconds, tc.usage, self._on_verify_done, tid, _FEEDBACK)
+            self.links[b[2]] = tid
+        self.m.on_task_energy(energy)
+        self._begin(self._npu, seconds, usage, self._verify_done, tid, _FEEDBACK)
         if self.blocked:  # the pop made room in the queue
             self.blocked = False
             self._start_draft()
 
     def _on_verify_done(self, tid: int) -> None:
-        b, now, m = self.verifying, self.now, self.m
+        now, m = self.now, self.m
+        start, n, draft_tid, t0 = self.verifying[:4]
         self.verifying = None
         c = m.committed
-        end = b.start + b.n
+        end = start + n
         n_eff = end - c if end > c else 0
         first_wrong = self.first_wrong
         accepted = min(n_eff, first_wrong - c)
@@ -389,14 +506,16 @@ class AsyncLoop:
         m.rejections += not full
         m.on_commit(c, accepted, 1, corrected, drafted_bonus=drafted_bonus)
         # this batch's tokens that a previous bonus token already confirmed (not corrected ones)
-        confirmed = c - b.start if c > b.start else 0
+        confirmed = c - start if c > start else 0
         if fixed:
-            confirmed -= sum(1 for w in fixed if b.start <= w < c)
-        self._observe(outcome(b.n, confirmed + accepted - corrected, now - b.t0))
+            confirmed -= sum(1 for w in fixed if start <= w < c)
+        policy = self._policy
+        policy.observe(outcome(n, confirmed + accepted - corrected, now - t0))
+        self._rule = policy.stop_rule()
         if self._tvc is not None:
             self._tvc.record_verify((now - self.verify_t0) * self._npu_hz, self.prompt + c)
         if self._edc_verified is not None:
-            self._edc_verified(b.batch_id, full)
+            self._edc_verified(draft_tid, full)
         c_new = m.committed
         if c_new >= self.n_total:
             self._stopped = True
@@ -417,8 +536,8 @@ class AsyncLoop:
         self.counters["squashes"] += 1
         dropped = self.queue.clear()
         if rejected_next and dropped:
-            self.p.edc_on_verified(dropped[0].batch_id, False)
-        self.m.on_discard(sum(d.n for d in dropped))
+            self.p.edc_on_verified(dropped[0][2], False)
+        self.m.on_discard(sum(d[1] for d in dropped))
         self._abort_draft()  # a switch or pre-verify in progress finishes; its result is stale
         self.corrected.clear()
         self.blocked = False

@@ -10,7 +10,6 @@ per-verification methods directly (bound once, hot path); the rest goes through 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from ahasd.cost import StepCostTable
@@ -20,20 +19,6 @@ from ahasd.systems.base import RunContext, TaskCost
 # the offline profile TVC is seeded with: a draft step, and a verify / pre-verify of this many
 # tokens, at the prompt length
 PROFILE_TOKENS = 4
-
-
-@dataclass(slots=True)
-class Batch:
-    """A draft batch: positions ``start .. start + n - 1``."""
-
-    batch_id: int
-    start: int
-    n: int
-    mean_h: float
-    task_id: int
-    t0: float
-    dur: float
-    cost: TaskCost  # one draft step
 
 
 def clock_hz(device: Any, default: float = 1e9) -> float:
