@@ -2,9 +2,10 @@
 
 ``python tests/data/golden.py`` (re)writes ``golden_results.json`` from the code as it is; run it
 only when the physics is meant to change (and say why in the commit), never to make a speed-up
-pass. ``tests/sim/test_golden.py`` re-runs the same cases and compares every value of
-``Result.to_dict()`` (``version`` aside) exactly, floats included, plus the recorded timeline of
-one run.
+pass; to add a case, run it with the code before the change under test (``PYTHONPATH`` of a
+checkout of that commit) so the stored values come from there. ``tests/sim/test_golden.py``
+re-runs the same cases and compares every value of ``Result.to_dict()`` (``version`` aside)
+exactly, floats included, plus the recorded timelines of the timeline cases.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 GOLDEN = HERE / "golden_results.json"
 TOKENS = 300
+FAST_PIM = {"pim.alu_gops": 1024, "pim.internal_bw_gb_per_s": 2560}  # TVC finds slack
 
 # name -> SimConfig fields; every registered system at its defaults, then ahasd's variants
 SYSTEM_NAMES = (
@@ -59,6 +61,32 @@ CASES: dict[str, dict[str, Any]] = {
         "decoding": "sampled",
         "seed": 3,
     },
+    "ahasd-artifact-options": {
+        "system": "ahasd",
+        "tokens": TOKENS,
+        "platform_overrides": FAST_PIM,
+        "edc": {"leht_order": "circular", "commit": "copy-leht", "llr_on_reject": "decrement"},
+        "tvc": {
+            "no_slack": "stop",
+            "max_tokens": 8,
+            "pvct_fallback": 0.8,
+            "ncr_domain": "raw",
+            "seeded": False,
+        },
+    },
+    "ahasd-recompute-min-pending": {
+        "system": "ahasd",
+        "tokens": TOKENS,
+        "edc": {"update_index": "recompute"},
+        "tvc": {"min_pending_batches": 2},
+    },
+    "ahasd-fast-pim": {  # pre-verification fits the NPU's slack: many corrections
+        "system": "ahasd",
+        "tokens": TOKENS,
+        "platform_overrides": FAST_PIM,
+    },
+    "ahasd-banditspec": {"system": "ahasd", "tokens": TOKENS, "policy": "banditspec"},
+    "npu-pim-sync-specdec-pp": {"system": "npu-pim-sync", "tokens": TOKENS, "policy": "specdec-pp"},
     "ahasd-timeline": {"system": "ahasd", "tokens": 150, "record_timeline": True},
     "npu-pim-async-timeline": {"system": "npu-pim-async", "tokens": 100, "record_timeline": True},
     "ahasd-long": {"system": "ahasd", "tokens": 4000, "seed": 1},
