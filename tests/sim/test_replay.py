@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ahasd.policies import DraftPolicy, RoundOutcome, TokenSignals, signal_features
+from ahasd.policies.adaedl import AdaEdl
 from ahasd.sim.build import builder
 from ahasd.sim.replay import Drafter, runs_from_mask, signals
 
@@ -74,6 +75,32 @@ def test_drafter_feeds_the_policy_the_contract_signals(rows, starts):
         for i, sig in enumerate(policy.seen):
             j = min(pos + i, last)
             assert sig == TokenSignals(ent[j], p1[j], i + 1, signal_features(ent[j], p1[j], i + 1))
+
+
+class _NoRule(AdaEdl):
+    """AdaEDL without its fast path: the drafter must take the general driving loop."""
+
+    def stop_rule(self) -> None:
+        return None
+
+
+@given(
+    rows=st.lists(st.tuples(finite, prob), min_size=1, max_size=40),
+    rounds=st.lists(
+        st.tuples(st.integers(0, 45), st.integers(1, 8), st.integers(0, 8)), min_size=1, max_size=12
+    ),
+)
+def test_stop_rule_fast_path_decides_like_the_driving_loop(rows, rounds):
+    """AdaEDL's (cap, threshold) promise holds while its λ adapts: same lengths, same means."""
+    trace = _Trace([r[0] for r in rows], [r[1] for r in rows])
+    fast, slow = AdaEdl(AdaEdl.Args(max_len=6)), _NoRule(AdaEdl.Args(max_len=6))
+    fast_d, slow_d = Drafter(fast, trace), Drafter(slow, trace)
+    for pos, proposed, accepted in rounds:
+        assert fast_d.batch(pos) == slow_d.batch(pos)
+        assert fast.stop_rule() == (fast.start_round(), fast.h_stop)
+        outcome = RoundOutcome(proposed, min(accepted, proposed), 0.1)
+        fast.observe(outcome)
+        slow.observe(outcome)
 
 
 def test_runs_from_mask_counts_consecutive_matches():

@@ -84,3 +84,28 @@ def test_spans_are_kept_in_recording_order_with_args():
         ("pim", 1, None), ("npu", 2, None), ("pim", 3, 9),
     ]  # fmt: skip
     assert tl.spans[0].args == (("tokens", 3),)
+
+
+@given(
+    gaps=st.lists(st.tuples(st.sampled_from([0.0, 0.0, 0.25, 1.5]), st.floats(0, 2)), max_size=20),
+    wall=st.floats(0.5, 40),
+)
+def test_touching_intervals_merged_without_spans_give_the_same_union_and_gaps(gaps, wall):
+    """Without span rows a lane stores back-to-back tasks as one interval; busy time and the
+    idle gaps the DRAM background energy reads are bit-identical to one interval per task."""
+    import numpy as np
+
+    from ahasd.memory.energy import union_s
+
+    kept, merged = Timelines(("pim",)), Timelines(("pim",), keep_spans=False)
+    t = 0.0
+    for i, (gap, dur) in enumerate(gaps):
+        for tl in (kept, merged):
+            tl.record("pim", "draft", t + gap, t + gap + dur, "draft", i)
+        t += gap + dur
+    a, b = kept.lane("pim", "draft"), merged.lane("pim", "draft")
+    assert len(b.starts) <= len(a.starts)
+    busy_a, gaps_a = union_s([(a.starts, a.ends)], wall)
+    busy_b, gaps_b = union_s([(b.starts, b.ends)], wall)
+    assert busy_a == busy_b and np.array_equal(gaps_a, gaps_b)
+    assert kept.busy_s("pim", wall) == merged.busy_s("pim", wall)
