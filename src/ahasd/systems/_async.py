@@ -76,7 +76,7 @@ class AsyncLoop:
         "_verify_view", "_edc_after", "_edc_verified", "_tvc", "_pim_hz", "_npu_hz", "_use_aau",
         "_use_tvc", "counters", "switch_s", "switch_j", "_switch_cost", "_switch_comps",
         "_switch_split", "_pim_draft", "_npu_verify", "_offload", "_gtsu_lane", "_pv_lane",
-        "_draft_done", "_verify_done", "_switch_done", "_preverify_done",
+        "_draft_done", "_verify_done", "_switch_done", "_preverify_done", "_chain",
     )  # fmt: skip
 
     def __init__(self, parts: AsyncParts) -> None:
@@ -139,6 +139,14 @@ class AsyncLoop:
         # handlers bound once (the chain in _on_draft_done checks its own by identity)
         self._draft_done, self._verify_done = self._on_draft_done, self._on_verify_done
         self._switch_done, self._preverify_done = self._on_switch_done, self._on_preverify_done
+        m, lane = self.m, self._pim_draft
+        self._chain = (  # what the draft chain reads, unpacked at once (it is entered ~once per
+            # verification, and ~20 attribute reads cost as much as its first batch)
+            m, m.hist, m.split_scale, m.split_of, self._pim, self._npu, lane, lane.ends, lane.add,
+            self.queue.push, self._queued, self._edc_after, self._draft, self._retime,
+            self._tvc.pdct.push if self._tvc is not None else None, self._pim_hz, self._depth,
+            self.n_total, self.rec,
+        )  # fmt: skip
         self._start_draft()
 
     # --- lanes: start, reschedule, finish ------------------------------------------------------
@@ -289,13 +297,8 @@ class AsyncLoop:
         """A draft batch ended: queue it, then draft on. The hot path: while the next batch
         starts at once and ends before the NPU's task, this loop also ends it, exactly as
         :meth:`run` would (the same float operations, one event per batch)."""
-        m, pim, npu, rec = self.m, self._pim, self._npu, self.rec
-        hist, scales, splits = m.hist, m.split_scale, m.split_of
-        lane = self._pim_draft
-        draft_add, queue_push, queued, ends = lane.add, self.queue.push, self._queued, lane.ends
-        edc_after, draft, retime = self._edc_after, self._draft, self._retime
-        pdct_push = self._tvc.pdct.push if self._tvc is not None else None
-        pim_hz, depth, n_total = self._pim_hz, self._depth, self.n_total
+        (m, hist, scales, splits, pim, npu, lane, ends, draft_add, queue_push, queued, edc_after,
+         draft, retime, pdct_push, pim_hz, depth, n_total, rec) = self._chain  # fmt: skip
         while True:
             now, b = self.now, self.current
             start, n, tid, t0, mean_h, _dur, step = b
