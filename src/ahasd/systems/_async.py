@@ -17,11 +17,15 @@ resources both use (channels, dies, the NPU itself) at rates recomputed whenever
 or ends (:mod:`ahasd.memory.sharing`): a task's remaining work is kept in full-speed seconds and
 its end time moves when its rate changes.
 
-The loop is the simulator's hot path. With two event sources a heap is not needed: the next
-event is the lane whose task ends first (ties: feedback before new work, as the kernel's
-priorities order them), so a rate change is two assignments, never a stale event. Timelines
-are :class:`~ahasd.sim.timeline.Lane` appends, pair rates are memoised per pair of step costs,
-and the controllers' methods are bound once per run.
+The loop is the simulator's hot path (``benchmarks/bench_sim.py``); every speed-up keeps the
+results bit-identical (``tests/sim/test_golden.py``). With two event sources a heap is not
+needed: the next event is the lane whose task ends first (ties: feedback before new work, as the
+kernel's priorities order them), so a rate change is two assignments, never a stale event. Most
+events are draft batches finishing while the NPU verifies: :meth:`AsyncLoop._on_draft_done`
+ends each following batch itself while it ends before the NPU's task (the same float operations
+and event count as going back to the loop). Timelines are :class:`~ahasd.sim.timeline.Lane`
+appends, step costs and pair rates are memoised per run, and an entropy-threshold policy sizes
+batches through its ``stop_rule`` without building per-token signals.
 """
 
 from __future__ import annotations
