@@ -334,8 +334,9 @@ class AsyncLoop:
                 self._edc_stopped()
                 return
             start = self.frontier
-            if start >= n_total or len(queued) >= depth or self.in_target_mode:
-                self._start_draft()
+            if (pim.active or self.waiting or start >= n_total or len(queued) >= depth
+                    or self.in_target_mode):  # fmt: skip
+                self._start_draft()  # _start_draft's own guards decide (the same tests)
                 return
             end = draft(start)
             # the new batch's end is the next event unless the NPU's task ends first
