@@ -55,7 +55,7 @@ def search_op_engine(
 class SpecPim(SyncSystem):
     name = "specpim"
     default_platform = "specpim-2x4090l-hbmpim"
-    required_devices = ("gpu", "hbm-pim")
+    required_devices = ("gpu",)  # plus a PIM device of any name (hbm-pim; pim on specpim-mobile)
     memory_device = "gpu"  # weights beyond the GPUs' memory stream from the host, as gpu-only
     draft_placement = PLACEMENT
     verify_placement = PLACEMENT
