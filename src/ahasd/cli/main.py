@@ -19,6 +19,7 @@ from ahasd import __version__
 from ahasd.cli import (
     engine_cmd,
     explore_cmd,
+    invert_cmd,
     models_cmd,
     peers_cmd,
     reproduce_cmd,
@@ -58,6 +59,7 @@ for _module in (
     simulate_cmd,
     reproduce_cmd,
     explore_cmd,
+    invert_cmd,
     peers_cmd,
     engine_cmd,
 ):

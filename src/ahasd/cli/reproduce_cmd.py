@@ -22,6 +22,9 @@ def reproduce(
         None, "--traces", help="Folder of recorded traces; pairs without one use built-in profiles."
     ),
     seeds: int = typer.Option(0, "--seeds", help="Seeds per cell (0 = 3, or 1 with --quick)."),
+    invert: bool = typer.Option(
+        False, "--invert", help="Add 'What it would take' (ahasd invert) and its figure."
+    ),
 ) -> None:
     """Run AHASD's evaluation (pairs x algorithms x systems x seeds) and write the report."""
     from rich.console import Console
@@ -34,7 +37,7 @@ def reproduce(
     if seeds < 0:
         raise AhasdError(f"seeds: got {seeds}; accepted: 0 (default) or an integer in 1..100")
     spec = quick_spec(seeds or 1) if quick else full_spec(seeds or 3)
-    outcome = run(out, spec=spec, quick=quick, jobs=jobs or None, traces=traces)
+    outcome = run(out, spec=spec, quick=quick, jobs=jobs or None, traces=traces, invert=invert)
     console = Console()
     console.print(_headline(outcome.claims))
     for w in outcome.warnings:
@@ -42,7 +45,9 @@ def reproduce(
     t = outcome.timings_s
     console.print(
         f"{len(outcome.rows)} runs: simulate {t['simulate']:.1f} s, report and figures "
-        f"{t['figures']:.1f} s, peer sections {t['peers']:.1f} s, total {t['total']:.1f} s"
+        f"{t['figures']:.1f} s, peer sections {t['peers']:.1f} s, "
+        + (f"invert {t['invert']:.1f} s, " if "invert" in t else "")
+        + f"total {t['total']:.1f} s"
     )
     console.print(f"wrote {out / 'results.parquet'}, {out / 'report.md'}, {out / 'report.html'}")
 

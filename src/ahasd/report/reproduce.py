@@ -222,11 +222,13 @@ def reproduce(
     jobs: int | None = None,
     traces: Path | None = None,
     peers: bool = True,
+    invert: bool = False,
 ) -> Outcome:
     """Run the matrix and write every output into ``out_dir``.
 
     ``peers=False`` leaves out the peer-system sections (LP-Spec, SpecPIM search, edge): tests
-    of the AHASD part use it; the CLI always includes them.
+    of the AHASD part use it; the CLI always includes them. ``invert=True`` adds "What it
+    would take" (``ahasd invert``, report/invert.py).
     """
     out = _output_dir(Path(out_dir))
     trace_map = find_traces(traces, spec.pairs, min_tokens=spec.tokens) if traces else None
@@ -251,8 +253,15 @@ def reproduce(
     peer_sections, peer_warning = _peer_sections(out, quick=quick, jobs=jobs) if peers else ([], "")
     sections += peer_sections
     timings["peers"] = time.perf_counter() - t2
+    if invert:
+        from ahasd.report.invert import build_section
+
+        t3 = time.perf_counter()
+        sections.append(build_section(out, quick=quick, jobs=jobs))
+        timings["invert"] = time.perf_counter() - t3
+    flags = (" --quick" if quick else "") + (" --invert" if invert else "")
     intro = (
-        f"Produced by `ahasd reproduce{' --quick' if quick else ''}` "
+        f"Produced by `ahasd reproduce{flags}` "
         f"(seeds {', '.join(map(str, spec.seeds))}). Rows: `results.parquet`, one per run "
         "with its full config. Claims are from research/ahasd.md §7; the simulator was not "
         "tuned to them."
