@@ -315,3 +315,22 @@ def test_a_non_finite_bound_in_a_readings_file_exits_2(tmp_path):
     )
     run = _run_cli(["invert", "--readings", str(bad), "--claims", "ahasd-area"])
     assert run.code == 2 and "x.range: got [0.0, inf]" in run.err and run.err.count("\n") == 1
+
+
+def test_results_do_not_depend_on_the_executor_or_the_cache(tmp_path):
+    """Serial, a 2-process pool and a warm result cache give the same document."""
+    from ahasd.explore import get_executor
+    from ahasd.explore.invert import invert
+
+    claims, params = select("ahasd-ee-vs-specpim"), resolve(load_entries())
+
+    def run(jobs, cache):
+        doc = invert(claims, params, budget=4, seed=1, executor=get_executor("local", jobs=jobs),
+                     cache_dir=cache, joint_trials=0)  # fmt: skip
+        return doc["claims"], doc["joint"], doc["settings"]["runs_simulated"]
+
+    serial = run(1, None)
+    pooled = run(2, tmp_path / "cache")
+    cached = run(1, tmp_path / "cache")
+    assert serial[:2] == pooled[:2] == cached[:2]
+    assert serial[2] == pooled[2] > 0 and cached[2] == 0

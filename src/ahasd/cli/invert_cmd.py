@@ -40,6 +40,7 @@ def invert(
     from ahasd.explore import get_executor
     from ahasd.explore.invert import invert as run
     from ahasd.explore.invert import load_entries, resolve, select
+    from ahasd.report.reproduce import output_dir
 
     if budget < 1:
         raise AhasdError(f"budget: got {budget}; accepted: an integer >= 1 (readings per claim)")
@@ -50,7 +51,7 @@ def invert(
     picked = select(claims)
     params = resolve(load_entries(readings))
     ex = get_executor(executor, jobs=jobs, address=address)
-    out_dir = _out_dir(out) if out is not None else None
+    out_dir = output_dir(out) if out is not None else None
     doc = run(
         picked,
         params,
@@ -69,17 +70,6 @@ def invert(
         typer.echo(json.dumps(doc, default=str))
         return
     _print(doc, out_dir)
-
-
-def _out_dir(out: Path) -> Path:
-    if out.exists() and not out.is_dir():
-        raise AhasdError(f"out: {out} is a file; accepted: a folder (created if missing)")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        msg = f"out: cannot create {out} ({exc.strerror}); accepted: a writable folder"
-        raise AhasdError(msg) from None
-    return out
 
 
 def _command(claims: str | None, budget: int, seed: int, readings: Path | None) -> str:

@@ -58,8 +58,9 @@ def _headline(results):
     from ahasd.report.table import fmt
 
     table = Table(title="AHASD claims (research/ahasd.md §7) vs this simulator")
-    for col in ("claim", "paper", "ours", "ours/claimed"):
-        table.add_column(col, justify="left" if col == "claim" else "right")
+    for col in ("claim", "paper", "ours", "ours/claimed", "matched scale", "matched on"):
+        table.add_column(col, justify="left" if col in ("claim", "matched on") else "right")
     for r in results:
-        table.add_row(r.claim.label, f"{r.claim.claimed:g}", fmt(r.ours), fmt(r.ratio))
+        matched = (fmt(r.matched), r.matched_platform) if r.claim.matched else ("—", "")
+        table.add_row(r.claim.label, f"{r.claim.claimed:g}", fmt(r.ours), fmt(r.ratio), *matched)
     return table

@@ -200,7 +200,7 @@ def _peer_sections(out: Path, *, quick: bool, jobs: int | None) -> tuple[list[Se
         )
 
 
-def _output_dir(out: Path) -> Path:
+def output_dir(out: Path) -> Path:
     """Create ``out`` (and parents) before any run starts; a bad path is a one-line error."""
     if out.exists() and not out.is_dir():
         raise AhasdError(f"out: {out} is a file; accepted: a folder (created if missing)")
@@ -230,7 +230,7 @@ def reproduce(
     of the AHASD part use it; the CLI always includes them. ``invert=True`` adds "What it
     would take" (``ahasd invert``, report/invert.py).
     """
-    out = _output_dir(Path(out_dir))
+    out = output_dir(Path(out_dir))
     trace_map = find_traces(traces, spec.pairs, min_tokens=spec.tokens) if traces else None
     t0 = time.perf_counter()
     rows = run_matrix(spec, jobs=jobs, traces=trace_map)
