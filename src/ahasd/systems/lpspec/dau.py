@@ -34,6 +34,7 @@ def balanced_split(
     *,
     concurrent: bool = True,
     sync_s: float = 0.0,
+    r_max: float = 1.0,
 ) -> Split:
     """Column share for the NPU that makes both engines finish together.
 
@@ -42,6 +43,7 @@ def balanced_split(
     makespan is minimised where they finish together. Without it they share one command path
     and serialise, so the whole operator goes to the faster engine. A split costs one NPU<->PIM
     hand-off (``sync_s``); when that outweighs the overlap, the faster engine takes it all.
+    ``r_max``: the largest NPU share the DRAM rank has room for (capacity of its column copy).
     """
     for name, value in (("t_npu_s", t_npu_s), ("t_pim_s", t_pim_s)):
         if not value >= 0.0:
@@ -53,6 +55,12 @@ def balanced_split(
     balanced = t_npu_s * t_pim_s / (t_npu_s + t_pim_s) + sync_s
     if concurrent and balanced < seconds:
         r, seconds = t_pim_s / (t_npu_s + t_pim_s), balanced
+    if r > r_max:  # the NPU can only stream the columns its rank holds
+        r = r_max
+        if concurrent:
+            seconds = max(r * t_npu_s, (1.0 - r) * t_pim_s) + (sync_s if 0 < r < 1 else 0.0)
+        else:
+            seconds = r * t_npu_s + (1.0 - r) * t_pim_s + (sync_s if 0 < r < 1 else 0.0)
     return Split(r, seconds, r * e_npu_j + (1.0 - r) * e_pim_j)
 
 

@@ -29,7 +29,7 @@ from ahasd.sim.metrics import Metrics
 from ahasd.sim.result import Result
 from ahasd.sim.timeline import Timelines
 from ahasd.systems.base import SYSTEMS, RunContext, System, build_result, kv_groups
-from ahasd.systems.lpspec.cost import LpSpecCosts
+from ahasd.systems.lpspec.cost import LpSpecCosts, lpspec_memory
 from ahasd.systems.lpspec.tree import HeadStats, greedy_order, prune
 
 # Samsung LPDDR5-PIM as LP-Spec's GEMV baseline: 102.4 GOPS per die, one token per weight pass
@@ -152,14 +152,18 @@ def closed_form_ar(ctx: RunContext, costs: LpSpecCosts) -> tuple[float, float]:
 
 
 def _costs(ctx: RunContext, platform: Any, mode: str, opts: LpSpecOptions) -> LpSpecCosts:
+    cfg = ctx.config
+    mem = lpspec_memory(platform, ctx.target, precision=cfg.precision,
+                        kv_tokens=cfg.prompt_len + cfg.tokens)  # fmt: skip
     return LpSpecCosts(
         platform,
         ctx.target,
         mode=mode,
-        precision=ctx.config.precision,
+        precision=cfg.precision,
         n_heads=opts.n_heads,
-        kv_bucket=ctx.config.kv_bucket,
+        kv_bucket=cfg.kv_bucket,
         concurrent=opts.use_nmc,
+        mem=mem,
     )
 
 
@@ -172,7 +176,11 @@ def run_lpspec(ctx: RunContext, system: type[System], opts: LpSpecOptions) -> Re
     )
     if opts.mode == "pim":
         ctx.platform = gemv
-    loop = _Loop(ctx, _costs(ctx, ctx.platform, opts.mode, opts), opts)
+    costs = _costs(ctx, ctx.platform, opts.mode, opts)
+    ctx.mem = costs.mem
+    if costs.mem is not None:
+        ctx.warnings.extend(costs.mem.warnings)
+    loop = _Loop(ctx, costs, opts)
     loop.kernel.run()
     npu_ar = closed_form_ar(ctx, _costs(ctx, ctx.platform, "npu", opts))
     gemv_ar = closed_form_ar(ctx, _costs(ctx, gemv, "pim", opts))
@@ -187,6 +195,7 @@ def run_lpspec(ctx: RunContext, system: type[System], opts: LpSpecOptions) -> Re
             "gemv-pim-ar": {"throughput_tok_s": gemv_ar[0], "tokens_per_joule": gemv_ar[1]},
         },
         "gemv_pim_overrides": GEMV_PIM_OVERRIDES,
+        "r_npu_max": costs.r_max,
     }
     prefill = _costs(ctx, ctx.platform, "npu", opts)(ctx.config.prompt_len, 0, heads=False)
     return build_result(
@@ -198,6 +207,7 @@ def run_lpspec(ctx: RunContext, system: type[System], opts: LpSpecOptions) -> Re
         ar=npu_ar,
         prefill_s=prefill.seconds,
         extras=extras,
+        prefill=(prefill.seconds, prefill.joules + costs.static_w * prefill.seconds),
     )
 
 
