@@ -7,24 +7,55 @@ import json
 from ahasd.report.invert import invert_markdown, write_outputs
 from ahasd.report.sections import Section
 
-CHANGE = {"key": "switches.energy", "name": "ahasd.energy", "default": "h2llm-lpddr5",
-          "value": "mobile-lpddr5", "source": "[h2llm]", "applies_to": ["ahasd-mobile"]}  # fmt: skip
+CHANGE = {
+    "key": "switches.energy",
+    "name": "ahasd.energy",
+    "default": "h2llm-lpddr5",
+    "value": "mobile-lpddr5",
+    "source": "[h2llm]",
+    "applies_to": ["ahasd-mobile"],
+}
 
 
 def _doc():
     """A hand-made document in the shape `ahasd invert --json` prints (values are made up)."""
     claims = [
-        {"claim": "a", "label": "claim A", "paper": 2.0, "ours_default": 2.1, "status": "holds",
-         "changes": [], "best": 2.1},
-        {"claim": "b", "label": "claim B", "paper": 1.24, "ours_default": 2.2,
-         "status": "reachable", "changes": [CHANGE], "best": 1.23},
-        {"claim": "c", "label": "claim C", "paper": 4.2, "ours_default": 0.9,
-         "status": "unreachable", "changes": [], "best": 2.7,
-         "reason": "memory-bound (lpddr5 bus 51.2 GB/s): τ/t_pass caps it at 13 tok/s"},
-    ]  # fmt: skip
-    joint = {"largest": {"size": 2, "claims": ["a", "b"], "changes": [CHANGE]},
-             "satisfiable": ["a", "b"], "readings_tried": 5, "method": "m",
-             "contradictions": [{"claims": ["a", "b"], "why": "at b's reading a is 3"}]}  # fmt: skip
+        {
+            "claim": "a",
+            "label": "claim A",
+            "paper": 2.0,
+            "ours_default": 2.1,
+            "status": "holds",
+            "changes": [],
+            "best": 2.1,
+        },
+        {
+            "claim": "b",
+            "label": "claim B",
+            "paper": 1.24,
+            "ours_default": 2.2,
+            "status": "reachable",
+            "changes": [CHANGE],
+            "best": 1.23,
+        },
+        {
+            "claim": "c",
+            "label": "claim C",
+            "paper": 4.2,
+            "ours_default": 0.9,
+            "status": "unreachable",
+            "changes": [],
+            "best": 2.7,
+            "reason": "memory-bound (lpddr5 bus 51.2 GB/s): τ/t_pass caps it at 13 tok/s",
+        },
+    ]
+    joint = {
+        "largest": {"size": 2, "claims": ["a", "b"], "changes": [CHANGE]},
+        "satisfiable": ["a", "b"],
+        "readings_tried": 5,
+        "method": "m",
+        "contradictions": [{"claims": ["a", "b"], "why": "at b's reading a is 3"}],
+    }
     settings = {"budget": 60, "seed": 0, "runs_simulated": 123}
     return {"claims": claims, "joint": joint, "settings": settings}
 

@@ -46,6 +46,6 @@ def test_matched_scale_baselines_hold_the_pair_in_unified_memory():
     gpu = simulate(system="gpu-only", platform="gpu-mobile", tokens=64)
     spim = simulate(system="specpim", platform="specpim-mobile", tokens=64)
     for r in (gpu, spim):
-        assert r.fits_in_memory and not r.warnings
+        assert r.fits_in_memory and not [w for w in r.warnings if "host link" in w]
     assert gpu.extras["offload_bytes"] == {"draft": 0, "target": 0}
     assert "lpddr5" in spim.devices and "pim" in spim.devices

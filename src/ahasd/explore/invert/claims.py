@@ -18,10 +18,10 @@ from ahasd.errors import AhasdError
 
 TPUT, EE = "throughput_tok_s", "tokens_per_joule"
 AREA = "area_pct"  # no runs: the area model of explore/area.py over the paper's die
-DIE_MM2 = 50.0  # [ahasd] §5.4: every % of the paper's area table divides by 50 mm²
+DIE_MM2 = 50.0  # [ahasd26] §5.4: every % of the paper's area table divides by 50 mm²
 TOLERANCE = 0.10  # "within ±10% of the claim"
 
-# AHASD's evaluation matrix ([ahasd] Table 1, §6): three pairs, four drafting algorithms
+# AHASD's evaluation matrix ([ahasd26] Table 1, §6): three pairs, four drafting algorithms
 AHASD_PAIRS = (
     ("opt-1.3b", "opt-6.7b"),
     ("llama2-7b", "llama2-13b"),
@@ -111,9 +111,9 @@ def _ahasd(name, label, claimed, metric, num, den, agg, source, **kw) -> Claim:
     )
 
 
-_HEAD = "[ahasd] abstract and §6 headline"
-_ABL = "[ahasd] §6.1 ablation figure"
-_T4 = "[ahasd] Table 4"
+_HEAD = "[ahasd26] abstract and §6 headline"
+_ABL = "[ahasd26] §6.1 ablation figure"
+_T4 = "[ahasd26] Table 4"
 
 _STEPS = (
     ("npu-pim-async", _ASYNC, 2.2, 1.9),
@@ -205,7 +205,7 @@ CLAIMS: tuple[Claim, ...] = (
         "ahasd-area",
         "AHASD additions, % of the DRAM die (< 3)",
         "AHASD",
-        "[ahasd] §5.4 area table",
+        "[ahasd26] §5.4 area table",
         3.0,
         AREA,
         _AHASD,
@@ -216,7 +216,7 @@ CLAIMS: tuple[Claim, ...] = (
         "specpim-tput-vs-gpu-sd",
         "SpecPIM throughput vs GPU speculative decoding (geomean)",
         "SpecPIM",
-        "[specpim] abstract",
+        "[specpim24] abstract",
         1.52,
         TPUT,
         _SPIM,
@@ -228,7 +228,7 @@ CLAIMS: tuple[Claim, ...] = (
         "specpim-ee-vs-gpu-sd",
         "SpecPIM tokens/J vs GPU speculative decoding (geomean)",
         "SpecPIM",
-        "[specpim] abstract",
+        "[specpim24] abstract",
         6.67,
         EE,
         _SPIM,
@@ -240,7 +240,7 @@ CLAIMS: tuple[Claim, ...] = (
         "lpspec-tput",
         "LP-Spec throughput, LLaMA2-7B INT8",
         "LP-Spec",
-        "[lpspec] Table III",
+        "[lpspec25] Table III",
         73.4,
         TPUT,
         _LPSPEC,
@@ -251,7 +251,7 @@ CLAIMS: tuple[Claim, ...] = (
         "lpspec-ee",
         "LP-Spec tokens/J, LLaMA2-7B INT8",
         "LP-Spec",
-        "[lpspec] Table III",
+        "[lpspec25] Table III",
         32.6,
         EE,
         _LPSPEC,
@@ -262,7 +262,7 @@ CLAIMS: tuple[Claim, ...] = (
         "lpspec-edp",
         "LP-Spec EDP per token",
         "LP-Spec",
-        "[lpspec] Table III",
+        "[lpspec25] Table III",
         0.418,
         "edp_per_token",
         _LPSPEC,
@@ -274,7 +274,7 @@ CLAIMS: tuple[Claim, ...] = (
         "lpspec-tput-vs-npu",
         "LP-Spec throughput vs mobile NPU",
         "LP-Spec",
-        "[lpspec] abstract",
+        "[lpspec25] abstract",
         13.21,
         TPUT,
         _LPSPEC,
@@ -285,7 +285,7 @@ CLAIMS: tuple[Claim, ...] = (
         "lpspec-ee-vs-npu",
         "LP-Spec tokens/J vs mobile NPU",
         "LP-Spec",
-        "[lpspec] abstract",
+        "[lpspec25] abstract",
         7.56,
         EE,
         _LPSPEC,
@@ -296,7 +296,7 @@ CLAIMS: tuple[Claim, ...] = (
         "edge-speedup",
         "Edge SD speedup over the best autoregressive mapping (up to)",
         "Edge SD",
-        "[edge-sd] abstract",
+        "[edge-sd26] abstract",
         1.68,
         "speedup_vs_ar",
         _EDGE,

@@ -34,6 +34,7 @@ class Entry(BaseModel):
     range: tuple[float, float] | None = None
     log: bool = False
     integer: bool = False
+    requires: dict[str, Any] = Field(default_factory=dict)  # other readings it only acts under
     source: str = Field(min_length=1)
 
 
@@ -51,6 +52,7 @@ class Param:
     high: float = math.nan
     log: bool = False
     integer: bool = False
+    requires: tuple[tuple[str, Any], ...] = ()  # (reading, value) it only acts under
 
     @property
     def is_choice(self) -> bool:
@@ -137,7 +139,15 @@ def _check_shape(e: Entry, where: str) -> None:
 
 def resolve(entries: list[Entry]) -> list[Param]:
     """Defaults and applicability from the presets; inconsistent entries fail loudly."""
-    return [_resolve(e) for e in entries]
+    params = [_resolve(e) for e in entries]
+    by_name = {p.name: p for p in params}
+    for p in params:
+        for name, value in p.requires:
+            other = by_name.get(name)
+            if other is None or (other.is_choice and value not in other.values):
+                allowed = "a reading of the table" if other is None else other.values
+                raise field_error(f"readings: {p.name}.requires.{name}", value, str(allowed))
+    return params
 
 
 def _resolve(e: Entry) -> Param:
@@ -157,7 +167,8 @@ def _resolve(e: Entry) -> Param:
             "integer": e.integer,
         }
     )
-    param = Param(e.name, e.set, e.source, default, tuple(found), **shape)
+    param = Param(e.name, e.set, e.source, default, tuple(found),
+                  requires=tuple(sorted(e.requires.items())), **shape)  # fmt: skip
     if found and not _inside(param, default):
         allowed = list(param.values) if param.is_choice else [param.low, param.high]
         raise AhasdError(f"{where}: the preset default {default!r} lies outside {allowed}")

@@ -91,7 +91,7 @@ def _throughput(fields: Mapping[str, Any], row: Mapping[str, Any]) -> str:
     unit = VERIFY_ON.get(str(fields["system"])) or row.get("extras.target_device")
     tput, tau = float(row["throughput_tok_s"]), float(row.get("tau") or 0.0)
     if not unit:
-        return f"{tput:.3g} tok/s, {_busiest(row)}"
+        return f"{tput:.3g} tok/s, {_busiest(fields, row)}"
     step = _verify_step(fields, row, str(unit))
     cap = tau / step.seconds if step.seconds > 0 else float("inf")
     return (
@@ -120,12 +120,18 @@ def _verify_step(fields: Mapping[str, Any], row: Mapping[str, Any], unit: str):
     return step
 
 
-def _busiest(row: Mapping[str, Any]) -> str:
+def _busiest(fields: Mapping[str, Any], row: Mapping[str, Any]) -> str:
+    """The computing device busy for the largest share of the run (memories excluded)."""
+    from ahasd.hardware import load_platform
+    from ahasd.hardware.devices import DramDevice
+
+    platform = load_platform(str(fields["platform"]), fields.get("platform_overrides") or None)
     util = {
-        k.split(".")[1]: float(v)
-        for k, v in row.items()
-        if k.startswith("devices.") and k.endswith(".utilisation") and v
+        name: float(row.get(f"devices.{name}.utilisation") or 0.0)
+        for name, dev in platform.devices.items()
+        if not isinstance(dev, DramDevice)
     }
+    util = {k: v for k, v in util.items() if v}
     if not util:
         return "no device busy"
     dev = max(util, key=util.__getitem__)

@@ -134,7 +134,8 @@ class ClaimSearch:
         return self._outcome("unreachable", self._closest(), note)
 
     def _moves(self) -> dict[str, list[dict[str, Any]]]:
-        """Per parameter, its probe readings (with the platform choice that enables it)."""
+        """Per parameter, its probe readings, with the platform choice that brings it to one of
+        the claim's runs and the readings it only acts under (``requires``)."""
         out: dict[str, list[dict[str, Any]]] = {}
         for name, p in self.params.items():
             enable = (
@@ -142,6 +143,8 @@ class ClaimSearch:
             )
             if enable is None:
                 continue
+            enable = {**enable, **{q: v for q, v in p.requires if q in self.params
+                                   and affects(self.claim, q, v, enable, self.params)}}  # fmt: skip
             probes = [
                 {**enable, name: x}
                 for x in p.probes()
