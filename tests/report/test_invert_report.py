@@ -90,7 +90,8 @@ def test_reproduce_invert_adds_the_section(tmp_path, monkeypatch):
 
     monkeypatch.setattr(inv, "build_section", fake)
     spec = MatrixSpec(pairs=(("opt-1.3b", "opt-6.7b"),), policies=("svip",), tokens=64, seeds=(0,))
-    out = rep.reproduce(tmp_path, spec=spec, quick=True, jobs=1, peers=False, invert=True)
+    out = rep.reproduce(tmp_path, spec=spec, quick=True, jobs=1, peers=False, invert=True,
+                        command="ahasd reproduce --quick --invert")  # fmt: skip
     report = (tmp_path / "report.md").read_text()
     assert calls == [(True, 1)] and "## What it would take" in report
     assert "`ahasd reproduce --quick --invert`" in report and "invert" in out.timings_s

@@ -40,7 +40,7 @@ def invert(
     from ahasd.explore import get_executor
     from ahasd.explore.invert import invert as run
     from ahasd.explore.invert import load_entries, resolve, select
-    from ahasd.report.reproduce import output_dir
+    from ahasd.report.reproduce import _output_dir
 
     if budget < 1:
         raise AhasdError(f"budget: got {budget}; accepted: an integer >= 1 (readings per claim)")
@@ -51,7 +51,7 @@ def invert(
     picked = select(claims)
     params = resolve(load_entries(readings))
     ex = get_executor(executor, jobs=jobs, address=address)
-    out_dir = output_dir(out) if out is not None else None
+    out_dir = _output_dir(out) if out is not None else None
     doc = run(
         picked,
         params,

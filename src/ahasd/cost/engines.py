@@ -25,8 +25,8 @@ OPS_PER_ELEM = {
     OpKind.ACTIVATION: 8.0,
     OpKind.ELEMENTWISE: 1.0,
 }
-# AAU cycles per chunk relative to the preset's softmax/LayerNorm figure ([R1]: GELU 2,
-# softmax/LN 3, attention 4 cycles per 16-element chunk; research/ahasd.md section 4).
+# AAU cycles per chunk relative to the preset's softmax/LayerNorm figure ([ahasd-artifact]:
+# GELU 2, softmax/LN 3, attention 4 cycles per 16-element chunk).
 AAU_CHUNK_SCALE = {
     OpKind.SOFTMAX: 1.0,
     OpKind.NORM: 1.0,
@@ -204,7 +204,7 @@ def on_pim(op: Op, pim: PimDevice, *, use_aau: bool, cross_bytes: int = 0) -> Co
     """The op inside PIM: bank ALUs at internal bandwidth, vector ops on the AAU or the ALUs.
 
     Bank ALUs serve ``n_alu`` tokens per weight pass, so a bandwidth-bound op takes
-    ``ceil(m / n_alu)`` passes (LP-Spec section V-B, research/peers.md 3.3).
+    ``ceil(m / n_alu)`` passes ([lpspec25] §V-B).
     ``cross_bytes`` are activations that cross the external bus to or from the host.
     """
     n = op.count

@@ -68,7 +68,8 @@ def stream_read(spec: DramSpec, n_bytes: float) -> float:
     Bursts alternate bank groups (column-interleaved map); row set ``k`` is one row in bank
     ``k mod banks_per_group`` of every group. The next set is opened as soon as the current one
     starts being read (tRRD/tFAW and the bank's own precharge permitting); a set's rows are
-    precharged (in a free command slot) before the bank opens again. Returns the time from the first command to the last data beat.
+    precharged (in a free command slot) before the bank opens again. Returns the time from the
+    first command to the last data beat.
     """
     s, t = spec, spec.timing
     groups = max(1, s.bank_groups)

@@ -10,8 +10,9 @@ So, per die::
     t_row  = max(tRC, max(t_open + (C - 1) t_cmd + tRTP, tRAS) + tRPab)
     rate   = units x row_bytes / t_row x (1 - tRFCab / tREFI)          (bytes of weights / s)
 
-with C columns per row (refresh falls between row cycles, when every bank is closed anyway). Compute is tied to the column rate (one PIM cycle per tCCD_L, ``lanes``
-MACs per unit per cycle), so the published peaks follow: ``units x lanes x 2 / tCCD_L`` ops/s
+with C columns per row (refresh falls between row cycles, when every bank is closed anyway).
+Compute is tied to the column rate (one PIM cycle per tCCD_L, ``lanes`` MACs per unit per
+cycle), so the published peaks follow: ``units x lanes x 2 / tCCD_L`` ops/s
 and ``units x burst / tCCD_L`` bytes/s per die. A task on ``n`` dies moves its operand's bytes
 ``1/n`` per die in parallel; the input vector is written to each die and the outputs read back
 over the die's channel. :func:`ahasd.memory.commands.pim_gemv` issues the same sequence command

@@ -15,7 +15,7 @@ from ahasd.sim.timeline import Span
 
 @dataclass(frozen=True)
 class Result:
-    """Metrics of one run (DESIGN.md §4) plus provenance."""
+    """Metrics of one run (docs/metrics.md) plus provenance."""
 
     system: str
     committed_tokens: int

@@ -1,4 +1,4 @@
-"""Task-level asynchronous NPU + LPDDR5-PIM speculative decoding ([ahasd26] §4).
+"""Task-level asynchronous NPU + LPDDR5-PIM speculative decoding ([ahasd26] §3–§4).
 
 The draft model drafts batches on PIM into the bounded unverified-draft queue, on top of tokens
 not yet verified (look-ahead); the target verifies the oldest batch on the NPU. Acceptance

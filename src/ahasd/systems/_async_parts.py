@@ -81,7 +81,8 @@ class AsyncParts:
             from ahasd.policies.tvc import TVC
 
             self.tvc = TVC(ctx.config.tvc, profile=self.offline_profile())
-        # TVC found no slack: keep drafting (paper) or stop look-ahead ([R1]); TvcConfig.no_slack
+        # TVC found no slack: keep drafting (paper) or stop look-ahead (artifact); see
+        # TvcConfig.no_slack
         self.tvc_keeps_drafting = self.tvc.drafts_when_no_slack if self.tvc is not None else True
 
     def offline_profile(self) -> tuple[float, float, float]:

@@ -1,6 +1,6 @@
 """``ahasd``: asynchronous NPU + LPDDR5-PIM speculative decoding with AAU, EDC, TVC and GTSU.
 
-The draft model runs whole on PIM, the target on the NPU (research/ahasd.md §1.1); the loop is in
+The draft model runs whole on PIM, the target on the NPU ([ahasd26] §4.1); the loop is in
 ``_async.py``. ``use_aau`` / ``use_edc`` / ``use_tvc`` / ``use_gtsu`` switch each feature off for
 the ablation chain (``--no-aau``, ``--no-edc``, ``--no-tvc``, ``--no-gtsu``); without the GTSU a
 rank switch takes a plain controller's mode change and every PIM unit stays powered.

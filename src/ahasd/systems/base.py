@@ -3,7 +3,8 @@
 A system is a class registered in ``SYSTEMS`` with a ``default_platform`` and a
 ``run(ctx) -> Result``; ``simulate`` prepares the :class:`RunContext` (platform, models, trace,
 acceptance replay, drafting policy, memory plan) and hands it over. Drivers schedule tasks on the
-event kernel and take every duration and energy from ``StepCostTable.cost`` (STYLE.md rule 7).
+event kernel and take every duration and energy from ``StepCostTable.cost`` (no system prices
+work itself).
 """
 
 from __future__ import annotations

@@ -296,7 +296,7 @@ CLAIMS: tuple[Claim, ...] = (
         "edge-speedup",
         "Edge SD speedup over the best autoregressive mapping (up to)",
         "Edge SD",
-        "[edge-sd26] abstract",
+        "[edgesd] abstract",
         1.68,
         "speedup_vs_ar",
         _EDGE,

@@ -5,7 +5,7 @@ here as shapes only; every time and energy comes from the cost layer (``op_cost`
 side, ``cost.engines.on_pim`` for the PIM side with the PIM share's output crossing the bus).
 :mod:`ahasd.systems.lpspec.dau` turns the two per-engine costs into the balanced split.
 
-Medusa heads (research/algorithms.md §2.3; Medusa-1): head i is a residual block
+Medusa heads ([medusa], Medusa-1): head i is a residual block
 (hidden x hidden + SiLU) and its own LM head (hidden x vocab), run on the last accepted token.
 """
 

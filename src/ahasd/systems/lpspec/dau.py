@@ -1,7 +1,7 @@
 """LP-Spec's data allocation unit (DAU) and near-data memory controller (NMC) timing rules.
 
-Sources: research/peers.md §3.2 (NMC: independent command/address paths for the DRAM rank and the
-PIM ranks, so NPU traffic and PIM compute overlap) and §3.3 (column-wise split of every verify
+Sources: [lpspec25] §V (NMC: independent command/address paths for the DRAM rank and the
+PIM ranks, so NPU traffic and PIM compute overlap) and §V-B (column-wise split of every verify
 GEMM between NPU and PIM; ``r_NPU = t_PIM / (t_NPU + t_PIM)``, ``t = t_NPU·t_PIM/(t_NPU+t_PIM)``,
 ``E = r·E_NPU + (1-r)·E_PIM``; PIM time steps by ``ceil(L / N_ALU)``).
 
@@ -74,7 +74,7 @@ def pim_passes(n_tokens: int, n_alu: int) -> int:
 
 
 def stepped_pim_time(t_pass_s: float, n_tokens: int, n_alu: int) -> float:
-    """``T_PIM = T_pass · ceil(L / N_ALU)`` (peers.md §3.3); used to check the cost layer."""
+    """``T_PIM = T_pass · ceil(L / N_ALU)`` ([lpspec25] §V-B); used to check the cost layer."""
     return t_pass_s * pim_passes(n_tokens, n_alu)
 
 

@@ -1,6 +1,6 @@
 """``lpspec`` (LP-Spec, ICCAD'25) and its GEMV-PIM speculative baseline ``lpspec-pim-si``.
 
-LP-Spec (research/peers.md §3): the target (``config.target``) verifies a Medusa tree each
+LP-Spec ([lpspec25]): the target (``config.target``) verifies a Medusa tree each
 iteration. The tree comes from per-(head, rank) accuracies refreshed after every verification
 and is pruned by the hardware-aware DTP (:mod:`.tree`); every matrix operator of the
 verification and of the heads is column-split NPU/PIM by the DAU so both finish together, with
@@ -33,20 +33,20 @@ from ahasd.systems.lpspec.cost import LpSpecCosts, lpspec_memory
 from ahasd.systems.lpspec.tree import HeadStats, greedy_order, prune
 
 # Samsung LPDDR5-PIM as LP-Spec's GEMV baseline: 102.4 GOPS per die, one token per weight pass
-# (research/peers.md §3.4, §5 "Samsung LPDDR5-PIM").
+# ([lpspec25] §VI, [samsung-lpddr5-pim]).
 GEMV_PIM_OVERRIDES: dict[str, Any] = {"pim.alu_gops": 102.4, "pim.n_alu": 1}
 
 
 @dataclass(frozen=True, slots=True)
 class LpSpecOptions:
-    """Knobs of the LP-Spec mechanisms (defaults: peers.md §3.3 reconstruction)."""
+    """Knobs of the LP-Spec mechanisms (defaults: [capim]'s reconstruction)."""
 
-    n_heads: int = 5  # Medusa heads (peers.md §3.3: 5 in the reconstruction)
+    n_heads: int = 5  # Medusa heads ([capim]: 5 in the reconstruction)
     top_k: int = 10  # candidates per head (Medusa trees use up to ~10 at depth 1)
-    max_nodes: int = 64  # Medusa's static trees have ~63 nodes (algorithms.md §2.3)
+    max_nodes: int = 64  # Medusa's static trees have ~63 nodes ([medusa])
     objective: Literal["both", "edp", "latency", "energy"] = "both"
     use_pruner: bool = True  # False: a static tree of static_tree_nodes nodes
-    static_tree_nodes: int = 63  # mc_sim_7b_63 size (algorithms.md §2.3)
+    static_tree_nodes: int = 63  # mc_sim_7b_63 size ([medusa])
     use_nmc: bool = True  # near-data controller: NPU and PIM overlap on split operators
     mode: Literal["dau", "pim", "npu"] = "dau"
 
