@@ -317,14 +317,16 @@ def test_a_non_finite_bound_in_a_readings_file_exits_2(tmp_path):
     assert run.code == 2 and "x.range: got [0.0, inf]" in run.err and run.err.count("\n") == 1
 
 
-def test_results_do_not_depend_on_the_executor_or_the_cache(tmp_path):
+def test_results_do_not_depend_on_the_executor_or_the_cache(tmp_path, monkeypatch):
     """A 2-process pool, a serial run (its own process: nothing simulated in this one) and a
     warm result cache give the same claims."""
     import subprocess
     import sys
 
     from ahasd.explore import get_executor
-    from ahasd.explore.invert import invert
+    from ahasd.explore.invert import invert, runs
+
+    monkeypatch.setattr(runs, "SERIAL_BELOW", 0)  # every batch to the pool, even small ones
 
     name, budget, seed = "ahasd-ee-vs-specpim", 4, 1
     args = [
