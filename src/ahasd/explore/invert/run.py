@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ahasd.errors import field_error
-from ahasd.explore.invert.claims import Claim
+from ahasd.explore.invert.claims import TOLERANCE, Claim
 from ahasd.explore.invert.joint import search_joint
 from ahasd.explore.invert.readings import Param
 from ahasd.explore.invert.reasons import explain
@@ -56,7 +56,7 @@ def invert(
             "seed": seed,
             "joint_trials": trials,
             "runs_simulated": store.computed,
-            "tolerance": 0.10,
+            "tolerance": TOLERANCE,
         },
     }
 
