@@ -86,7 +86,7 @@ def _print(doc: dict[str, Any], out_dir: Path | None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from ahasd.report.invert import change_text
+    from ahasd.report.invert import change_text, value_text
 
     table = Table(title="What it would take (ours within ±10% of each claim)")
     for col in ("claim", "paper", "ours", "status", "best", "smallest change / why not"):
@@ -96,9 +96,9 @@ def _print(doc: dict[str, Any], out_dir: Path | None) -> None:
         table.add_row(
             c["claim"],
             f"{c['paper']:g}",
-            f"{c['ours_default']:.3g}",
+            value_text(c["ours_default"]),
             c["status"],
-            f"{c['best']:.3g}",
+            value_text(c["best"]),
             why.replace("`", ""),
         )
     console = Console()

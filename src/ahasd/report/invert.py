@@ -20,13 +20,15 @@ from ahasd.report.table import markdown_table
 STATUS_COLOR = {"holds": "tab:green", "reachable": "tab:blue", "unreachable": "tab:red"}
 
 
-def _value(x: Any) -> str:
+def value_text(x: Any) -> str:
+    if x is None:
+        return "—"  # a run the claim needs cannot run (the reason says which)
     return f"{x:.3g}" if isinstance(x, float) else str(x)
 
 
 def change_text(changes: Sequence[Mapping[str, Any]]) -> str:
     """``key=value`` per change, as one would pass them to ``--set`` (platform as --platform)."""
-    return ", ".join(f"`{c['name']}`: {c['key']}={_value(c['value'])}" for c in changes) or "—"
+    return ", ".join(f"`{c['name']}`: {c['key']}={value_text(c['value'])}" for c in changes) or "—"
 
 
 def invert_markdown(doc: Mapping[str, Any], command: str) -> str:
@@ -36,9 +38,9 @@ def invert_markdown(doc: Mapping[str, Any], command: str) -> str:
         (
             c["label"],
             f"{c['paper']:g}",
-            _value(c["ours_default"]),
+            value_text(c["ours_default"]),
             c["status"],
-            _value(c["best"]),
+            value_text(c["best"]),
             "none" if c["status"] == "holds" else change_text(c["changes"]),
         )
         for c in doc["claims"]
@@ -86,7 +88,7 @@ def invert_figure(doc: Mapping[str, Any], path: Path) -> Path:
     import matplotlib.pyplot as plt
     from matplotlib.ticker import FuncFormatter, NullFormatter
 
-    claims = list(doc["claims"])
+    claims = [c for c in doc["claims"] if c["ours_default"] is not None and c["best"] is not None]
     fig, ax = plt.subplots(figsize=(9, 0.32 * len(claims) + 1.6))
     ax.axvspan(0.9, 1.1, color="0.85", label="claim ±10%")
     ax.axvline(1.0, color="k", lw=0.8)

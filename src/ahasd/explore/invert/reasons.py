@@ -35,6 +35,12 @@ def explain(claim: Claim, best: float, cells: list[float], runs: list, rows: lis
             f"the AAU's synthesised {AAU_MM2:g} mm² alone is "
             f"{100 * AAU_MM2 / DIE_MM2:.2f}% of the {DIE_MM2:g} mm² die"
         )
+    failed = [(cell, f, r) for (cell, fs), rs in zip(runs, rows, strict=True)
+              for f, r in zip(fs, rs, strict=True) if r.get("error")]  # fmt: skip
+    if best != best and failed:  # NaN: a run the claim needs does not run
+        cell, f, r = failed[0]
+        return (f"{f['system']} on {f['platform']} cannot run {cell.label}: {r['error']} "
+                f"({len(failed)} of the claim's runs fail)")  # fmt: skip
     below = best < claim.claimed
     ok = [i for i, v in enumerate(cells) if v == v]
     if not ok:

@@ -139,10 +139,10 @@ def _claim_dict(o: Outcome, params: Mapping[str, Param], seed: int, store: RunSt
         "paper": c.claimed,
         "relation": c.relation,
         "unit": c.unit,
-        "ours_default": o.default,
+        "ours_default": _finite(o.default),
         "status": o.status,
         "changes": changes(o.best.reading, params),
-        "best": o.best.value,
+        "best": _finite(o.best.value),
         "distance": o.best.distance,
         "readings_tried": o.tried,
         "basis": _basis(c, seed),
@@ -155,6 +155,11 @@ def _claim_dict(o: Outcome, params: Mapping[str, Param], seed: int, store: RunSt
             f" ({o.note})" if o.note else ""
         )
     return out
+
+
+def _finite(x: float) -> float | None:
+    """NaN (a run that cannot run) becomes null: the document stays valid JSON."""
+    return None if x != x else x
 
 
 def _basis(c: Claim, seed: int) -> dict[str, Any]:
