@@ -59,7 +59,7 @@ def _headline(results):
 
     from ahasd.report.table import fmt
 
-    table = Table(title="AHASD claims ([ahasd26], docs/references.md) vs this simulator")
+    table = Table(title=r"AHASD claims (\[ahasd26], docs/references.md) vs this simulator")
     for col in ("claim", "paper", "ours", "ours/claimed"):
         table.add_column(col, justify="left" if col == "claim" else "right")
     for r in results:
