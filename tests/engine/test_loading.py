@@ -50,9 +50,10 @@ def test_pair_loads_offline_and_tokenizer_round_trips(demo_dirs):
 @pytest.mark.parametrize(
     "args, needle",
     [
-        (["--draft", "/no/such/dir"], "draft"),
+        (["--draft", "/no/such/dir"], "--draft"),
+        (["--draft", "llama2-7b"], "demo-models"),
         (["--prompt", ""], "prompt"),
-        (["--device", "cuda:7"], "device"),
+        (["--torch-device", "cuda:7"], "device"),
         (["--dtype", "int3"], "dtype"),
     ],
 )
@@ -69,7 +70,7 @@ def test_bad_generate_input_is_one_line_exit_2(cli, demo_dirs, args, needle):
 
 def test_generate_json_keys(cli, demo_dirs):
     run = cli(["generate", "--draft", str(demo_dirs[0]), "--target", str(demo_dirs[1]),
-               "--prompt", "import os\n", "--max-new-tokens", "12", "--json"])  # fmt: skip
+               "--prompt", "import os\n", "--tokens", "12", "--json"])  # fmt: skip
     assert run.code == 0, run.err
     out = json.loads(run.out)
     for key in ("tokens_per_s", "tau", "mean_draft_len", "text", "acceptance_rate"):
@@ -79,7 +80,7 @@ def test_generate_json_keys(cli, demo_dirs):
 
 def test_generate_async_json(cli, demo_dirs):
     run = cli(["generate", "--draft", str(demo_dirs[0]), "--target", str(demo_dirs[1]),
-               "--prompt", "class A:", "--max-new-tokens", "12", "--async", "--json",
+               "--prompt", "class A:", "--tokens", "12", "--async", "--json",
                "--no-edc", "--no-tvc"])  # fmt: skip
     assert run.code == 0, run.err
     out = json.loads(run.out)

@@ -58,7 +58,7 @@ def test_trace_record_cli_writes_the_schema(cli, demo_dirs, tmp_path):
     prompts.write_text("import os\ndef main():\n")
     out = tmp_path / "t.parquet"
     run = cli(["trace", "record", "--draft", str(demo_dirs[0]), "--target", str(demo_dirs[1]),
-               "--prompts", str(prompts), "-o", str(out), "--max-new-tokens", "16"])  # fmt: skip
+               "--prompts", str(prompts), "-o", str(out), "--tokens", "16"])  # fmt: skip
     assert run.code == 0, run.err
     trace = traces.load_trace(out)
     assert len(trace) == 32 and trace.meta.source == "recorded"

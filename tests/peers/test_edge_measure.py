@@ -89,8 +89,8 @@ def test_cpu_gpu_mappings_measured_where_a_gpu_exists(demo):
 def test_cli_measure_json(cli, demo):
     d, t = demo
     run = cli(
-        ["edge-plan", "--measure", "--device", "cpu", "--draft-dir", str(d), "--target-dir",
-         str(t), "--gamma-max", "1", "--new-tokens", "8", "--json"]
+        ["edge-plan", "--measure", "--torch-device", "cpu", "--draft", str(d), "--target",
+         str(t), "--gamma-max", "1", "--tokens", "8", "--json"]
     )  # fmt: skip
     assert run.code == 0, run.err
     data = json.loads(run.out)
@@ -98,7 +98,8 @@ def test_cli_measure_json(cli, demo):
 
 
 def test_cli_measure_bad_input_exits_2(cli, tmp_path):
-    run = cli(["edge-plan", "--measure", "--device", "tpu"])
+    run = cli(["edge-plan", "--measure", "--torch-device", "tpu"])
     assert run.code == 2 and "device" in run.err and len(run.err.strip().splitlines()) == 1
-    run = cli(["edge-plan", "--measure", "--device", "cpu", "--draft-dir", str(tmp_path / "x")])
+    run = cli(["edge-plan", "--measure", "--torch-device", "cpu", "--draft", str(tmp_path / "x")])
     assert run.code == 2 and len(run.err.strip().splitlines()) == 1
+    assert "--draft" in run.err and "ahasd demo-models" in run.err

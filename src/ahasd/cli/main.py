@@ -27,6 +27,7 @@ from ahasd.cli import (
     simulate_cmd,
     trace_cmd,
 )
+from ahasd.cli.vocab import upgrade_argv
 from ahasd.errors import AhasdError, one_line
 
 app = typer.Typer(
@@ -89,7 +90,8 @@ def main(argv: list[str] | None = None) -> None:
     here, so every kind of bad input reads the same way.
     """
     try:
-        status = command().main(args=argv, prog_name="ahasd", standalone_mode=False)
+        args = upgrade_argv(sys.argv[1:] if argv is None else argv)
+        status = command().main(args=args, prog_name="ahasd", standalone_mode=False)
     except click_errors.NoArgsIsHelpError as exc:
         # A bare group or command: show its help, as `--help` would, and exit 2 like click does.
         # typer's rich help prints itself and returns ""; plain click returns the text.

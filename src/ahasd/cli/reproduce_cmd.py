@@ -17,7 +17,7 @@ def register(app: typer.Typer) -> None:
 def reproduce(
     out: Path = typer.Option(Path("reproduce-out"), "--out", help="Output folder."),
     quick: bool = typer.Option(False, "--quick", help="Reduced matrix (2 algorithms, 512 tokens)."),
-    jobs: int = typer.Option(0, "--jobs", help="Worker processes; 0 = one per CPU core."),
+    jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes; 0 = one per CPU core."),
     traces: Path | None = typer.Option(
         None, "--traces", help="Folder of recorded traces; pairs without one use built-in profiles."
     ),
