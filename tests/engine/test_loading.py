@@ -88,9 +88,15 @@ def test_generate_async_json(cli, demo_dirs):
 
 
 def test_demo_models_are_deterministic(demo_dirs, tmp_path):
-    from ahasd.engine.demo import make_demo_models
+    from ahasd.engine.demo import SIZES, make_demo_models
 
-    make_demo_models(tmp_path, size="tiny", seed=0)
+    calls = []
+    make_demo_models(tmp_path, size="tiny", seed=0, progress=lambda *call: calls.append(call))
+    labels = list(dict.fromkeys(call[0] for call in calls))
+    assert len(labels) == 2 and "target" in labels[0] and "draft" in labels[1]
+    steps = SIZES["tiny"].target.steps
+    assert [c[1:3] for c in calls if c[0] == labels[0]] == [(i, steps) for i in range(1, steps + 1)]
+    assert all(c[3].startswith("loss ") for c in calls)
     for role in ("draft", "target"):
         a = (demo_dirs[0].parent / role / "model.safetensors").read_bytes()
         assert a == (tmp_path / role / "model.safetensors").read_bytes()

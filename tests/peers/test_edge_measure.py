@@ -63,10 +63,13 @@ def _check_rows(rows, devices, gamma_max):
 
 
 def test_cpu_mappings_measured_with_the_cost_model_beside(demo):
+    calls = []
     res = measure_mappings(
-        *demo, device="cpu", gamma_max=2, new_tokens=16, reps=2, repeats=1, calib_s=0.2
-    )
+        *demo, device="cpu", gamma_max=2, new_tokens=16, reps=2, repeats=1, calib_s=0.2,
+        progress=lambda *call: calls.append(call),
+    )  # fmt: skip
     assert res.devices == ["cpu"]
+    assert [done for _, done, _ in calls] == [0, 1, 2, 3] and calls[-1][2] == 3  # AR, γ = 1, 2
     rows = _check_rows(res.rows, ["cpu"], 2)
     ar = next(r for r in rows if r["gamma"] == 0)
     assert ar["measured_speedup"] == pytest.approx(1.0)

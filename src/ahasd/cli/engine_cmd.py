@@ -13,8 +13,10 @@ from typing import Any
 
 import typer
 
+from ahasd.cli.progress import progress
 from ahasd.cli.vocab import engine_model_dir
 from ahasd.errors import field_error
+from ahasd.outputs import OUT_ROOT
 
 DRAFT = typer.Option(
     None, "--draft", metavar="DIR", help="Draft model directory (HF format); default: demo pair."
@@ -129,9 +131,10 @@ def validate_cmd(
     pol = require_policy("fixed", gamma=gamma)
     from ahasd.engine.run import encode_prompt
 
-    r = validate(pair, kv_len=kv_len, gamma=gamma, reps=reps, calib_s=calib_s, rounds=rounds,
-                 dispatch=not no_dispatch, policy=pol,
-                 prompt_ids=encode_prompt(pair, prompt))  # fmt: skip
+    with progress() as report:
+        r = validate(pair, kv_len=kv_len, gamma=gamma, reps=reps, calib_s=calib_s,
+                     rounds=rounds, dispatch=not no_dispatch, policy=pol,
+                     prompt_ids=encode_prompt(pair, prompt), progress=report)  # fmt: skip
     rows = [
         {"phase": x.phase, "n_tokens": x.n_tokens, "measured_ms": x.measured_s * 1e3,
          "predicted_ms": x.predicted_s * 1e3, "error_pct": x.error_pct,
@@ -200,8 +203,9 @@ def demo_models_cmd(
     from ahasd.engine.demo import make_demo_models
     from ahasd.report.host import demo_dir
 
-    summary = make_demo_models(out or demo_dir(), size="small" if small else size, seed=seed,
-                               log=lambda m: typer.echo(m, err=True))  # fmt: skip
+    with progress() as report:
+        summary = make_demo_models(out or demo_dir(), size="small" if small else size,
+                                   seed=seed, progress=report)  # fmt: skip
     typer.echo(json.dumps(summary, indent=1))
 
 
@@ -209,7 +213,9 @@ def trace_record_cmd(
     draft: str | None = DRAFT,
     target: str | None = TARGET,
     prompts: Path = typer.Option(..., "--prompts", help="Text file (one per line) or .jsonl."),
-    output: Path = typer.Option(..., "-o", "--output", help="Trace file (.parquet)."),
+    output: Path | None = typer.Option(
+        None, "-o", "--output", help="Trace file (.parquet) [default: ahasd-out/traces/...]."
+    ),
     tokens: int = typer.Option(128, "--tokens", help="Tokens to generate per prompt."),
     temperature: float = typer.Option(0.0, "--temperature", help="0 = greedy."),
     seed: int = typer.Option(0, "--seed", help="Seed of every random draw."),
@@ -222,8 +228,10 @@ def trace_record_cmd(
     texts = read_prompts(prompts)
     pair = _load_pair(draft, target, device=device)
     cfg = _sampling(temperature == 0.0, temperature, 0, 1.0, seed)
-    trace = record_trace(pair, texts, max_new_tokens=tokens, sampling=cfg,
-                         dataset=prompts.stem)  # fmt: skip
+    with progress() as report:
+        trace = record_trace(pair, texts, max_new_tokens=tokens, sampling=cfg,
+                             dataset=prompts.stem, progress=report)  # fmt: skip
+    output = output or OUT_ROOT / "traces" / f"{prompts.stem}-recorded.parquet"
     save_trace(trace, output)
     typer.echo(f"wrote {len(trace)} positions from {len(texts)} prompts to {output}")
 

@@ -16,6 +16,7 @@ from typing import Any
 import typer
 
 from ahasd.errors import AhasdError
+from ahasd.outputs import OUT_ROOT
 
 ANALYTIC_NOTE = (
     "[yellow]mode=analytic rows come from the closed form (docs/explore.md), a screen that is "
@@ -34,7 +35,9 @@ def sweep(
     executor: str = typer.Option("local", "--executor", help="local (processes) or ray."),
     address: str | None = typer.Option(None, "--address", help="Ray cluster address."),
     jobs: int | None = typer.Option(None, "--jobs", "-j", help="Worker processes (1 = serial)."),
-    out: Path | None = typer.Option(None, "--out", help="Output/cache directory."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Output/cache directory [default: ahasd-out/sweeps/NAME-HASH]."
+    ),
     analytic: bool = typer.Option(False, "--analytic", help="Use the closed form (screening)."),
     top: int = typer.Option(5, "--top", help="Best points to list per objective."),
     json_out: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout."),
@@ -87,7 +90,9 @@ def explore(
     executor: str = typer.Option("local", "--executor", help="local (processes) or ray."),
     address: str | None = typer.Option(None, "--address", help="Ray cluster address."),
     jobs: int | None = typer.Option(None, "--jobs", "-j", help="Worker processes (1 = serial)."),
-    out: Path | None = typer.Option(None, "--out", help="Output/cache directory."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Output/cache directory [default: ahasd-out/explore/NAME]."
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print JSON on stdout."),
     draft: str | None = typer.Option(None, "--draft", help="specpim: draft model."),
     target: str | None = typer.Option(None, "--target", help="specpim: target model."),
@@ -124,7 +129,7 @@ def explore(
     s = load_spec(spec)
     objs = parse_objectives(objectives)
     ex = get_executor(executor, jobs=jobs, address=address)
-    out_dir = out or Path("ahasd-explore") / s.name
+    out_dir = out or OUT_ROOT / "explore" / s.name
     with _stopped_note(out_dir, None):
         res = run_search(
             s,

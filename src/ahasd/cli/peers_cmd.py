@@ -103,17 +103,18 @@ def _measure(
     json_out: bool,
 ) -> None:
     """``edge-plan --measure``: the engine's runs beside the plan built from profiled steps."""
+    from ahasd.cli.progress import progress
     from ahasd.cli.vocab import engine_model_dir
     from ahasd.report.edge_measure import measure_mappings, resolve_devices, row_cells
 
     resolve_devices(device)  # a bad --torch-device or a missing torch fails before any loading
-    res = measure_mappings(
-        engine_model_dir(draft, "--draft", "draft"),
-        engine_model_dir(target, "--target", "target"),
-        device=device,
-        gamma_max=gamma_max,
-        new_tokens=tokens,
-    )
+    draft_dir = engine_model_dir(draft, "--draft", "draft")
+    target_dir = engine_model_dir(target, "--target", "target")
+    with progress() as report:
+        res = measure_mappings(
+            draft_dir, target_dir, device=device, gamma_max=gamma_max, new_tokens=tokens,
+            progress=report,
+        )  # fmt: skip
     if json_out:
         print(json.dumps({"devices": res.devices, "notes": res.notes, "plans": res.rows}))
         return

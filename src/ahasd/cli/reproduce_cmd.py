@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from ahasd.errors import AhasdError
+from ahasd.outputs import OUT_ROOT
 
 
 def register(app: typer.Typer) -> None:
@@ -15,7 +16,7 @@ def register(app: typer.Typer) -> None:
 
 
 def reproduce(
-    out: Path = typer.Option(Path("reproduce-out"), "--out", help="Output folder."),
+    out: Path = typer.Option(OUT_ROOT / "reproduce", "--out", help="Output folder."),
     quick: bool = typer.Option(False, "--quick", help="Reduced matrix (2 algorithms, 512 tokens)."),
     jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes; 0 = one per CPU core."),
     traces: Path | None = typer.Option(
@@ -26,6 +27,7 @@ def reproduce(
     """Run AHASD's evaluation (pairs x algorithms x systems x seeds) and write the report."""
     from rich.console import Console
 
+    from ahasd.cli.progress import progress
     from ahasd.report.matrix import full_spec, quick_spec
     from ahasd.report.reproduce import reproduce as run
 
@@ -34,7 +36,9 @@ def reproduce(
     if seeds < 0:
         raise AhasdError(f"seeds: got {seeds}; accepted: 0 (default) or an integer in 1..100")
     spec = quick_spec(seeds or 1) if quick else full_spec(seeds or 3)
-    outcome = run(out, spec=spec, quick=quick, jobs=jobs or None, traces=traces)
+    with progress() as report:
+        outcome = run(out, spec=spec, quick=quick, jobs=jobs or None, traces=traces,
+                      progress=report)  # fmt: skip
     console = Console()
     console.print(_headline(outcome.claims))
     for w in outcome.warnings:
