@@ -195,7 +195,9 @@ def demo_models_cmd(
         help="Folder for target/ and draft/; default: where the engine looks "
         "($AHASD_DEMO_MODELS, else ~/.cache/ahasd/demo-models).",
     ),
-    size: str = typer.Option("full", "--size", help="full (~15 min, 2 cores) or small (tests)."),
+    size: str = typer.Option(
+        "full", "--size", help="full (~10 min on 2 idle cores), small (seconds) or tiny (tests)."
+    ),
     small: bool = typer.Option(False, "--small", help="Same as --size small."),
     seed: int = typer.Option(0, "--seed", help="Seed of every random draw."),
 ) -> None:
