@@ -21,6 +21,7 @@ from ahasd import __version__
 from ahasd.cli import (
     engine_cmd,
     explore_cmd,
+    memory_cmd,
     models_cmd,
     peers_cmd,
     reproduce_cmd,
@@ -59,6 +60,7 @@ for _module in (
     models_cmd,
     trace_cmd,
     simulate_cmd,
+    memory_cmd,
     reproduce_cmd,
     explore_cmd,
     peers_cmd,

@@ -29,6 +29,7 @@ def reproduce(
 
     from ahasd.cli.progress import progress
     from ahasd.report.matrix import full_spec, quick_spec
+    from ahasd.report.provenance import command_line
     from ahasd.report.reproduce import reproduce as run
 
     if jobs < 0:
@@ -36,9 +37,12 @@ def reproduce(
     if seeds < 0:
         raise AhasdError(f"seeds: got {seeds}; accepted: 0 (default) or an integer in 1..100")
     spec = quick_spec(seeds or 1) if quick else full_spec(seeds or 3)
+    args = ["ahasd", "reproduce", *(["--quick"] if quick else []), "--out", out]
+    args += [*(["--seeds", seeds] if seeds else []), *(["--traces", traces] if traces else [])]
+    args += ["--jobs", jobs] if jobs else []
     with progress() as report:
         outcome = run(out, spec=spec, quick=quick, jobs=jobs or None, traces=traces,
-                      progress=report)  # fmt: skip
+                      command=command_line(args), progress=report)  # fmt: skip
     console = Console()
     console.print(_headline(outcome.claims))
     for w in outcome.warnings:
@@ -56,7 +60,7 @@ def _headline(results):
 
     from ahasd.report.table import fmt
 
-    table = Table(title="AHASD claims (research/ahasd.md §7) vs this simulator")
+    table = Table(title="AHASD claims ([ahasd26], docs/references.md) vs this simulator")
     for col in ("claim", "paper", "ours", "ours/claimed"):
         table.add_column(col, justify="left" if col == "claim" else "right")
     for r in results:

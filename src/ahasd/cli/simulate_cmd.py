@@ -77,13 +77,20 @@ def simulate(
         None, "--platform", help="Platform preset; default: the system's own."
     ),
     sets: Optional[list[str]] = typer.Option(
-        None, "--set", help="Platform override KEY=VALUE, e.g. switches.gops_scope=per-rank."
+        None,
+        "--set",
+        metavar="KEY=VALUE",
+        help="Platform override (repeat), e.g. switches.gops_scope=per-rank.",
     ),
-    draft: str = typer.Option("llama2-7b", "--draft", help="Draft model."),
-    target: str = typer.Option("llama2-13b", "--target", help="Target model."),
+    draft: str = typer.Option(
+        "llama2-7b", "--draft", help="Draft model: a bundled name or a local directory."
+    ),
+    target: str = typer.Option(
+        "llama2-13b", "--target", help="Target model: a bundled name or a local directory."
+    ),
     policy: str = typer.Option("adaedl", "--policy", help="Drafting policy."),
     policy_arg: Optional[list[str]] = typer.Option(
-        None, "--policy-arg", help="Policy argument KEY=VALUE (repeatable)."
+        None, "--policy-arg", metavar="KEY=VALUE", help="Policy argument (repeat)."
     ),
     trace: Optional[Path] = typer.Option(None, "--trace", help="Token trace file."),
     profile: Optional[str] = typer.Option(None, "--profile", help="Synthetic trace profile."),
