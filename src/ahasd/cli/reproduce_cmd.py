@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from ahasd.errors import AhasdError
+from ahasd.outputs import OUT_ROOT
 
 
 def register(app: typer.Typer) -> None:
@@ -15,9 +16,9 @@ def register(app: typer.Typer) -> None:
 
 
 def reproduce(
-    out: Path = typer.Option(Path("reproduce-out"), "--out", help="Output folder."),
+    out: Path = typer.Option(OUT_ROOT / "reproduce", "--out", help="Output folder."),
     quick: bool = typer.Option(False, "--quick", help="Reduced matrix (2 algorithms, 512 tokens)."),
-    jobs: int = typer.Option(0, "--jobs", help="Worker processes; 0 = one per CPU core."),
+    jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes; 0 = one per CPU core."),
     traces: Path | None = typer.Option(
         None, "--traces", help="Folder of recorded traces; pairs without one use built-in profiles."
     ),
@@ -26,6 +27,7 @@ def reproduce(
     """Run AHASD's evaluation (pairs x algorithms x systems x seeds) and write the report."""
     from rich.console import Console
 
+    from ahasd.cli.progress import progress
     from ahasd.report.matrix import full_spec, quick_spec
     from ahasd.report.provenance import command_line
     from ahasd.report.reproduce import reproduce as run
@@ -38,9 +40,9 @@ def reproduce(
     args = ["ahasd", "reproduce", *(["--quick"] if quick else []), "--out", out]
     args += [*(["--seeds", seeds] if seeds else []), *(["--traces", traces] if traces else [])]
     args += ["--jobs", jobs] if jobs else []
-    outcome = run(
-        out, spec=spec, quick=quick, jobs=jobs or None, traces=traces, command=command_line(args)
-    )
+    with progress() as report:
+        outcome = run(out, spec=spec, quick=quick, jobs=jobs or None, traces=traces,
+                      command=command_line(args), progress=report)  # fmt: skip
     console = Console()
     console.print(_headline(outcome.claims))
     for w in outcome.warnings:

@@ -201,9 +201,7 @@ def prepare(config: SimConfig, system: type[System]) -> RunContext:
     if system.uses_memory_model:
         # KV for the prompt, every generated token and a full queue of look-ahead drafts
         kv_tokens = config.prompt_len + config.tokens + config.queue_depth * 8
-        mem = build_memory(
-            platform, draft, target, precision=config.precision, kv_tokens=kv_tokens
-        )
+        mem = build_memory(platform, draft, target, precision=config.precision, kv_tokens=kv_tokens)
     host_offload = system.memory_device in platform.devices and isinstance(
         platform.devices[system.memory_device], RooflineDevice
     )  # a GPU/CPU holds its own weights (and spills to the host), whatever PIM does
