@@ -154,6 +154,7 @@ def _offloads(cfg: Any, platform: Any, placement: str, memory_device: str) -> di
         [load_model(cfg.draft), load_model(cfg.target)],
         precision=cfg.precision,
         device=memory_device,
+        kv_tokens=cfg.prompt_len + cfg.tokens,
     )
     return {k: int(v) for k, v in plan.offload_bytes.items()}
 
