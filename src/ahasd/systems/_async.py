@@ -488,7 +488,20 @@ class AsyncLoop:
         if self.rec:  # flow arrows draft -> verify, drawn only in a recorded timeline
             self.links[b[2]] = tid
         self.m.on_task_energy(energy)
-        self._begin(self._npu, seconds, usage, self._verify_done, tid, _FEEDBACK)
+        npu, pim, now = self._npu, self._pim, self.now  # _begin for the NPU lane, inlined
+        rate = 1.0
+        if pim.active:
+            theirs = pim.usage
+            if usage and theirs:
+                key = (id(usage), id(theirs))
+                rate = self._pair.get(key)
+                if rate is None:
+                    rate = self._pair[key] = overlap_factor(usage, theirs)
+            if rate != pim.rate:
+                self._retime(pim, now, rate)
+        npu.active, npu.left, npu.rate, npu.since = True, seconds, rate, now
+        npu.usage, npu.handler, npu.payload, npu.prio = usage, self._verify_done, tid, _FEEDBACK
+        npu.end = now + seconds / rate
         if self.blocked:  # the pop made room in the queue
             self.blocked = False
             self._start_draft()
@@ -543,9 +556,10 @@ class AsyncLoop:
         """Drop every draft built on a wrong token; the DLM restarts from ``restart``."""
         self.counters["squashes"] += 1
         dropped = self.queue.clear()
-        if rejected_next and dropped:
-            self.p.edc_on_verified(dropped[0][2], False)
-        self.m.on_discard(sum(d[1] for d in dropped))
+        if dropped:
+            if rejected_next and self._edc_verified is not None:
+                self._edc_verified(dropped[0][2], False)
+            self.m.discarded += sum(d[1] for d in dropped)  # Metrics.on_discard, inlined
         self._abort_draft()  # a switch or pre-verify in progress finishes; its result is stale
         self.corrected.clear()
         self.blocked = False
