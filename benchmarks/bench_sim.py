@@ -7,7 +7,9 @@ untimed run), then only the system's run (event loop and result) is timed, in CP
 process (other load on a shared machine barely counts), best of ``--repeat``; the end-to-end
 ``simulate`` time, trace synthesis included, is given beside it. The event counts make a
 behaviour change visible. ``--json`` prints one object keyed by system:
-``{"ahasd": {"loop_tok_s": ..., "e2e_tok_s": ..., "events": ..., "loop_s": ...}, ...}``.
+``{"ahasd": {"loop_tok_s": ..., "e2e_tok_s": ..., "events": ..., "loop_s": ...}, ...}``; a system
+that cannot run at this size (its one-line error, e.g. KV caches that do not fit) gets
+``{"error": ...}`` and the others still run.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import argparse
 import json
 import time
 
+from ahasd.errors import AhasdError
 from ahasd.sim.config import SimConfig
 from ahasd.systems import SYSTEMS, simulate
 from ahasd.systems.base import prepare, resolve_platform
@@ -55,12 +58,20 @@ def main() -> None:
     ap.add_argument("--systems", default="ahasd,npu-pim-async,npu-pim-sync,gpu-only")
     ap.add_argument("--json", action="store_true", help="print one JSON object keyed by system")
     args = ap.parse_args()
-    rows = {name: bench(name, args.tokens, args.repeat) for name in args.systems.split(",")}
+    rows: dict[str, dict] = {}
+    for name in args.systems.split(","):
+        try:
+            rows[name] = bench(name, args.tokens, args.repeat)
+        except AhasdError as exc:
+            rows[name] = {"error": str(exc)}
     if args.json:
         print(json.dumps(rows, indent=1))
         return
     print(f"{'system':<16}{'loop tok/s':>14}{'e2e tok/s':>14}{'events':>10}{'loop/target':>13}")
     for name, r in rows.items():
+        if "error" in r:
+            print(f"{name:<16}{r['error']}")
+            continue
         print(
             f"{name:<16}{r['loop_tok_s']:>14,.0f}{r['e2e_tok_s']:>14,.0f}{r['events']:>10}"
             f"{r['loop_tok_s'] / TARGET_TOK_S:>12.2f}x"
