@@ -6,7 +6,6 @@ each command, so the rest of the CLI works without the ``[engine]`` extra.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import typer
 
 from ahasd.errors import field_error
+from ahasd.validation import json_text
 
 DRAFT = typer.Option(..., "--draft", help="Local directory of the draft model (HF format).")
 TARGET = typer.Option(..., "--target", help="Local directory of the target model (HF format).")
@@ -78,7 +78,7 @@ def generate_cmd(
     )  # fmt: skip
     out = res.to_dict()
     if as_json:
-        typer.echo(json.dumps(out, indent=1))
+        typer.echo(json_text(out, indent=1))
         return
     typer.echo(
         f"\n[{out['new_tokens']} tokens, {out['tokens_per_s']:.1f} tok/s, tau {out['tau']:.2f}, "
@@ -129,7 +129,7 @@ def validate_cmd(
     ]  # fmt: skip
     summary = {k: v for k, v in r.items() if k != "rows"}
     if as_json:
-        typer.echo(json.dumps({"phases": rows, **summary}, indent=1))
+        typer.echo(json_text({"phases": rows, **summary}, indent=1))
         return
     typer.echo(_calibration_line(r["calibration"]))
     typer.echo(f"{'phase':<10}{'n':>4}{'measured ms':>14}{'predicted ms':>14}{'error %':>10}"
@@ -185,7 +185,7 @@ def demo_models_cmd(
 
     summary = make_demo_models(out, size="small" if small else size, seed=seed,
                                log=lambda m: typer.echo(m, err=True))  # fmt: skip
-    typer.echo(json.dumps(summary, indent=1))
+    typer.echo(json_text(summary, indent=1))
 
 
 def trace_record_cmd(

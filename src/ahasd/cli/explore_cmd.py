@@ -16,10 +16,16 @@ from typing import Any
 import typer
 
 from ahasd.errors import AhasdError
+from ahasd.validation import json_text
 
 ANALYTIC_NOTE = (
     "[yellow]mode=analytic rows come from the closed form (docs/explore.md), a screen that is "
     "optimistic for the asynchronous systems; report only mode=event rows.[/]"
+)
+
+
+REBUILD = typer.Option(
+    False, "--rebuild", help="Start the cache in --out afresh (deletes only files it wrote)."
 )
 
 
@@ -35,13 +41,14 @@ def sweep(
     address: str | None = typer.Option(None, "--address", help="Ray cluster address."),
     jobs: int | None = typer.Option(None, "--jobs", "-j", help="Worker processes (1 = serial)."),
     out: Path | None = typer.Option(None, "--out", help="Output/cache directory."),
+    rebuild: bool = REBUILD,
     analytic: bool = typer.Option(False, "--analytic", help="Use the closed form (screening)."),
     top: int = typer.Option(5, "--top", help="Best points to list per objective."),
     json_out: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout."),
 ) -> None:
     """Evaluate every point of a spec (grid or random); cached and resumable."""
     from ahasd.explore import get_executor
-    from ahasd.explore.pareto import parse_objectives
+    from ahasd.explore.pareto import check_columns, parse_objectives
     from ahasd.explore.points import build_points
     from ahasd.explore.spec import load_spec
     from ahasd.explore.sweep import default_out_dir, run_sweep
@@ -54,7 +61,8 @@ def sweep(
     points = build_points(s)  # every point validated before any work starts
     out_dir = out if out is not None else default_out_dir(s, points)
     with _stopped_note(out_dir, [p.hash for p in points]):
-        res = run_sweep(s, executor=ex, out_dir=out_dir, points=points)
+        res = run_sweep(s, executor=ex, out_dir=out_dir, points=points, rebuild=rebuild)
+    check_columns(res.rows, objectives)
     summary = {
         "spec": s.name,
         "mode": s.mode,
@@ -66,7 +74,7 @@ def sweep(
         "best": {o.name: _best(res.rows, o, top) for o in objectives},
     }
     if json_out:
-        typer.echo(json.dumps(summary, default=str))
+        typer.echo(json_text(summary, default=str))
         return
     _print_summary(summary, res.rows, objectives, top)
 
@@ -88,6 +96,7 @@ def explore(
     address: str | None = typer.Option(None, "--address", help="Ray cluster address."),
     jobs: int | None = typer.Option(None, "--jobs", "-j", help="Worker processes (1 = serial)."),
     out: Path | None = typer.Option(None, "--out", help="Output/cache directory."),
+    rebuild: bool = REBUILD,
     json_out: bool = typer.Option(False, "--json", help="Print JSON on stdout."),
     draft: str | None = typer.Option(None, "--draft", help="specpim: draft model."),
     target_model: str | None = typer.Option(None, "--target", help="specpim: target model."),
@@ -134,6 +143,7 @@ def explore(
             out_dir=out_dir,
             population=population,
             confirm=confirm,
+            rebuild=rebuild,
         )
     front = [r for r, f in zip(res.rows, res.front, strict=True) if f]
     front.sort(
@@ -144,7 +154,7 @@ def explore(
     )
     if json_out:
         typer.echo(
-            json.dumps(
+            json_text(
                 {
                     "trials": len(res.rows),
                     "plot": str(res.plot_path),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -10,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ahasd.errors import field_error
+from ahasd.validation import json_text
 
 
 def _console() -> Console:
@@ -31,7 +31,7 @@ def models(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) ->
                      "vocab": s.vocab, "tied_embeddings": s.tied_embeddings,
                      "source": info.get("_source", "")})  # fmt: skip
     if as_json:
-        typer.echo(json.dumps(rows, indent=1))
+        typer.echo(json_text(rows, indent=1))
         return
     table = Table(title="bundled models")
     for col in ("name", "family", "params", "layers", "hidden", "heads/kv", "ffn", "vocab"):
@@ -54,7 +54,7 @@ def platforms(as_json: bool = typer.Option(False, "--json", help="Print JSON."))
                      "devices": {n: d.kind for n, d in p.devices.items()},
                      "switches": p.config["switches"], "config_hash": p.config_hash})  # fmt: skip
     if as_json:
-        typer.echo(json.dumps(rows, indent=1))
+        typer.echo(json_text(rows, indent=1))
         return
     table = Table(title="platforms")
     for col in ("name", "devices", "switches (default)", "description"):
@@ -100,7 +100,7 @@ def cost(
     step, summary = run_cost(shape, plat, device=device, phase=phase, tokens=tokens, kv=kv,
                              precision=precision)  # fmt: skip
     if as_json:
-        typer.echo(json.dumps(summary, indent=1))
+        typer.echo(json_text(summary, indent=1))
         return
     table = Table(title=f"{model} {phase} n={tokens} kv={kv} {precision} on {platform}/{device} "
                   f"(placement {summary['placement']})")  # fmt: skip

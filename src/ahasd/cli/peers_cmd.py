@@ -5,12 +5,12 @@ Thin: parse, call ``systems.edge`` / ``systems.lpspec``, render with rich or JSO
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import typer
 
 from ahasd.errors import field_error
+from ahasd.validation import json_text
 
 
 def register(app: typer.Typer) -> None:
@@ -69,7 +69,7 @@ def edge_plan(
     rows = compare_plans(ctx, simulate=simulate)
     if json_out:
         print(
-            json.dumps(
+            json_text(
                 {
                     "platform": platform,
                     "draft": draft,
@@ -107,7 +107,7 @@ def _measure(
         new_tokens=new_tokens,
     )
     if json_out:
-        print(json.dumps({"devices": res.devices, "notes": res.notes, "plans": res.rows}))
+        print(json_text({"devices": res.devices, "notes": res.notes, "plans": res.rows}))
         return
     from rich.console import Console
     from rich.table import Table
@@ -170,7 +170,7 @@ def lpspec_dau(
         target=target, platform=platform, kv=kv, max_nodes=max_nodes, concurrent=not no_nmc
     )
     if json_out:
-        print(json.dumps(rows, indent=1))
+        print(json_text(rows, indent=1))
         return
     from rich.console import Console
     from rich.table import Table

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
 
 from ahasd.errors import AhasdError, field_error
+from ahasd.validation import json_text
 
 
 def _parse_policy_args(items: list[str]) -> dict[str, Any]:
@@ -96,7 +96,7 @@ def simulate(
 
         rows = run_chain(SimConfig(**fields))
         if as_json:
-            typer.echo(json.dumps({label: r.to_dict() for label, r in rows}, indent=1))
+            typer.echo(json_text({label: r.to_dict() for label, r in rows}, indent=1))
         else:
             _print_chain(rows)
         return
@@ -106,7 +106,7 @@ def simulate(
 
         write_chrome_trace(result, timeline)
     if as_json:
-        typer.echo(json.dumps(result.to_dict(), indent=1))
+        typer.echo(json_text(result.to_dict(), indent=1))
     else:
         _print_result(result, timeline)
 

@@ -5,10 +5,11 @@ The engine adds ``trace record`` to :data:`trace_app` from its own module (engin
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
+
+from ahasd.validation import json_text
 
 trace_app = typer.Typer(
     name="trace",
@@ -43,7 +44,7 @@ def profiles_cmd(
 
     infos = list_profiles()
     if as_json:
-        typer.echo(json.dumps([asdict(p) for p in infos], indent=2))
+        typer.echo(json_text([asdict(p) for p in infos], indent=2))
         return
     for p in infos:
         typer.echo(f"{p.name}\n  pair: {p.pair}\n  target: {p.target}\n  source: {p.source}")
@@ -62,7 +63,7 @@ def stats_cmd(
     st = trace_stats(trace)
     if as_json:
         out = {**st.to_dict(), "meta": trace.meta.to_dict(), "content_hash": trace.content_hash}
-        typer.echo(json.dumps(out, indent=2))
+        typer.echo(json_text(out, indent=2))
         return
     m = trace.meta
     typer.echo(f"{path}: {st.tokens} positions, pair {m.pair}, source {m.source}")

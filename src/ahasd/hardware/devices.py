@@ -16,6 +16,7 @@ from typing import Literal, get_args
 from ahasd.errors import AhasdError, field_error
 from ahasd.hardware.units import yaml_spellings
 from ahasd.registry import Registry
+from ahasd.validation import check_number
 
 Scope = Literal["total", "per-unit"]
 
@@ -164,12 +165,82 @@ for _kind in ("lpddr5-pim", "hbm-pim", "gddr6-aim"):
 for _kind in ("gpu", "cpu"):
     DEVICE_KINDS.add(_kind, RooflineDevice)
 
-_FRACTIONS = {"compute_efficiency", "bw_efficiency"}
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """What a numeric device field accepts: finite always, then a range (see docs/platforms.md)."""
+
+    low: float
+    high: float | None = None
+    open_low: bool = False  # True: the value must exceed ``low`` (zero is meaningless)
+    integer: bool = False
+
+    def check(self, label: str, value: object) -> float | int:
+        return check_number(
+            label, value, low=self.low, high=self.high, open_low=self.open_low,
+            integer=self.integer,
+        )  # fmt: skip
+
+
+MAX_COUNT = 1 << 20  # counts (units, ranks, banks, ALUs): more is a typo and would size loops
+COUNT = Rule(1, MAX_COUNT, integer=True)
+FRACTION = Rule(0.0, 1.0, open_low=True)
+POSITIVE = Rule(0.0, open_low=True)
+NON_NEGATIVE = Rule(0.0)
+
+# First match wins. A pattern is a field name, ``*suffix`` or ``Class.field``; an int field
+# that no pattern names is a COUNT, any other number NON_NEGATIVE. Rates (``_hz``, ``_per_s``)
+# are divided by, so zero is refused unless a field documents 0 as "none / not modelled".
+RULES: tuple[tuple[str, Rule], ...] = (
+    ("compute_efficiency", FRACTION),
+    ("bw_efficiency", FRACTION),
+    ("host_link_bw_bytes_per_s", NON_NEGATIVE),  # 0 = no host link
+    ("cache_bw_bytes_per_s", NON_NEGATIVE),  # 0 = no cache level modelled
+    ("multi_token_mem_bw_bytes_per_s", NON_NEGATIVE),  # 0 = same as the single-token rate
+    ("multi_token_cache_bw_bytes_per_s", NON_NEGATIVE),
+    ("RooflineDevice.clock_hz", NON_NEGATIVE),  # 0 = not given (only the NPU/PIM use a clock)
+    ("ops_per_mac", POSITIVE),
+    ("*_hz", POSITIVE),
+    ("*_per_s", POSITIVE),
+)
+
+
+def rule_for(cls: type, name: str, is_int: bool) -> Rule:
+    """The rule a numeric field of ``cls`` obeys (``RULES``, else COUNT / NON_NEGATIVE)."""
+    for pattern, rule in RULES:
+        if pattern.startswith("*"):
+            hit = name.endswith(pattern[1:])
+        elif "." in pattern:
+            hit = pattern == f"{cls.__name__}.{name}"
+        else:
+            hit = pattern == name
+        if hit:
+            return rule
+    return COUNT if is_int else NON_NEGATIVE
+
+
+def _type_name(f: dataclasses.Field) -> str:
+    return f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+
+
+def check_value(kind: object, name: str, value: object, label: str) -> None:
+    """Check one number against its field's rule before unit conversion (``label`` as written).
+
+    Unknown kinds and fields are left to :func:`build_device`, which names them.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return
+    if str(kind) not in DEVICE_KINDS:
+        return
+    cls = DEVICE_KINDS.get(str(kind))
+    f = {x.name: x for x in dataclasses.fields(cls)}.get(name)
+    if f is not None and _type_name(f) in ("int", "float"):
+        rule_for(cls, name, _type_name(f) == "int").check(label, value)
 
 
 def _check(cls: type, f: dataclasses.Field, value: object, where: str) -> object:
     label = f"{where}.{yaml_spellings(f.name)[0]}"
-    ftype = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    ftype = _type_name(f)
     if f.name.endswith("_scope"):
         if value not in get_args(Scope):
             raise field_error(label, value, " or ".join(get_args(Scope)))
@@ -184,20 +255,12 @@ def _check(cls: type, f: dataclasses.Field, value: object, where: str) -> object
         return value
     if f.name == "timing_cycles":
         if not isinstance(value, dict) or not all(
-            isinstance(v, int) and v >= 0 for v in value.values()
+            isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_COUNT
+            for v in value.values()
         ):
-            raise field_error(label, value, "a mapping of timing name to cycles >= 0")
+            raise field_error(label, value, f"a mapping of timing name to cycles in 0..{MAX_COUNT}")
         return tuple(sorted((str(k), int(v)) for k, v in value.items()))
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise field_error(label, value, "a number")
-    if ftype == "int":
-        if int(value) != value or value < 1:
-            raise field_error(label, value, "an integer >= 1")
-        return int(value)
-    if value < 0 or (f.name in _FRACTIONS and not 0 < value <= 1):
-        accepted = "a fraction in (0, 1]" if f.name in _FRACTIONS else "a number >= 0"
-        raise field_error(label, value, accepted)
-    return float(value)
+    return rule_for(cls, f.name, ftype == "int").check(label, value)
 
 
 def build_device(name: str, si: dict[str, object]) -> Device:

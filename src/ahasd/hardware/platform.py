@@ -22,7 +22,7 @@ from pathlib import Path
 import yaml
 
 from ahasd.errors import AhasdError, field_error
-from ahasd.hardware.devices import Device, PimDevice, build_device
+from ahasd.hardware.devices import Device, PimDevice, build_device, check_value
 from ahasd.hardware.units import to_si
 
 _TOP_KEYS = {"name", "description", "base", "remove_devices", "devices", "switches", "sources"}
@@ -131,13 +131,29 @@ def _prune_switches(switches: dict, devices: dict) -> dict:
 
 
 def _coerce(value: object) -> object:
-    """CLI overrides arrive as strings: ``"8"`` -> 8, ``"true"`` -> True."""
-    if isinstance(value, str):
+    """CLI overrides arrive as strings: ``"8"`` -> 8, ``"1e3"`` -> 1000.0, ``"true"`` -> True.
+
+    Python's number syntax comes first (YAML 1.1 reads ``1e3`` as a string); ``nan``/``inf``
+    become floats here and are refused by the field's rule, as ``.nan`` is.
+    """
+    if not isinstance(value, str):
+        return value
+    for number in (int, float):
         try:
-            return yaml.safe_load(value)
-        except yaml.YAMLError:
-            return value
-    return value
+            return number(value.strip())
+        except ValueError:
+            pass
+    try:
+        return yaml.safe_load(value)
+    except yaml.YAMLError:
+        return value
+
+
+def _written(devices: dict, dotted: str) -> bool:
+    """Whether the platform YAML sets ``DEVICE.FIELD`` (in any unit spelling)."""
+    dev, _, key = dotted.partition(".")
+    si_key = to_si(key, 0.0)[0]
+    return any(to_si(k, 0.0)[0] == si_key for k in devices.get(dev) or {})
 
 
 def _set(devices: dict, dotted: str, value: object) -> None:
@@ -147,6 +163,8 @@ def _set(devices: dict, dotted: str, value: object) -> None:
     if dev not in devices:
         raise field_error(f"override {dotted}", dev, f"a device: {', '.join(devices)}")
     target = devices[dev]
+    if not isinstance(target, dict):
+        raise AhasdError(f"devices.{dev}: expected a mapping of fields")
     si_key = to_si(key, 0.0)[0]
     for existing in [k for k in target if to_si(k, 0.0)[0] == si_key]:
         del target[existing]  # a different unit spelling of the same field
@@ -154,21 +172,31 @@ def _set(devices: dict, dotted: str, value: object) -> None:
 
 
 def _apply(data: dict, overrides: Mapping[str, object]) -> tuple[dict, dict]:
+    """Switch options, then ``DEVICE.FIELD`` overrides, onto the preset's devices.
+
+    Precedence (docs/platforms.md): ``--set DEVICE.FIELD`` > an option chosen with
+    ``--set switches.NAME`` > a field written in the platform YAML > a switch's default option.
+    A default option therefore only fills fields the YAML leaves out.
+    """
     devices = copy.deepcopy(data.get("devices") or {})
     switches = data.get("switches") or {}
     chosen = {name: spec.get("default") for name, spec in switches.items()}
+    explicit: set[str] = set()
     for key, value in overrides.items():
         if key.startswith("switches."):
             sw = key.split(".", 1)[1]
             if sw not in switches:
                 raise field_error("switch", sw, ", ".join(switches) or "(this preset has none)")
             chosen[sw] = _coerce(value)
+            explicit.add(sw)
+    written = copy.deepcopy(devices)
     for sw, option in chosen.items():
         options = switches[sw].get("options") or {}
         if option not in options:
             raise field_error(f"switches.{sw}", option, ", ".join(map(str, options)))
         for dotted, value in (options[option] or {}).items():
-            _set(devices, dotted, value)
+            if sw in explicit or not _written(written, dotted):
+                _set(devices, dotted, value)
     for key, value in overrides.items():
         if not key.startswith("switches."):
             _set(devices, key, value)
@@ -180,9 +208,8 @@ def _resolve(devices_yaml: dict) -> dict[str, Device]:
     for name, raw in devices_yaml.items():
         if not isinstance(raw, dict):
             raise AhasdError(f"devices.{name}: expected a mapping of fields")
-        for k, v in raw.items():  # report negatives in the units the user wrote
-            if isinstance(v, (int, float)) and not isinstance(v, bool) and v < 0:
-                raise field_error(f"devices.{name}.{k}", v, "a number >= 0")
+        for k, v in raw.items():  # report bad numbers in the units the user wrote
+            check_value(raw.get("kind"), to_si(k, 0.0)[0], v, f"devices.{name}.{k}")
         si_all[name] = dict(to_si(k, v) for k, v in raw.items())
     out: dict[str, Device] = {}
     for name, si in si_all.items():

@@ -51,7 +51,7 @@ def signal_features(entropy: float, top1_prob: float, position: int) -> tuple[fl
 class Params(BaseModel):
     """Base of every policy's keyword arguments: frozen, unknown keys rejected."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=False, allow_inf_nan=False)
 
 
 class DraftPolicy(ABC):

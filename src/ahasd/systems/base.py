@@ -228,7 +228,7 @@ def ar_baseline(ctx: RunContext, target_table: StepCostTable) -> tuple[float, fl
         seconds += s * count
         joules += j * count
     joules += sum(static_power_w(ctx.platform).values()) * seconds
-    return ctx.n / seconds, ctx.n / joules
+    return ctx.n / seconds, (ctx.n / joules if joules > 0 else math.inf)  # no energy modelled
 
 
 def build_result(

@@ -1,0 +1,134 @@
+"""One rule for every numeric device field: finite, > 0 where zero is meaningless, in range; an
+explicit YAML value is never replaced by a switch default; ``1e3`` is a number (issue 17, 3)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pytest
+import yaml
+
+from ahasd.errors import AhasdError
+from ahasd.hardware import list_platforms, load_platform
+from ahasd.hardware.devices import (
+    COUNT,
+    DEVICE_KINDS,
+    FRACTION,
+    NON_NEGATIVE,
+    POSITIVE,
+    rule_for,
+)
+from ahasd.hardware.platform import preset_spec
+from ahasd.hardware.units import to_si
+
+
+def _numeric_fields():
+    """(platform, device, YAML key, SI field, rule) for every number written in every preset."""
+    for name in list_platforms():
+        for dev, raw in (preset_spec(name).get("devices") or {}).items():
+            cls = DEVICE_KINDS.get(raw["kind"])
+            types = {f.name: f.type for f in dataclasses.fields(cls)}
+            for key, value in raw.items():
+                si = to_si(key, 0.0)[0]
+                if types.get(si) in ("int", "float") and not isinstance(value, bool):
+                    yield name, dev, key, rule_for(cls, si, types[si] == "int")
+
+
+FIELDS = list(_numeric_fields())
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf, ".nan", ".inf", "nan", "-1"])
+@pytest.mark.parametrize("platform,dev,key,rule", FIELDS[::3])
+def test_every_numeric_field_refuses_non_finite_and_negative_values(platform, dev, key, rule, bad):
+    with pytest.raises(AhasdError, match=rf"^devices\.{dev}\.{key}: got .*; accepted: "):
+        load_platform(platform, {f"{dev}.{key}": bad})
+
+
+@pytest.mark.parametrize(
+    "platform,dev,key", [(p, d, k) for p, d, k, r in FIELDS if r in (POSITIVE, FRACTION, COUNT)]
+)
+def test_zero_is_refused_where_it_is_meaningless(platform, dev, key):
+    with pytest.raises(AhasdError, match=rf"devices\.{dev}\.{key}: got 0"):
+        load_platform(platform, {f"{dev}.{key}": "0"})
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        "pim.alu_gops=.nan",
+        "npu.matrix_tops=0",
+        "lpddr5.data_rate_mtps=0",
+        "pim.alu_gops=0",
+        "npu.clock_ghz=0",
+        "npu.static_mw=.nan",
+        "npu.ops_per_mac=0",
+    ],  # fmt: skip
+)
+def test_the_audits_bad_overrides_are_one_line_errors(cli, override):
+    run = cli(["simulate", "--tokens", "16", "--set", override, "--json"])
+    lines = [ln for ln in run.err.splitlines() if ln.strip()]
+    assert run.code == 2 and len(lines) == 1, run.err
+    assert lines[0].startswith(f"error: devices.{override.split('=')[0]}: got ")
+    assert run.out == ""
+
+
+def test_rules_by_field_name_cover_fields_added_later():
+    """A field the lead adds later gets a rule by its name and type, with no table edit."""
+
+    class NewDevice:  # stands in for a device class with new fields
+        pass
+
+    assert rule_for(NewDevice, "t_rcd_s", False) is NON_NEGATIVE  # timing in seconds
+    assert rule_for(NewDevice, "row_bw_bytes_per_s", False) is POSITIVE  # a rate
+    assert rule_for(NewDevice, "bank_groups", True) is COUNT  # organisation
+    assert rule_for(NewDevice, "clock_hz", False) is POSITIVE
+    assert rule_for(NewDevice, "bw_efficiency", False) is FRACTION
+
+
+def test_zero_means_none_fields_keep_accepting_zero():
+    plat = load_platform("gpu-rtx4090-laptop", {"gpu.host_link_bw_gb_per_s": "0"})
+    assert plat.device("gpu").host_link_bw_bytes_per_s == 0.0
+
+
+def test_scientific_notation_in_set_is_a_number():
+    plat = load_platform("ahasd-mobile", {"pim.alu_gops": "1e3", "pim.units": "16"})
+    assert plat.device("pim").alu_ops_per_s == pytest.approx(1e12)
+
+
+def test_a_count_with_a_fraction_or_beyond_the_limit_is_refused():
+    with pytest.raises(AhasdError, match=r"pim\.n_alu: got 2\.5; accepted: an integer in 1\.\."):
+        load_platform("ahasd-mobile", {"pim.n_alu": "2.5"})
+    with pytest.raises(AhasdError, match=r"pim\.units: got .*1048576"):
+        load_platform("ahasd-mobile", {"pim.units": "1e9"})
+
+
+def _user_yaml(tmp_path, devices: dict) -> str:
+    path = tmp_path / "mine.yaml"
+    path.write_text(yaml.safe_dump({"name": "mine", "base": "ahasd-mobile", "devices": devices}))
+    return str(path)
+
+
+def test_a_yaml_value_is_not_replaced_by_a_switch_default(tmp_path):
+    """``efficiency``'s default option sets lpddr5.bw_efficiency 0.85; the file says 0.9."""
+    plat = load_platform(_user_yaml(tmp_path, {"lpddr5": {"bw_efficiency": 0.9}}))
+    assert plat.device("lpddr5").bw_efficiency == 0.9
+    assert plat.device("pim").bw_efficiency == 0.85  # fields the file leaves out: the default
+
+
+def test_an_explicitly_chosen_switch_wins_over_yaml_and_set_wins_over_both(tmp_path):
+    path = _user_yaml(tmp_path, {"lpddr5": {"bw_efficiency": 0.9}})
+    assert load_platform(path, {"switches.efficiency": "ideal"}).device("lpddr5").bw_efficiency == 1
+    both = {"switches.efficiency": "ideal", "lpddr5.bw_efficiency": "0.7"}
+    assert load_platform(path, both).device("lpddr5").bw_efficiency == 0.7
+
+
+@pytest.mark.parametrize("name", list_platforms())
+def test_presets_agree_with_their_switch_defaults(name):
+    """The precedence rule changes no preset: each writes what its default options set."""
+    spec = preset_spec(name)
+    for sw, s in (spec.get("switches") or {}).items():
+        for dotted, value in (s["options"][s["default"]] or {}).items():
+            dev, _, key = dotted.partition(".")
+            written = {to_si(k, v)[0]: to_si(k, v)[1] for k, v in spec["devices"][dev].items()}
+            assert written.get(to_si(key, 0.0)[0]) == to_si(key, value)[1], (sw, dotted)
