@@ -16,6 +16,7 @@ from ahasd.hardware.devices import (
     DEVICE_KINDS,
     FRACTION,
     NON_NEGATIVE,
+    OPTIONAL_COUNT,
     POSITIVE,
     rule_for,
 )
@@ -24,15 +25,15 @@ from ahasd.hardware.units import to_si
 
 
 def _numeric_fields():
-    """(platform, device, YAML key, SI field, rule) for every number written in every preset."""
+    """(platform, device, YAML key, rule) for every number written in every preset."""
     for name in list_platforms():
         for dev, raw in (preset_spec(name).get("devices") or {}).items():
             cls = DEVICE_KINDS.get(raw["kind"])
-            types = {f.name: f.type for f in dataclasses.fields(cls)}
+            fields = {f.name: f for f in dataclasses.fields(cls)}
             for key, value in raw.items():
-                si = to_si(key, 0.0)[0]
-                if types.get(si) in ("int", "float") and not isinstance(value, bool):
-                    yield name, dev, key, rule_for(cls, si, types[si] == "int")
+                f = fields.get(to_si(key, 0.0)[0])
+                if f is not None and f.type in ("int", "float") and not isinstance(value, bool):
+                    yield name, dev, key, rule_for(cls, f)
 
 
 FIELDS = list(_numeric_fields())
@@ -74,16 +75,24 @@ def test_the_audits_bad_overrides_are_one_line_errors(cli, override):
 
 
 def test_rules_by_field_name_cover_fields_added_later():
-    """A field the lead adds later gets a rule by its name and type, with no table edit."""
+    """A field added later gets a rule from its name, type and default, with no table edit."""
 
-    class NewDevice:  # stands in for a device class with new fields
-        pass
+    @dataclasses.dataclass
+    class NewDevice:
+        t_rcd_s: float  # timing in seconds
+        row_bw_bytes_per_s: float  # a rate
+        bank_groups: int  # organisation
+        clock_hz: float
+        bw_efficiency: float
+        refresh_bw_bytes_per_s: float = 0.0  # 0 = not modelled
+        mode_writes: int = 0  # 0 = none
 
-    assert rule_for(NewDevice, "t_rcd_s", False) is NON_NEGATIVE  # timing in seconds
-    assert rule_for(NewDevice, "row_bw_bytes_per_s", False) is POSITIVE  # a rate
-    assert rule_for(NewDevice, "bank_groups", True) is COUNT  # organisation
-    assert rule_for(NewDevice, "clock_hz", False) is POSITIVE
-    assert rule_for(NewDevice, "bw_efficiency", False) is FRACTION
+    rules = {f.name: rule_for(NewDevice, f) for f in dataclasses.fields(NewDevice)}
+    assert rules == {
+        "t_rcd_s": NON_NEGATIVE, "row_bw_bytes_per_s": POSITIVE, "bank_groups": COUNT,
+        "clock_hz": POSITIVE, "bw_efficiency": FRACTION, "refresh_bw_bytes_per_s": NON_NEGATIVE,
+        "mode_writes": OPTIONAL_COUNT,
+    }  # fmt: skip
 
 
 def test_zero_means_none_fields_keep_accepting_zero():

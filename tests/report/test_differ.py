@@ -13,7 +13,7 @@ from ahasd.report.differ import (
 
 def test_streaming_bound_uses_target_weights_over_the_bus(real_pair_rows):
     md = streaming_bound(real_pair_rows)
-    # llama2-13b INT8 = 13.0 GB over 51.2 GB/s = 254 ms per pass (research/ahasd.md §5.5)
+    # llama2-13b INT8 = 13.0 GB over 51.2 GB/s = 254 ms per pass (arithmetic on [ahasd26] Table 2)
     line = next(ln for ln in md.splitlines() if ln.startswith("| llama2-7b→llama2-13b"))
     cols = [c.strip() for c in line.strip("|").split("|")]
     assert cols[1] == "13.0" and cols[2] == "254"

@@ -1,5 +1,7 @@
 """End-to-end: ``ahasd reproduce --quick`` on the real simulator, and result determinism."""
 
+from pathlib import Path
+
 import pyarrow.parquet as pq
 import pytest
 
@@ -44,7 +46,25 @@ def test_same_seed_gives_identical_parquet_across_executors(tmp_path):
 
 FILES = ("results.parquet", "report.md", "report.html", "throughput.png", "energy_efficiency.png",
          "ablation.png", "utilisation.png", "energy_breakdown.png", "draft_lengths.png",
-         "timeline.png")  # fmt: skip
+         "timeline.png", "throughput_abs.png", "energy_abs.png", "latency_split.png")  # fmt: skip
+
+
+def _git_head() -> str:
+    import subprocess
+
+    import ahasd
+
+    run = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                         cwd=Path(ahasd.__file__).parent)  # fmt: skip
+    return run.stdout.strip() if run.returncode == 0 else "unknown"
+
+
+def _assert_provenance_and_hardware(page: str, command: str) -> None:
+    """Must show (issue 16): "Hardware parameters" and "Provenance" naming the git commit."""
+    assert '<h2 id="hardware-parameters">Hardware parameters</h2>' in page
+    assert '<h2 id="provenance">Provenance</h2>' in page
+    assert f"<code>{_git_head()}</code>" in page and f"<code>{command}" in page
+    assert '<a href="#provenance">Provenance</a>' in page  # table of contents
 
 
 def test_reproduce_on_a_small_matrix_writes_every_output(tmp_path):
@@ -62,7 +82,10 @@ def test_reproduce_on_a_small_matrix_writes_every_output(tmp_path):
     md = (tmp_path / "report.md").read_text()
     assert "Where we differ from the paper and why" in md and "Weight-streaming bound" in md
     assert "Why, per pair" in md and "built-in profile `opt-1.3b-opt-6.7b`" in md
-    assert "LP-Spec" not in md  # peers left out
+    assert "## LP-Spec" not in md and "### lpspec-mobile" not in md  # peers left out
+    assert "### ahasd-mobile" in md and "### gpu-rtx4090-laptop" in md  # platforms the rows used
+    assert "| ahasd |" in md.split("## Latency split per token")[1]
+    _assert_provenance_and_hardware((tmp_path / "report.html").read_text(), "(Python API) repro")
     assert not list(tmp_path.glob(".*.tmp"))
 
 
@@ -123,6 +146,8 @@ def test_quick_reproduce_writes_report_and_parquet(cli, tmp_path, monkeypatch):
     pngs = sorted(out.glob("*.png"))
     assert page.count("data:image/png;base64,") == len(pngs) >= len(FILES) - 3  # all embedded
     assert "missing figure" not in page and 'src="' not in page.replace('src="data:', "")
+    _assert_provenance_and_hardware(page, f"ahasd reproduce --quick --out {out} --jobs 2")
+    assert "### lpspec-mobile" in md and "### edge-imx95" in md
 
 
 @pytest.mark.parametrize(

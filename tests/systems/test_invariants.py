@@ -1,4 +1,4 @@
-"""DESIGN.md §5 invariants, parametrised over every registered system (new ones inherit them)."""
+"""The invariants of docs/metrics.md over every registered system (new ones inherit them)."""
 
 from __future__ import annotations
 

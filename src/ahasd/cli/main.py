@@ -20,6 +20,7 @@ from ahasd import __version__
 from ahasd.cli import (
     engine_cmd,
     explore_cmd,
+    memory_cmd,
     models_cmd,
     peers_cmd,
     reproduce_cmd,
@@ -57,6 +58,7 @@ for _module in (
     models_cmd,
     trace_cmd,
     simulate_cmd,
+    memory_cmd,
     reproduce_cmd,
     explore_cmd,
     peers_cmd,

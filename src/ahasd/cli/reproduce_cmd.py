@@ -27,6 +27,7 @@ def reproduce(
     from rich.console import Console
 
     from ahasd.report.matrix import full_spec, quick_spec
+    from ahasd.report.provenance import command_line
     from ahasd.report.reproduce import reproduce as run
 
     if jobs < 0:
@@ -34,7 +35,12 @@ def reproduce(
     if seeds < 0:
         raise AhasdError(f"seeds: got {seeds}; accepted: 0 (default) or an integer in 1..100")
     spec = quick_spec(seeds or 1) if quick else full_spec(seeds or 3)
-    outcome = run(out, spec=spec, quick=quick, jobs=jobs or None, traces=traces)
+    args = ["ahasd", "reproduce", *(["--quick"] if quick else []), "--out", out]
+    args += [*(["--seeds", seeds] if seeds else []), *(["--traces", traces] if traces else [])]
+    args += ["--jobs", jobs] if jobs else []
+    outcome = run(
+        out, spec=spec, quick=quick, jobs=jobs or None, traces=traces, command=command_line(args)
+    )
     console = Console()
     console.print(_headline(outcome.claims))
     for w in outcome.warnings:
@@ -52,7 +58,7 @@ def _headline(results):
 
     from ahasd.report.table import fmt
 
-    table = Table(title="AHASD claims (research/ahasd.md §7) vs this simulator")
+    table = Table(title="AHASD claims ([ahasd26], docs/references.md) vs this simulator")
     for col in ("claim", "paper", "ours", "ours/claimed"):
         table.add_column(col, justify="left" if col == "claim" else "right")
     for r in results:

@@ -2,7 +2,7 @@
 
 For every generated position the target's token is fixed; one forward of each model over the
 whole sequence gives p and q at every position, from which the trace schema's columns follow
-(docs/dev/contracts.md, traces; DESIGN.md §3 "Token traces").
+(docs/dev/contracts.md, traces; docs/traces.md).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Cost-model validation, the edge-SD paper's method (research/peers.md §4.3).
+"""Cost-model validation, the edge-SD paper's method ([edgesd] §III).
 
 Measure draft-step and verify(n) latencies of the real models, calibrate the ``host-cpu`` preset
 by micro-benchmarks only (:mod:`ahasd.engine.host_calib`: numpy GEMM rate, torch ``linear``

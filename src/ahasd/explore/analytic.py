@@ -2,7 +2,7 @@
 
 For screening thousands of design points per second, not for final numbers. Per point:
 
-- tokens per round E = (1 − α^{γ+1}) / (1 − α)   (Leviathan; research/algorithms.md §1.2),
+- tokens per round E = (1 − α^{γ+1}) / (1 − α)   ([leviathan23]),
   with α the per-token acceptance of the point's own trace (``trace_stats``);
 - round time T = γ·t_draft(1, L) + t_verify(γ+1, L) for synchronous systems, and
   max(γ·t_draft, t_verify) for the asynchronous ones (draft on PIM overlaps verify on the NPU),
@@ -35,7 +35,7 @@ KV_KNOT_TOKENS = 256  # cost-table knots for the analytic path (benchmark prints
 
 
 def expected_tokens(alpha: np.ndarray, gamma: np.ndarray) -> np.ndarray:
-    """E[N+1] = (1 − α^{γ+1})/(1 − α), and γ + 1 at α = 1 (research/algorithms.md §1.2)."""
+    """E[N+1] = (1 − α^{γ+1})/(1 − α), and γ + 1 at α = 1 ([leviathan23])."""
     alpha = np.asarray(alpha, dtype=np.float64)
     gamma = np.asarray(gamma, dtype=np.float64)
     a = np.clip(alpha, 0.0, 1.0)

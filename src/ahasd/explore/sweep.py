@@ -50,7 +50,7 @@ def evaluate_point(item: tuple[str, dict[str, Any]]) -> dict[str, Any]:
 
 
 def default_out_dir(spec: SweepSpec, points: list[Point]) -> Path:
-    """Derived from the content, never the clock (STYLE.md rule 11)."""
+    """Derived from the content, never the clock (so reruns find their cache)."""
     import hashlib
 
     digest = hashlib.sha256("".join(p.hash for p in points).encode()).hexdigest()[:12]

@@ -10,6 +10,7 @@ and nowhere else.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -19,6 +20,13 @@ from ahasd.registry import Registry
 from ahasd.validation import check_number
 
 Scope = Literal["total", "per-unit"]
+# string fields with a fixed set of values
+CHOICES: dict[str, tuple[str, ...]] = {
+    "ops_scope": get_args(Scope),
+    "internal_bw_scope": get_args(Scope),
+    "rate_model": ("derived", "published"),
+    "channel_sharing": ("concurrent", "blocked"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +73,29 @@ class DramDevice:
     in_bank_j_per_bit: float  # a bit read from the array and used inside the bank (PIM)
     static_w: float
     timing_cycles: tuple[tuple[str, int], ...] = ()
+    # --- organisation and timing for the memory layer (``ahasd.memory``); a device without
+    # ``timing_s`` keeps the flat-bus model (bytes / (peak x bw_efficiency)) ---
+    rank_channels: int = 1  # channels one rank spans: 1 = a rank is one die (AHASD's 16 ranks)
+    bank_groups: int = 1
+    row_bytes: float = 0.0  # one bank's page (2 KiB for LPDDR5 in BG mode)
+    burst_length: int = 16
+    timing_s: tuple[tuple[str, float], ...] = ()  # JEDEC names (tCK, tRCD, tRPab, ...) -> s
+    max_ranks_per_channel: int = 1_000_000  # what real parts select per channel (warning only)
+    # --- per-die background and command energy (DRAMPower-style states) ---
+    active_standby_w: float = 0.0
+    precharge_standby_w: float = 0.0
+    power_down_w: float = 0.0
+    power_down_after_s: float = 0.0  # idle this long -> power-down (0: never)
+    refresh_j: float = 0.0  # one all-bank refresh of one die
+    act_pre_j: float = 0.0  # one row activation + precharge
 
     @property
     def external_bw_bytes_per_s(self) -> float:
         return self.data_rate_hz * self.bus_bits / 8.0
+
+    @property
+    def timing(self) -> dict[str, float]:
+        return dict(self.timing_s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +127,18 @@ class PimDevice:
     aau_j_per_elem: float = 0.0
     gtsu_switch_s: float = 0.0
     gtsu_switch_j: float = 0.0
+    memory: str = ""  # the DRAM device whose dies hold the PIM units
+    # --- command model (``ahasd.memory.pim``): used when ``rate_model`` is "derived" and the
+    # memory device has timing; "published" keeps the roofline of alu_ops / internal_bw ---
+    rate_model: str = "published"
+    channel_sharing: str = "concurrent"  # NPU reads and PIM work on one channel: both or one
+    units_per_die: int = 16  # bank units per die (pseudo-channel for HBM, channel for GDDR6)
+    lanes: int = 16  # MACs one unit does per PIM cycle (one PIM cycle = tCCD_L)
+    all_bank_act: bool = True  # one command opens a row in every bank (else per-bank under tFAW)
+    power_tccd_s: float = 0.0  # power-capped column-command interval (0: none)
+    mode_rows: int = 0  # reserved-row writes to enter + leave PIM mode (0: modes not modelled)
+    program_writes: int = 0  # instruction-register writes per PIM program load
+    unit_leak_w: float = 0.0  # leakage of one die's PIM units while powered
 
     @property
     def peak_ops_per_s(self) -> float:
@@ -188,34 +227,43 @@ FRACTION = Rule(0.0, 1.0, open_low=True)
 POSITIVE = Rule(0.0, open_low=True)
 NON_NEGATIVE = Rule(0.0)
 
-# First match wins. A pattern is a field name, ``*suffix`` or ``Class.field``; an int field
-# that no pattern names is a COUNT, any other number NON_NEGATIVE. Rates (``_hz``, ``_per_s``)
-# are divided by, so zero is refused unless a field documents 0 as "none / not modelled".
+OPTIONAL_COUNT = Rule(0, MAX_COUNT, integer=True)
+
+# The rule of a numeric field, first match wins (docs/platforms.md, "Numeric fields"):
+#   1. a pattern below (a field name, ``*suffix`` or ``Class.field``);
+#   2. a field whose default is 0 accepts 0 (its comment says what 0 means: none, off, not
+#      modelled): OPTIONAL_COUNT for an int, NON_NEGATIVE for a float;
+#   3. a rate (``*_hz``, ``*_per_s``) is POSITIVE: the model divides by it;
+#   4. any other int is a COUNT, any other float NON_NEGATIVE.
+# Every rule also refuses NaN and infinity. New fields get a rule from their name, type and
+# default; add a pattern only for a field those get wrong.
 RULES: tuple[tuple[str, Rule], ...] = (
     ("compute_efficiency", FRACTION),
     ("bw_efficiency", FRACTION),
     ("host_link_bw_bytes_per_s", NON_NEGATIVE),  # 0 = no host link
-    ("cache_bw_bytes_per_s", NON_NEGATIVE),  # 0 = no cache level modelled
-    ("multi_token_mem_bw_bytes_per_s", NON_NEGATIVE),  # 0 = same as the single-token rate
-    ("multi_token_cache_bw_bytes_per_s", NON_NEGATIVE),
-    ("RooflineDevice.clock_hz", NON_NEGATIVE),  # 0 = not given (only the NPU/PIM use a clock)
     ("ops_per_mac", POSITIVE),
-    ("*_hz", POSITIVE),
-    ("*_per_s", POSITIVE),
 )
+RATES: tuple[str, ...] = ("_hz", "_per_s")
 
 
-def rule_for(cls: type, name: str, is_int: bool) -> Rule:
-    """The rule a numeric field of ``cls`` obeys (``RULES``, else COUNT / NON_NEGATIVE)."""
+def _matches(pattern: str, cls: type, name: str) -> bool:
+    if pattern.startswith("*"):
+        return name.endswith(pattern[1:])
+    if "." in pattern:
+        return pattern == f"{cls.__name__}.{name}"
+    return pattern == name
+
+
+def rule_for(cls: type, f: dataclasses.Field) -> Rule:
+    """The rule the numeric field ``f`` of ``cls`` obeys (see ``RULES``)."""
+    is_int = _type_name(f) == "int"
     for pattern, rule in RULES:
-        if pattern.startswith("*"):
-            hit = name.endswith(pattern[1:])
-        elif "." in pattern:
-            hit = pattern == f"{cls.__name__}.{name}"
-        else:
-            hit = pattern == name
-        if hit:
+        if _matches(pattern, cls, f.name):
             return rule
+    if f.default == 0 and not isinstance(f.default, bool):
+        return OPTIONAL_COUNT if is_int else NON_NEGATIVE
+    if f.name.endswith(RATES):
+        return POSITIVE
     return COUNT if is_int else NON_NEGATIVE
 
 
@@ -235,15 +283,15 @@ def check_value(kind: object, name: str, value: object, label: str) -> None:
     cls = DEVICE_KINDS.get(str(kind))
     f = {x.name: x for x in dataclasses.fields(cls)}.get(name)
     if f is not None and _type_name(f) in ("int", "float"):
-        rule_for(cls, name, _type_name(f) == "int").check(label, value)
+        rule_for(cls, f).check(label, value)
 
 
 def _check(cls: type, f: dataclasses.Field, value: object, where: str) -> object:
     label = f"{where}.{yaml_spellings(f.name)[0]}"
     ftype = _type_name(f)
-    if f.name.endswith("_scope"):
-        if value not in get_args(Scope):
-            raise field_error(label, value, " or ".join(get_args(Scope)))
+    if f.name in CHOICES:
+        if value not in CHOICES[f.name]:
+            raise field_error(label, value, " or ".join(CHOICES[f.name]))
         return value
     if ftype == "bool":
         if not isinstance(value, bool):
@@ -260,7 +308,14 @@ def _check(cls: type, f: dataclasses.Field, value: object, where: str) -> object
         ):
             raise field_error(label, value, f"a mapping of timing name to cycles in 0..{MAX_COUNT}")
         return tuple(sorted((str(k), int(v)) for k, v in value.items()))
-    return rule_for(cls, f.name, ftype == "int").check(label, value)
+    if f.name == "timing_s":
+        if not isinstance(value, dict) or not all(
+            not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v) and v > 0
+            for v in value.values()
+        ):
+            raise field_error(label, value, "a mapping of timing name to nanoseconds > 0")
+        return tuple(sorted((str(k), float(v)) for k, v in value.items()))
+    return rule_for(cls, f).check(label, value)
 
 
 def build_device(name: str, si: dict[str, object]) -> Device:

@@ -1,6 +1,6 @@
 """AHASD's published claims beside our numbers, with the ratio ours / claimed.
 
-Every claim is from research/ahasd.md §7 ([A] abstract / [P] paper text; Table 4 for the
+Every claim is from [ahasd26] (its abstract and text; Table 4 for the
 NPU+LPDDR5 rows; §6.1 ablation figure). "up to" claims are compared with the maximum over
 (model pair × drafting algorithm) cells; averaged claims with the arithmetic mean of the per-cell
 ratios (each cell's ratio is taken on seed means). Nothing here is tuned: the claims are only
@@ -28,7 +28,7 @@ class Claim:
     den: str  # variant in the denominator
     agg: Literal["max", "mean"]
     invert: bool = False  # den/num instead (energy per token from tokens per joule)
-    source: str = "research/ahasd.md §7"
+    source: str = "[ahasd26]"
 
 
 CLAIMS: tuple[Claim, ...] = (
@@ -39,7 +39,7 @@ CLAIMS: tuple[Claim, ...] = (
         "ahasd",
         "gpu-only",
         "max",
-        source="ahasd.md §7 [A/P] headline",
+        source="[ahasd26] abstract",
     ),
     Claim(
         "tokens/J vs gpu-only (up to)",
@@ -48,7 +48,7 @@ CLAIMS: tuple[Claim, ...] = (
         "ahasd",
         "gpu-only",
         "max",
-        source="ahasd.md §7 [A/P] headline",
+        source="[ahasd26] abstract",
     ),
     Claim(
         "throughput vs specpim (up to)",
@@ -57,7 +57,7 @@ CLAIMS: tuple[Claim, ...] = (
         "ahasd",
         "specpim",
         "max",
-        source="ahasd.md §7 [A/P] headline",
+        source="[ahasd26] abstract",
     ),
     Claim(
         "tokens/J vs specpim (up to)",
@@ -66,7 +66,7 @@ CLAIMS: tuple[Claim, ...] = (
         "ahasd",
         "specpim",
         "max",
-        source="ahasd.md §7 [A/P] headline",
+        source="[ahasd26] abstract",
     ),
     Claim(
         "throughput vs npu-only",
@@ -75,7 +75,7 @@ CLAIMS: tuple[Claim, ...] = (
         "ahasd",
         "npu-only",
         "mean",
-        source="ahasd.md §7 [P] Table 4",
+        source="[ahasd26] Table 4",
     ),
     Claim(
         "energy/token vs npu-only",
@@ -85,7 +85,7 @@ CLAIMS: tuple[Claim, ...] = (
         "npu-only",
         "mean",
         invert=True,
-        source="ahasd.md §7 [P] Table 4",
+        source="[ahasd26] Table 4",
     ),
     Claim(
         "ablation: npu-pim-async vs gpu-only",
@@ -94,7 +94,7 @@ CLAIMS: tuple[Claim, ...] = (
         "npu-pim-async",
         "gpu-only",
         "mean",
-        source="ahasd.md §7 [P] §6.1 ablation",
+        source="[ahasd26] §6.1 ablation",
     ),
     Claim(
         "ablation: +aau vs gpu-only",
@@ -103,7 +103,7 @@ CLAIMS: tuple[Claim, ...] = (
         "+aau",
         "gpu-only",
         "mean",
-        source="ahasd.md §7 [P] §6.1 ablation",
+        source="[ahasd26] §6.1 ablation",
     ),
     Claim(
         "ablation: +edc vs gpu-only",
@@ -112,7 +112,7 @@ CLAIMS: tuple[Claim, ...] = (
         "+edc",
         "gpu-only",
         "mean",
-        source="ahasd.md §7 [P] §6.1 ablation",
+        source="[ahasd26] §6.1 ablation",
     ),
     Claim(
         "ablation: ahasd (+tvc) vs gpu-only",
@@ -121,7 +121,7 @@ CLAIMS: tuple[Claim, ...] = (
         "ahasd",
         "gpu-only",
         "mean",
-        source="ahasd.md §7 [P] §6.1 ablation",
+        source="[ahasd26] §6.1 ablation",
     ),
     Claim(
         "ablation tokens/J: npu-pim-async",
@@ -130,7 +130,7 @@ CLAIMS: tuple[Claim, ...] = (
         "npu-pim-async",
         "gpu-only",
         "mean",
-        source="ahasd.md §7 [P] §6.1 ablation",
+        source="[ahasd26] §6.1 ablation",
     ),
     Claim(
         "ablation tokens/J: +aau",
@@ -139,7 +139,7 @@ CLAIMS: tuple[Claim, ...] = (
         "+aau",
         "gpu-only",
         "mean",
-        source="ahasd.md §7 [P] §6.1 ablation",
+        source="[ahasd26] §6.1 ablation",
     ),
     Claim(
         "ablation tokens/J: +edc",
@@ -148,7 +148,7 @@ CLAIMS: tuple[Claim, ...] = (
         "+edc",
         "gpu-only",
         "mean",
-        source="ahasd.md §7 [P] §6.1 ablation",
+        source="[ahasd26] §6.1 ablation",
     ),
     Claim(
         "ablation tokens/J: ahasd",
@@ -157,11 +157,11 @@ CLAIMS: tuple[Claim, ...] = (
         "ahasd",
         "gpu-only",
         "mean",
-        source="ahasd.md §7 [P] §6.1 ablation",
+        source="[ahasd26] §6.1 ablation",
     ),
 )
 
-AREA_CLAIM_PCT = 3.0  # "< 3% of the DRAM die", ahasd.md §7 [A/P]
+AREA_CLAIM_PCT = 3.0  # "< 3% of the DRAM die", [ahasd26] abstract
 
 # The four ablation steps of the throughput chain, in order (contracts.md, sim and systems).
 ABLATION = ("npu-pim-async", "+aau", "+edc", "ahasd")
@@ -203,7 +203,7 @@ def area_claim(total_pct: float, basis: str) -> ClaimResult:
         "ahasd",
         "die",
         "max",
-        source="ahasd.md §5.4, §7 [P]",
+        source="[ahasd26] abstract and area table",
     )
     return ClaimResult(c, total_pct, basis, 1)
 

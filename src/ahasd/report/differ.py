@@ -1,9 +1,9 @@
 """'Where we differ from the paper and why', computed from the results (never hand-written).
 
-Three mechanisms explain most gaps (research/ahasd.md §5.2, §5.5): the NPU must stream the
-target's INT8 weights over the 51.2 GB/s LPDDR5 bus once per verification, which caps AHASD's
-tokens/s at τ / t_pass; the GPU has ~11x that bandwidth, so beating it needs it handicapped; and
-the GPU-only baseline's 16 GB cannot hold some pairs, which then stream over the host link.
+Three mechanisms explain most gaps (our arithmetic on [ahasd26] Table 2 and §5): the NPU must stream
+the target's INT8 weights over the 51.2 GB/s LPDDR5 bus once per verification, which caps AHASD's
+tokens/s at τ / t_pass; the GPU has ~11x that bandwidth, so beating it needs it handicapped; and the
+GPU-only baseline's 16 GB cannot hold some pairs, which then stream over the host link.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from ahasd.report.table import Row, cells, fmt, markdown_table, mean, ratios, st
 
 TPUT = "throughput_tok_s"
 
-# Artifact docs' absolute AHASD throughput per scale, unsupported by the paper (ahasd.md §7 [R1])
+# Absolute AHASD throughput per scale in [ahasd-artifact]'s docs, unsupported by the paper
 ARTIFACT_TOK_S = {"opt-6.7b": 78.5, "llama2-13b": 45.2, "palm-like-30b": 12.8}
 AGREE = (0.8, 1.25)  # ours/claimed inside this band counts as agreement (a reporting choice)
-# The authors' own 2026 re-simulation, long-context projection (ahasd.md §7 [R2], PROGRESS.md)
+# The authors' own 2026 re-simulation, long-context projection ([ahasd-resim])
 AUTHORS_RESIM = {"gpu-only": 0.41, "specpim": 1.03}
 
 
@@ -84,13 +84,13 @@ def streaming_bound(rows: Sequence[Row]) -> str:
             "ours / min(bounds)", "artifact docs tok/s"]  # fmt: skip
     return (
         f"**Weight-streaming bound.** Every NPU verification streams the target's weights over "
-        f"the {bus / 1e9:.1f} GB/s LPDDR5 bus (ahasd.md §5.5; the model derates it by "
+        f"the {bus / 1e9:.1f} GB/s LPDDR5 bus ([ahasd26] Table 2; the model derates it by "
         f"{dram.bw_efficiency:g}), so AHASD cannot exceed τ / t_pass tokens/s however well it "
         "overlaps drafting. Drafting has its own bound: PIM drafts one token per 'PIM draft "
         "ms/token' (the draft model on PIM at the prompt's KV length) and a verification that "
         "commits τ tokens needs τ − 1 of them drafted, so tokens/s ≤ τ / ((τ − 1) · t_draft) "
         "even with no wasted drafts. The paper gives no absolute figures; the artifact's docs do "
-        "(last column, ahasd.md §7 [R1]).\n\n" + markdown_table(head, body)
+        "(last column, [ahasd-artifact]).\n\n" + markdown_table(head, body)
     )
 
 
@@ -140,7 +140,7 @@ def gpu_fit(rows: Sequence[Row]) -> str:
         f"**GPU-only memory.** The laptop GPU reads weights at "
         f"{gpu.mem_bw_bytes_per_s / 1e9:.0f} GB/s, but weights that do not fit its memory "
         f"stream over the {gpu.host_link_bw_bytes_per_s / 1e9:.0f} GB/s host link on every pass "
-        "(ahasd.md §5.2). Where the pair fits, the GPU's bandwidth is "
+        "([ahasd26] §5). Where the pair fits, the GPU's bandwidth is "
         f"{gpu.mem_bw_bytes_per_s / _bus(rows):.1f}x the NPU's bus, so AHASD can only beat it "
         "where offloading slows the GPU down.\n\n" + markdown_table(head, body)
     )
@@ -214,7 +214,7 @@ def authors_resim(rows: Sequence[Row]) -> str:
         return ""
     return (
         "**The authors' own re-simulation.** After the paper, the authors rebuilt their simulator "
-        "and projected AHASD to long contexts (ahasd.md §7 [R2], not peer-reviewed): "
+        "and projected AHASD to long contexts ([ahasd-resim], not peer-reviewed): "
         + "; ".join(parts)
         + "."
     )

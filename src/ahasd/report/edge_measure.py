@@ -1,6 +1,6 @@
 """Edge mappings measured for real: every (draft device, target device) × γ with the engine.
 
-Paper C's method (research/peers.md §4.3) on this machine: profile one draft step and a target
+Paper C's method ([edgesd] §III) on this machine: profile one draft step and a target
 pass over m = 1..γ_max + 1 tokens on each device, rank every mapping with the analytic model of
 :mod:`ahasd.systems.edge.plan` using those profiled steps and the τ each run measured, then run
 the real engine for every mapping (draft on one device, target on the other) and put the
@@ -10,7 +10,7 @@ the cost model's own prediction (``host-cpu`` preset calibrated by micro-benchma
 
 Devices are ``cpu`` and, where torch sees one, ``cuda``; without a GPU the GPU mappings are
 skipped with a note. Lives in ``report`` (not ``systems``): it imports torch and the engine,
-which the simulator layers never do (DESIGN.md §2).
+which the simulator layers never do (docs/dev/contracts.md).
 """
 
 from __future__ import annotations

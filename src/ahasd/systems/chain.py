@@ -1,4 +1,4 @@
-"""The ablation chain of AHASD's evaluation (research/ahasd.md §7), as (label, config) steps.
+"""The ablation chain of AHASD's evaluation ([ahasd26] §6.1), as (label, config) steps.
 
 ``+aau`` is ``ahasd`` with EDC and TVC off, ``+edc`` is ``ahasd`` with TVC off, ``ahasd`` has all
 features (docs/dev/contracts.md). Each system runs on its own default platform.

@@ -1,9 +1,9 @@
 """``specpim``: GPU host + HBM-PIM, operator-level synchronous, fixed draft length.
 
-SpecPIM (research/peers.md §2) maps every operator wholly to one engine (xPU or PIM, never split)
+SpecPIM ([specpim24]) maps every operator wholly to one engine (xPU or PIM, never split)
 with a static mapping found offline per (model pair, γ), and alternates draft and verify in
-lock-step; AHASD's SpecPIM baseline uses two RTX 4090 Laptop GPUs and γ = 8 (ahasd.md §5.2,
-peers.md §2.3). The mapping here is a per-operator exhaustive search over the engines at the
+lock-step; AHASD's SpecPIM baseline uses two RTX 4090 Laptop GPUs and γ = 8 ([ahasd26] §5,
+[saddle26]). The mapping here is a per-operator exhaustive search over the engines at the
 design point (γ, KV = prompt length): since the cost placement ``gpu-hbmpim-op`` puts a barrier
 after every operator, a step's time is the sum of its operators' times and the per-operator
 choice is the optimum. A design found by ``ahasd explore specpim`` can be passed as
@@ -23,7 +23,7 @@ from ahasd.systems.base import SYSTEMS, RunContext
 
 PLACEMENT = "gpu-hbmpim-op"
 ENGINES = ("gpu", "hbm-pim")
-DEFAULT_GAMMA = 8  # AHASD's SpecPIM baseline (ahasd.md §5.2; peers.md §2.3)
+DEFAULT_GAMMA = 8  # AHASD's SpecPIM baseline ([ahasd26] §5)
 
 
 def search_op_engine(
