@@ -24,6 +24,8 @@ DTYPE = typer.Option("fp32", "--dtype", help="fp32, fp16 or bf16.")
 def _sampling(greedy: bool, temperature: float, top_k: int, top_p: float, seed: int) -> Any:
     from ahasd.engine.sampling import SamplingConfig
 
+    if greedy and temperature != 0.0:
+        raise field_error("--greedy", f"with --temperature {temperature:g}", "one of the two")
     return SamplingConfig(0.0 if greedy else temperature, top_k, top_p, seed)
 
 

@@ -77,7 +77,31 @@ def _read_yaml(path) -> dict:
     extra = sorted(set(data) - _TOP_KEYS)
     if extra:
         raise field_error(f"{path}: {extra[0]}", "(key)", ", ".join(sorted(_TOP_KEYS)))
+    _check_shape(data, path)
     return data
+
+
+_SWITCH_SHAPE = "{default: OPTION, options: {OPTION: {DEVICE.FIELD: VALUE}}}"
+
+
+def _check_shape(data: dict, path: object) -> None:
+    """Each section has the type the loader walks (``devices: -1`` is one line, not a crash)."""
+    for key, kind, what in (("devices", dict, "a mapping of device name to fields"),
+                            ("switches", dict, "a mapping of switch name to options"),
+                            ("sources", dict, "a mapping of key to citation"),
+                            ("placement", dict, "a mapping (policy: paper | ...)"),
+                            ("remove_devices", list, "a list of device names")):  # fmt: skip
+        if data.get(key) is not None and not isinstance(data[key], kind):
+            raise field_error(f"{path}: {key}", data[key], what)
+    for dev, fields in (data.get("devices") or {}).items():
+        if fields is not None and not isinstance(fields, dict):
+            raise field_error(f"{path}: devices.{dev}", fields, "a mapping of fields")
+    for name, spec in (data.get("switches") or {}).items():
+        options = spec.get("options") if isinstance(spec, dict) else None
+        if not isinstance(options, dict) or not all(
+            isinstance(sets, dict) or sets is None for sets in options.values()
+        ):
+            raise field_error(f"{path}: switches.{name}", spec, _SWITCH_SHAPE)
 
 
 def _locate(name_or_path: str):
@@ -208,7 +232,7 @@ def _apply(data: dict, overrides: Mapping[str, object]) -> tuple[dict, dict, dic
     written = copy.deepcopy(devices)
     for sw, option in chosen.items():
         options = switches[sw].get("options") or {}
-        if option not in options:
+        if not isinstance(option, (str, int, float, bool)) or option not in options:
             raise field_error(f"switches.{sw}", option, ", ".join(map(str, options)))
         for dotted, value in (options[option] or {}).items():
             if sw in explicit or not _written(written, dotted):
@@ -231,13 +255,13 @@ def _resolve(devices_yaml: dict) -> dict[str, Device]:
     for name, si in si_all.items():
         memory = si.get("memory") if str(si.get("kind", "")).endswith(("pim", "aim")) else None
         if memory is not None:
-            if memory not in si_all:
+            if not isinstance(memory, str) or memory not in si_all:
                 raise field_error(f"devices.{name}.memory", memory, ", ".join(si_all))
             mem = build_device(memory, si_all[memory])
             derived = {"external_bw_bytes_per_s": mem.external_bw_bytes_per_s}
             for key in _PIM_FROM_MEMORY:
                 si.setdefault(key, derived.get(key, getattr(mem, key, None)))
-        elif "memory" in si and si["memory"] not in si_all:
+        elif "memory" in si and (not isinstance(si["memory"], str) or si["memory"] not in si_all):
             raise field_error(f"devices.{name}.memory", si["memory"], ", ".join(si_all))
         out[name] = build_device(name, si)
     return out
