@@ -180,7 +180,9 @@ def test_hbm_pim_per_stack_scopes():
     memory = op.weight_bytes / (4 * 1228.8e9 * 0.85)  # 1228.8 GB/s per stack x 4
     assert cost.seconds == pytest.approx(max(compute, memory)) and cost.bound == "compute"
     assert cost.times_s["memory"] == pytest.approx(memory)
-    aim = load_platform("specpim-2x4090l-hbmpim", {"switches.pim": "gddr6-aim"})
+    aim = load_platform(
+        "specpim-2x4090l-hbmpim", {"switches.pim": "gddr6-aim", "switches.pim_rate": "published"}
+    )
     cost = op_cost(op, aim, "pim", device="hbm-pim")
     compute = 2 * op.macs / (8 * 512e9 * 0.8)  # 512 GFLOPS per channel x 8 channels
     assert cost.seconds == pytest.approx(max(compute, op.weight_bytes / (8 * 512e9 * 0.85)))

@@ -114,7 +114,7 @@ def test_traffic_is_na_without_a_memory_model_and_read_when_present(rows):
 def test_hardware_table_shows_the_numbers_and_sources_runs_used(real_pair_rows):
     md = platform_table("ahasd-mobile")
     assert "| lpddr5 | external_bw (derived) | 51.2 | GB/s |" in md
-    assert "| pim | alu | 102.4 | GOPS | AHASD Table 2" in md
+    assert "| pim | alu | 102.4 | GOPS | [ahasd26] Table 2" in md
     assert "reading switches.energy=h2llm-lpddr5" in md
     low = platform_table("ahasd-mobile", {"switches.energy": "attacc", "npu.static_mw": 100})
     assert "| lpddr5 | off_chip | 3.59 | pJ/bit |" in low and "`npu.static_mw=100`" in low

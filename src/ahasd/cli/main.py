@@ -8,6 +8,8 @@ errors) and file-system errors (missing, permission, read-only or full disk) bec
 from __future__ import annotations
 
 import sys
+from functools import cache
+from typing import Any
 
 import typer
 
@@ -27,6 +29,7 @@ from ahasd.cli import (
     simulate_cmd,
     trace_cmd,
 )
+from ahasd.cli.vocab import upgrade_argv
 from ahasd.errors import AhasdError, one_line
 
 app = typer.Typer(
@@ -67,6 +70,16 @@ for _module in (
     _module.register(app)
 
 
+@cache
+def command() -> Any:
+    """The click command tree of :data:`app`, built once, with plain help (cli/help.py)."""
+    from typer.main import get_command
+
+    from ahasd.cli.help import plain_help
+
+    return plain_help(get_command(app))
+
+
 def fail(message: str, code: int = 2) -> None:
     """Print a one-line error and exit."""
     print(f"error: {message}", file=sys.stderr)
@@ -80,7 +93,8 @@ def main(argv: list[str] | None = None) -> None:
     here, so every kind of bad input reads the same way.
     """
     try:
-        status = app(args=argv, prog_name="ahasd", standalone_mode=False)
+        args = upgrade_argv(sys.argv[1:] if argv is None else argv)
+        status = command().main(args=args, prog_name="ahasd", standalone_mode=False)
     except click_errors.NoArgsIsHelpError as exc:
         # A bare group or command: show its help, as `--help` would, and exit 2 like click does.
         # typer's rich help prints itself and returns ""; plain click returns the text.

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from ahasd.errors import AhasdError
+from ahasd.outputs import OUT_ROOT
 
 
 def register(app: typer.Typer) -> None:
@@ -15,9 +16,9 @@ def register(app: typer.Typer) -> None:
 
 
 def reproduce(
-    out: Path = typer.Option(Path("reproduce-out"), "--out", help="Output folder."),
+    out: Path = typer.Option(OUT_ROOT / "reproduce", "--out", help="Output folder."),
     quick: bool = typer.Option(False, "--quick", help="Reduced matrix (2 algorithms, 512 tokens)."),
-    jobs: int = typer.Option(0, "--jobs", help="Worker processes; 0 = one per CPU core."),
+    jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes; 0 = one per CPU core."),
     traces: Path | None = typer.Option(
         None, "--traces", help="Folder of recorded traces; pairs without one use built-in profiles."
     ),
@@ -26,6 +27,7 @@ def reproduce(
     """Run AHASD's evaluation (pairs x algorithms x systems x seeds) and write the report."""
     from rich.console import Console
 
+    from ahasd.cli.progress import progress
     from ahasd.report.matrix import full_spec, quick_spec
     from ahasd.report.provenance import command_line
     from ahasd.report.reproduce import reproduce as run
@@ -38,13 +40,14 @@ def reproduce(
     args = ["ahasd", "reproduce", *(["--quick"] if quick else []), "--out", out]
     args += [*(["--seeds", seeds] if seeds else []), *(["--traces", traces] if traces else [])]
     args += ["--jobs", jobs] if jobs else []
-    outcome = run(
-        out, spec=spec, quick=quick, jobs=jobs or None, traces=traces, command=command_line(args)
-    )
+    with progress() as report:
+        outcome = run(out, spec=spec, quick=quick, jobs=jobs or None, traces=traces,
+                      command=command_line(args), progress=report)  # fmt: skip
     console = Console()
     console.print(_headline(outcome.claims))
     for w in outcome.warnings:
-        console.print(f"[yellow]warning:[/] {w}")
+        console.print("[yellow]warning:[/] ", end="")
+        console.print(w, markup=False, highlight=False)  # citations look like [key] markup
     t = outcome.timings_s
     console.print(
         f"{len(outcome.rows)} runs: simulate {t['simulate']:.1f} s, report and figures "
@@ -58,7 +61,7 @@ def _headline(results):
 
     from ahasd.report.table import fmt
 
-    table = Table(title="AHASD claims ([ahasd26], docs/references.md) vs this simulator")
+    table = Table(title=r"AHASD claims (\[ahasd26], docs/references.md) vs this simulator")
     for col in ("claim", "paper", "ours", "ours/claimed"):
         table.add_column(col, justify="left" if col == "claim" else "right")
     for r in results:

@@ -59,3 +59,22 @@ def die_background(spec: DramSpec, busy_s: float, gaps: np.ndarray) -> dict[str,
 def refresh_j(spec: DramSpec, wall_s: float) -> float:
     """Refresh energy of one die over ``wall_s``."""
     return spec.refresh_j * wall_s / spec.timing["tREFI"]
+
+
+def package_power(mem) -> tuple[float, float, float]:
+    """(always-on W, extra W while the draft's task runs, extra W while the target's runs) of a
+    run's package, for closed forms: every die at least in power-down and refreshing, a die at
+    active standby while its model's task runs, every PIM unit leaking (no rank gating). The
+    event loops account per interval instead (``ahasd.systems.memory_use``)."""
+    if mem is None:
+        return 0.0, 0.0, 0.0
+    spec, ranks = mem.spec, mem.placement.ranks
+    floor = spec.dies * (spec.power_down_w + spec.refresh_j / spec.timing["tREFI"])
+    if mem.pim is not None:
+        floor += spec.dies * mem.pim.unit_leak_w
+    extra = spec.active_standby_w - spec.power_down_w
+    per = []
+    for role in ("draft", "target"):
+        n_ranks = len(set(ranks[f"{role}-weights"]) | set(ranks[f"{role}-kv"]))
+        per.append(n_ranks * spec.rank_channels * extra)
+    return floor, per[0], per[1]

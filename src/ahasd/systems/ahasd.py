@@ -60,7 +60,7 @@ def run_async(
     """Run the asynchronous loop with the given feature flags and build the Result."""
     parts = AsyncParts(ctx, use_aau=use_aau, use_edc=use_edc, use_tvc=use_tvc, use_gtsu=use_gtsu)
     loop = AsyncLoop(parts)
-    loop.kernel.run()
+    loop.run()
     loop._abort_draft()  # a batch still in flight at the last commit is wasted work
     # both prefills on the NPU, target first (a compute-bound GEMM: PIM would need one weight
     # pass per prompt token); the first token comes with the target's
@@ -72,7 +72,7 @@ def run_async(
         "preverify_corrections": m.preverify_corrections,
         "gtsu_switches": m.switches,
         "queue_high_water": loop.queue.high_water,
-        "events": loop.kernel.events_processed,
+        "events": loop.events,
         "flags": {"use_aau": use_aau, "use_edc": use_edc, "use_tvc": use_tvc, "use_gtsu": use_gtsu},
     }
     if parts.edc is not None:
@@ -82,7 +82,7 @@ def run_async(
     return build_result(
         ctx,
         system,
-        wall_s=loop.kernel.now,
+        wall_s=loop.now,
         metrics=m,
         timelines=loop.tl,
         ar=ar_baseline(ctx, parts.verify_t),

@@ -39,6 +39,7 @@ class System(ABC):
 
     name: ClassVar[str] = ""
     default_platform: ClassVar[str] = "ahasd-mobile"
+    default_target: ClassVar[str] = ""  # a system whose paper uses another target ("" = config's)
     required_devices: ClassVar[tuple[str, ...]] = ()
     memory_device: ClassVar[str] = ""  # where the weights live, for plan_memory
     # place the models on the platform's DRAM ranks (ahasd.memory) when it describes timing
@@ -122,12 +123,13 @@ class RunContext:
 
         Views live as long as their (memoised) table, so repeated runs reuse the split.
         """
-        key = (id(table), lane, id(self.mem))
+        role = "draft" if table.model == self.draft else "target"
+        key = (id(table), lane, id(self.mem), role)
         view = _VIEWS.get(key)
         if view is None or view.table is not table or view.mem is not self.mem:
             if len(_VIEWS) > 256:  # tables are memoised 64 at a time; drop views of dead ones
                 _VIEWS.clear()
-            view = _VIEWS[key] = CostView(table, self.platform, self.mem, lane)
+            view = _VIEWS[key] = CostView(table, self.platform, self.mem, lane, role)
         return view
 
 
@@ -147,7 +149,7 @@ class _PlatformKey:
         )
 
 
-_VIEWS: dict[tuple, CostView] = {}  # (id(table), lane, id(mem)) -> view; checked on use
+_VIEWS: dict[tuple, CostView] = {}  # (id(table), lane, id(mem), role) -> view; checked on use
 
 
 @lru_cache(maxsize=64)
@@ -166,10 +168,15 @@ def _table(pkey, model, placement, precision, kv_bucket, offload_bytes, op_engin
 
 
 def resolve_platform(config: SimConfig, system: type[System], explicit: bool) -> SimConfig:
-    """Use the system's own platform unless the caller named one explicitly."""
-    if explicit or config.platform == system.default_platform:
-        return config
-    return config.model_copy(update={"platform": system.default_platform})
+    """Use the system's own platform unless the caller named one explicitly, and its own target
+    model (``System.default_target``) unless the config sets one."""
+    update = {}
+    if not explicit and config.platform != system.default_platform:
+        update["platform"] = system.default_platform
+    target = system.default_target
+    if target and "target" not in config.model_fields_set and config.target != target:
+        update["target"] = target
+    return config.model_copy(update=update) if update else config
 
 
 def prepare(config: SimConfig, system: type[System]) -> RunContext:
@@ -194,14 +201,17 @@ def prepare(config: SimConfig, system: type[System]) -> RunContext:
     if system.uses_memory_model:
         # KV for the prompt, every generated token and a full queue of look-ahead drafts
         kv_tokens = config.prompt_len + config.tokens + config.queue_depth * 8
-        mem = build_memory(platform, draft, target, precision=config.precision,
-                           kv_tokens=kv_tokens)  # fmt: skip
+        mem = build_memory(platform, draft, target, precision=config.precision, kv_tokens=kv_tokens)
     host_offload = system.memory_device in platform.devices and isinstance(
         platform.devices[system.memory_device], RooflineDevice
     )  # a GPU/CPU holds its own weights (and spills to the host), whatever PIM does
     if system.memory_device and (mem is None or host_offload):
         memory = plan_memory(
-            platform, [draft, target], precision=config.precision, device=system.memory_device
+            platform,
+            [draft, target],
+            precision=config.precision,
+            device=system.memory_device,
+            kv_tokens=config.prompt_len + config.tokens,
         )
     ctx = RunContext(config, platform, draft, target, trace, replay, Drafter(policy, trace), memory,
                      mem)  # fmt: skip
@@ -269,14 +279,18 @@ def prefill_cost(ctx: RunContext, target: StepCostTable, draft: StepCostTable | 
 def ar_baseline(ctx: RunContext, target_table: StepCostTable) -> tuple[float, float]:
     """Plain autoregressive decoding of the target on the same platform: (tok/s, tok/J).
 
-    Closed form: one target step of one token per position, plus static power × time.
+    Closed form: one target step of one token per position, plus static power × time (and the
+    package's background with the target's dies active, where there is a memory model).
     """
+    from ahasd.memory.energy import package_power
+
     seconds = joules = 0.0
     for kv, count in kv_groups(ctx.config.prompt_len, ctx.n, ctx.config.kv_bucket):
         s, j, _ = target_table.cost("verify", 1, kv)
         seconds += s * count
         joules += j * count
-    joules += sum(static_power_w(ctx.platform).values()) * seconds
+    floor, _draft_w, target_w = package_power(ctx.mem)  # the target's dies always active
+    joules += (sum(static_power_w(ctx.platform).values()) + floor + target_w) * seconds
     return ctx.n / seconds, (ctx.n / joules if joules > 0 else math.inf)  # no energy modelled
 
 
@@ -409,12 +423,18 @@ class CostView:
     channel.
     """
 
-    __slots__ = ("table", "_memo", "bucket", "_memory", "mem", "lane", "_npu", "_pim")
+    __slots__ = ("table", "_memo", "bucket", "_memory", "mem", "lane", "role", "_npu", "_pim")
 
     def __init__(
-        self, table: StepCostTable, platform: Any, mem: Any = None, lane: str = ""
+        self,
+        table: StepCostTable,
+        platform: Any,
+        mem: Any = None,
+        lane: str = "",
+        role: str = "target",
     ) -> None:
         self.table = table
+        self.role = role  # whose ranks the task's DRAM energy is charged to
         self._memo: dict[tuple[str, int, int], TaskCost] = {}
         self.bucket = table.kv_bucket  # a lookup is exact within one bucket of KV lengths
         self.mem, self.lane = mem, lane
@@ -451,8 +471,7 @@ class CostView:
         if self.mem is not None and self.table.where is not None:
             usage, counters = task_traffic(self, detail, seconds, engine_s)
             mem_j = sum(j for k, j in energy.get(self._memory, {}).items())
-            role = "draft" if self.table.where is self.mem.residence("draft") else "target"
-            counters[f"{COUNTER_PREFIX}j_{role}"] = mem_j  # this task's DRAM energy, by role
+            counters[f"{COUNTER_PREFIX}j_{self.role}"] = mem_j  # this task's DRAM energy
             energy.setdefault(self._memory, {}).update(counters)
         return TaskCost(seconds, tuple(sorted(energy.items())), engine_s, usage)
 

@@ -214,6 +214,7 @@ def run_lpspec(ctx: RunContext, system: type[System], opts: LpSpecOptions) -> Re
 
 class _LpSpecBase(System):
     default_platform = "lpspec-mobile"
+    default_target = "llama2-7b"  # [lpspec25]'s model; the 13B does not fit its 3 PIM ranks
     required_devices = ("npu", "pim")
     options: ClassVar[LpSpecOptions] = LpSpecOptions()
 
