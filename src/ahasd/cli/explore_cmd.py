@@ -25,6 +25,14 @@ ANALYTIC_NOTE = (
 )
 
 
+JOBS = typer.Option(
+    None,
+    "--jobs",
+    "-j",
+    min=1,
+    max=1024,
+    help="Worker processes (1 = serial; default: one per core).",
+)
 REBUILD = typer.Option(
     False, "--rebuild", help="Start the cache in --out afresh (deletes only files it wrote)."
 )
@@ -40,13 +48,13 @@ def sweep(
     spec: Path = typer.Argument(..., help="Sweep spec (YAML): base config + axes."),
     executor: str = typer.Option("local", "--executor", help="local (processes) or ray."),
     address: str | None = typer.Option(None, "--address", help="Ray cluster address."),
-    jobs: int | None = typer.Option(None, "--jobs", "-j", help="Worker processes (1 = serial)."),
+    jobs: int | None = JOBS,
     out: Path | None = typer.Option(
         None, "--out", help="Output/cache directory [default: ahasd-out/sweeps/NAME-HASH]."
     ),
     rebuild: bool = REBUILD,
     analytic: bool = typer.Option(False, "--analytic", help="Use the closed form (screening)."),
-    top: int = typer.Option(5, "--top", help="Best points to list per objective."),
+    top: int = typer.Option(5, "--top", min=1, max=1000, help="Best points per objective."),
     json_out: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout."),
 ) -> None:
     """Evaluate every point of a spec (grid or random); cached and resumable."""
@@ -90,14 +98,20 @@ def explore(
         help="Comma list: throughput, tokens_per_joule, edp, energy, "
         "area, or max:COLUMN/min:COLUMN.",
     ),
-    trials: int = typer.Option(64, "--trials", help="Design points to evaluate."),
-    population: int | None = typer.Option(None, "--population", help="NSGA-II population."),
+    trials: int = typer.Option(64, "--trials", min=1, max=100_000, help="Points to evaluate."),
+    population: int | None = typer.Option(
+        None, "--population", min=2, max=10_000, help="NSGA-II population."
+    ),
     confirm: int = typer.Option(
-        8, "--confirm", help="Analytic mode: event-simulate this many Pareto points."
+        8,
+        "--confirm",
+        min=0,
+        max=100_000,
+        help="Analytic mode: event-simulate this many Pareto points.",
     ),
     executor: str = typer.Option("local", "--executor", help="local (processes) or ray."),
     address: str | None = typer.Option(None, "--address", help="Ray cluster address."),
-    jobs: int | None = typer.Option(None, "--jobs", "-j", help="Worker processes (1 = serial)."),
+    jobs: int | None = JOBS,
     out: Path | None = typer.Option(
         None, "--out", help="Output/cache directory [default: ahasd-out/explore/NAME]."
     ),
@@ -105,9 +119,11 @@ def explore(
     json_out: bool = typer.Option(False, "--json", help="Print JSON on stdout."),
     draft: str | None = typer.Option(None, "--draft", help="specpim: draft model."),
     target: str | None = typer.Option(None, "--target", help="specpim: target model."),
-    gamma: int | None = typer.Option(None, "--gamma", help="specpim: draft length."),
-    seed: int | None = typer.Option(None, "--seed", help="specpim: GA seed."),
-    generations: int | None = typer.Option(None, "--generations", help="specpim: GA generations."),
+    gamma: int | None = typer.Option(None, "--gamma", min=1, max=64, help="specpim: draft length."),
+    seed: int | None = typer.Option(None, "--seed", min=0, help="specpim: GA seed."),
+    generations: int | None = typer.Option(
+        None, "--generations", min=1, max=10_000, help="specpim: GA generations."
+    ),
 ) -> None:
     """Multi-objective search over a spec's axes (NSGA-II), or `explore specpim` (the GA)."""
     if spec == "specpim":

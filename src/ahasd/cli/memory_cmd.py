@@ -20,8 +20,12 @@ def memory_plan(
     draft: str = typer.Option("llama2-7b", "--draft", help="Draft model (bundled name or path)."),
     target: str = typer.Option("llama2-13b", "--target", help="Target model."),
     precision: str = typer.Option("int8", "--precision", help="fp32, fp16, bf16, int8, int4."),
-    tokens: int = typer.Option(1024, "--tokens", help="Tokens to generate (sizes the KV cache)."),
-    prompt_len: int = typer.Option(128, "--prompt-len", help="Prompt tokens (KV cache)."),
+    tokens: int = typer.Option(
+        1024, "--tokens", min=1, max=10_000_000, help="Tokens to generate (sizes the KV cache)."
+    ),
+    prompt_len: int = typer.Option(
+        128, "--prompt-len", min=1, max=1_000_000, help="Prompt tokens (KV cache)."
+    ),
     sets: list[str] = typer.Option(
         [], "--set", metavar="KEY=VALUE", help="Platform or placement override (repeat)."
     ),

@@ -84,8 +84,10 @@ def cost(
     platform: str = typer.Option("ahasd-mobile", "--platform", help="Preset name or YAML path."),
     device: str = typer.Option("npu", "--device", help="Device name or placement (docs/cost.md)."),
     phase: str = typer.Option("verify", "--phase", help="draft, verify, tree or prefill."),
-    tokens: int = typer.Option(1, "--tokens", help="New tokens (tree: nodes) in the step."),
-    kv: int = typer.Option(0, "--kv", help="Cached context length."),
+    tokens: int = typer.Option(
+        1, "--tokens", min=1, max=1_000_000, help="New tokens (tree: nodes) in the step."
+    ),
+    kv: int = typer.Option(0, "--kv", min=0, max=10_000_000, help="Cached context length."),
     precision: str = typer.Option("int8", "--precision", help="fp32, fp16, bf16, int8, int4."),
     sets: list[str] = typer.Option(
         [], "--set", metavar="KEY=VALUE", help="Platform override (repeat)."
@@ -130,7 +132,7 @@ def calibrate_host(
     out: Path = typer.Option(
         None, "--out", help="Where to write (default $AHASD_HOME/platforms/host-cpu.yaml)."
     ),
-    seconds: float = typer.Option(2.0, "--seconds", help="Measurement budget."),
+    seconds: float = typer.Option(2.0, "--seconds", min=0, max=600, help="Measurement budget."),
 ) -> None:
     """Measure this CPU (numpy fp32 GEMM, copy bandwidth) and write the host-cpu preset."""
     from ahasd.hardware.host import calibrate_host as measure

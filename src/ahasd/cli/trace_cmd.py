@@ -22,8 +22,10 @@ trace_app = typer.Typer(
 @trace_app.command("synth")
 def synth_cmd(
     profile: str = typer.Option(..., "--profile", help="Profile (`ahasd trace profiles`)."),
-    tokens: int = typer.Option(1024, "--tokens", help="Positions to generate."),
-    seed: int = typer.Option(0, "--seed", help="Generator seed."),
+    tokens: int = typer.Option(
+        1024, "--tokens", min=1, max=10_000_000, help="Positions to generate."
+    ),
+    seed: int = typer.Option(0, "--seed", min=0, help="Generator seed."),
     output: Path | None = typer.Option(
         None, "-o", "--output", help="Output .parquet file [default: ahasd-out/traces/...]."
     ),

@@ -67,8 +67,6 @@ def run_generation(
     baseline: bool = False,
 ) -> GenerationResult:
     """One prompt through target-only, sync (chain/tree) or async speculative decoding."""
-    if baseline and use_async:
-        raise field_error("async", True, "off with target-only decoding (nothing to draft)")
     ids = encode_prompt(pair, prompt)
     pol = None if baseline else require_policy(policy, **(policy_args or {}))
     ahead = 0 if pol is None else int(getattr(pol, "max_len", 0) or 0) + 1  # drafted past the end
