@@ -63,6 +63,14 @@ def check(args: list[str], root: Path, inputs: set[Path] = frozenset()) -> None:
     assert _files(root) - before - inputs == set(), (args, _files(root) - before)
 
 
+def check_with_file(name: str, body: bytes, args) -> None:
+    """Write ``body`` to a fresh folder as ``name``; check ``args(path, folder)`` there."""
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / name
+        path.write_bytes(body)
+        check(args(path, Path(d)), Path(d), {Path(name)})
+
+
 def _no_constant(name: str) -> None:
     raise AssertionError(f"JSON output contains {name}")
 
@@ -155,11 +163,9 @@ def platform_yaml(draw) -> object:
 @FUZZ
 @given(doc=platform_yaml())
 def test_platform_yaml_never_crashes(doc):
-    with tempfile.TemporaryDirectory() as d:
-        path = Path(d) / "platform.yaml"
-        path.write_text(yaml.safe_dump(doc))
-        check(["cost", "llama2-7b", "--platform", path, "--device", "npu", "--json"], Path(d),
-              {Path("platform.yaml")})  # fmt: skip
+    body = yaml.safe_dump(doc).encode()
+    check_with_file("platform.yaml", body, lambda p, _d: ["cost", "llama2-7b", "--platform", p,
+                                                          "--json"])  # fmt: skip
 
 
 ROW = st.fixed_dictionaries({
@@ -187,10 +193,7 @@ def trace_file(draw) -> tuple[str, bytes]:
 @given(f=trace_file())
 def test_trace_files_never_crash(f):
     suffix, body = f
-    with tempfile.TemporaryDirectory() as d:
-        path = Path(d) / f"t{suffix}"
-        path.write_bytes(body)
-        check(["trace", "stats", path, "--json"], Path(d), {Path(path.name)})
+    check_with_file(f"t{suffix}", body, lambda path, _d: ["trace", "stats", path, "--json"])
 
 
 AXIS = st.one_of(
@@ -234,11 +237,11 @@ def sweep_spec(draw) -> object:
 @FUZZ
 @given(spec=sweep_spec())
 def test_sweep_specs_never_crash(spec):
-    with tempfile.TemporaryDirectory() as d:
-        path = Path(d) / "spec.yaml"
-        path.write_text(yaml.safe_dump(spec))
-        check(["sweep", path, "--out", Path(d) / "out", "--jobs", "1", "--json"], Path(d),
-              {Path("spec.yaml")})  # fmt: skip
+    check_with_file(
+        "spec.yaml",
+        yaml.safe_dump(spec).encode(),
+        lambda path, d: ["sweep", path, "--out", d / "out", "--jobs", "1", "--json"],
+    )
 
 
 @pytest.mark.parametrize("value", [math.nan, math.inf])

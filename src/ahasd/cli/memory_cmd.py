@@ -5,14 +5,13 @@ Thin: parse, call :func:`ahasd.memory.report.memory_plan`, render with rich or J
 
 from __future__ import annotations
 
-import json
-
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from ahasd.cli.models_cmd import parse_overrides
 from ahasd.errors import field_error
+from ahasd.validation import json_text
 
 
 def memory_plan(
@@ -45,7 +44,7 @@ def memory_plan(
     out = plan(plat, load_model(draft), load_model(target), precision=precision,
                kv_tokens=prompt_len + tokens)  # fmt: skip
     if as_json:
-        typer.echo(json.dumps(out, indent=1))
+        typer.echo(json_text(out, indent=1))
         return
     con = Console()
     pkg = out["package"]

@@ -223,11 +223,10 @@ class Rule:
 
 MAX_COUNT = 1 << 20  # counts (units, ranks, banks, ALUs): more is a typo and would size loops
 COUNT = Rule(1, MAX_COUNT, integer=True)
+OPTIONAL_COUNT = Rule(0, MAX_COUNT, integer=True)  # 0 = none
 FRACTION = Rule(0.0, 1.0, open_low=True)
 POSITIVE = Rule(0.0, open_low=True)
 NON_NEGATIVE = Rule(0.0)
-
-OPTIONAL_COUNT = Rule(0, MAX_COUNT, integer=True)
 
 # The rule of a numeric field, first match wins (docs/platforms.md, "Numeric fields"):
 #   1. a pattern below (a field name, ``*suffix`` or ``Class.field``);
