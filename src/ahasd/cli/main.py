@@ -22,6 +22,7 @@ from ahasd import __version__
 from ahasd.cli import (
     engine_cmd,
     explore_cmd,
+    invert_cmd,
     memory_cmd,
     models_cmd,
     peers_cmd,
@@ -64,6 +65,7 @@ for _module in (
     memory_cmd,
     reproduce_cmd,
     explore_cmd,
+    invert_cmd,
     peers_cmd,
     engine_cmd,
 ):

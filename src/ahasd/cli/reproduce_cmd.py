@@ -26,6 +26,9 @@ def reproduce(
     seeds: int = typer.Option(
         0, "--seeds", min=0, max=100, help="Seeds per cell (0 = 3, or 1 with --quick)."
     ),
+    invert: bool = typer.Option(
+        False, "--invert", help="Add 'What it would take' (ahasd invert) and its figure."
+    ),
 ) -> None:
     """Run AHASD's evaluation (pairs x algorithms x systems x seeds) and write the report."""
     from rich.console import Console
@@ -39,9 +42,10 @@ def reproduce(
     args = ["ahasd", "reproduce", *(["--quick"] if quick else []), "--out", out]
     args += [*(["--seeds", seeds] if seeds else []), *(["--traces", traces] if traces else [])]
     args += ["--jobs", jobs] if jobs else []
+    args += ["--invert"] if invert else []
     with progress() as report:
         outcome = run(out, spec=spec, quick=quick, jobs=jobs or None, traces=traces,
-                      command=command_line(args), progress=report)  # fmt: skip
+                      command=command_line(args), progress=report, invert=invert)  # fmt: skip
     console = Console()
     console.print(_headline(outcome.claims))
     for w in outcome.warnings:
@@ -50,7 +54,9 @@ def reproduce(
     t = outcome.timings_s
     console.print(
         f"{len(outcome.rows)} runs: simulate {t['simulate']:.1f} s, report and figures "
-        f"{t['figures']:.1f} s, peer sections {t['peers']:.1f} s, total {t['total']:.1f} s"
+        f"{t['figures']:.1f} s, peer sections {t['peers']:.1f} s, "
+        + (f"invert {t['invert']:.1f} s, " if "invert" in t else "")
+        + f"total {t['total']:.1f} s"
     )
     console.print(f"wrote {out / 'results.parquet'}, {out / 'report.md'}, {out / 'report.html'}")
 
@@ -61,8 +67,9 @@ def _headline(results):
     from ahasd.report.table import fmt
 
     table = Table(title=r"AHASD claims (\[ahasd26], docs/references.md) vs this simulator")
-    for col in ("claim", "paper", "ours", "ours/claimed"):
-        table.add_column(col, justify="left" if col == "claim" else "right")
+    for col in ("claim", "paper", "ours", "ours/claimed", "matched scale", "matched on"):
+        table.add_column(col, justify="left" if col in ("claim", "matched on") else "right")
     for r in results:
-        table.add_row(r.claim.label, f"{r.claim.claimed:g}", fmt(r.ours), fmt(r.ratio))
+        matched = (fmt(r.matched), r.matched_platform) if r.claim.matched else ("—", "")
+        table.add_row(r.claim.label, f"{r.claim.claimed:g}", fmt(r.ours), fmt(r.ratio), *matched)
     return table

@@ -19,6 +19,7 @@ import json
 import os
 import re
 import uuid
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -123,11 +124,12 @@ class _Lock:
             ) from None
         os.ftruncate(self.fd, 0)
         os.write(self.fd, f"{os.getpid()}\n".encode())
+        # closing the file drops the lock: at release(), or when a caller forgets and this is
+        # garbage-collected
+        self._close = weakref.finalize(self, os.close, self.fd)
 
     def release(self) -> None:
-        if self.fd >= 0:
-            os.close(self.fd)  # closing drops the flock
-            self.fd = -1
+        self._close()
 
 
 class ResultCache:

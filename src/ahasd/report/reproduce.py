@@ -115,13 +115,15 @@ def reproduce(
     peers: bool = True,
     command: str | None = None,
     progress: Any = None,
+    invert: bool = False,
 ) -> Outcome:
     """Run the matrix and write every output into ``out_dir``.
 
     ``peers=False`` leaves out the peer-system sections (LP-Spec, SpecPIM search, edge): tests
     of the AHASD part use it; the CLI always includes them. ``command`` is the command line the
     provenance section names (the CLI passes its own). ``progress(label, done, total, note)``
-    follows the work after the matrix (which the executor's own bar shows).
+    follows the work after the matrix (which the executor's own bar shows). ``invert=True``
+    adds "What it would take" (``ahasd invert``, report/invert.py).
     """
     out = _output_dir(Path(out_dir))
     prov = provenance.collect(command or f"(Python API) reproduce({out}, quick={quick}, {spec})")
@@ -152,6 +154,12 @@ def reproduce(
     )
     sections += peer_sections
     timings["peers"] = time.perf_counter() - t2
+    if invert:
+        from ahasd.report.invert import build_section
+
+        t3 = time.perf_counter()
+        sections.append(build_section(out, quick=quick, jobs=jobs))
+        timings["invert"] = time.perf_counter() - t3
     platforms = hardware_table.used_platforms(rows)
     if peers:
         from ahasd.report.peers import PEER_PLATFORMS
