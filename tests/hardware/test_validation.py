@@ -18,14 +18,15 @@ from ahasd.hardware.devices import (
     NON_NEGATIVE,
     OPTIONAL_COUNT,
     POSITIVE,
+    check_value,
     rule_for,
 )
 from ahasd.hardware.platform import preset_spec
 from ahasd.hardware.units import to_si
 
 
-def _numeric_fields():
-    """(platform, device, YAML key, rule) for every number written in every preset."""
+def _raw_fields():
+    """(platform, device, kind, YAML key, rule) for every number written in every preset."""
     for name in list_platforms():
         for dev, raw in (preset_spec(name).get("devices") or {}).items():
             cls = DEVICE_KINDS.get(raw["kind"])
@@ -33,25 +34,38 @@ def _numeric_fields():
             for key, value in raw.items():
                 f = fields.get(to_si(key, 0.0)[0])
                 if f is not None and f.type in ("int", "float") and not isinstance(value, bool):
-                    yield name, dev, key, rule_for(cls, f)
+                    yield name, dev, raw["kind"], key, rule_for(cls, f)
 
 
-FIELDS = list(_numeric_fields())
+FIELDS = list(_raw_fields())
+BAD = [math.nan, math.inf, -math.inf, -1.0]
 
 
-@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf, ".nan", ".inf", "nan", "-1"])
-@pytest.mark.parametrize("platform,dev,key,rule", FIELDS[::3])
-def test_every_numeric_field_refuses_non_finite_and_negative_values(platform, dev, key, rule, bad):
-    with pytest.raises(AhasdError, match=rf"^devices\.{dev}\.{key}: got .*; accepted: "):
-        load_platform(platform, {f"{dev}.{key}": bad})
+@pytest.mark.parametrize("bad", BAD)
+def test_every_numeric_field_refuses_non_finite_and_negative_values(bad):
+    for _platform, dev, kind, key, _rule in FIELDS:
+        label = f"devices.{dev}.{key}"
+        with pytest.raises(AhasdError, match=rf"^{label}: got .*; accepted: "):
+            check_value(kind, to_si(key, 0.0)[0], bad, label)
+
+
+def test_zero_is_refused_exactly_where_it_is_meaningless():
+    for _platform, dev, kind, key, rule in FIELDS:
+        label = f"devices.{dev}.{key}"
+        if rule in (POSITIVE, FRACTION, COUNT):
+            with pytest.raises(AhasdError, match=rf"{label}: got 0"):
+                check_value(kind, to_si(key, 0.0)[0], 0, label)
+        else:
+            check_value(kind, to_si(key, 0.0)[0], 0, label)  # 0 = none / off: accepted
 
 
 @pytest.mark.parametrize(
-    "platform,dev,key", [(p, d, k) for p, d, k, r in FIELDS if r in (POSITIVE, FRACTION, COUNT)]
+    "override", ["pim.alu_gops=.nan", "npu.clock_ghz=inf", "lpddr5.static_mw=-1", "pim.units=0"]
 )
-def test_zero_is_refused_where_it_is_meaningless(platform, dev, key):
-    with pytest.raises(AhasdError, match=rf"devices\.{dev}\.{key}: got 0"):
-        load_platform(platform, {f"{dev}.{key}": "0"})
+def test_load_platform_applies_the_rules_to_set_values(override):
+    key, _, value = override.partition("=")
+    with pytest.raises(AhasdError, match=rf"^devices\.{key}: got "):
+        load_platform("ahasd-mobile", {key: value})
 
 
 @pytest.mark.parametrize(
