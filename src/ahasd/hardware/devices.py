@@ -206,8 +206,10 @@ _FRACTIONS = {"compute_efficiency", "bw_efficiency"}
 
 
 def _check(cls: type, f: dataclasses.Field, value: object, where: str) -> object:
-    label = f"{where}.{yaml_spellings(f.name)[0]}"
     ftype = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    if ftype == "float" and type(value) in (int, float) and value >= 0 and f.name not in _FRACTIONS:
+        return float(value)  # the common case, checked without building the error label
+    label = f"{where}.{yaml_spellings(f.name)[0]}"
     if f.name in CHOICES:
         if value not in CHOICES[f.name]:
             raise field_error(label, value, " or ".join(CHOICES[f.name]))
@@ -263,6 +265,17 @@ def build_device(name: str, si: dict[str, object]) -> Device:
         elif f.default is dataclasses.MISSING:
             raise AhasdError(f"devices.{name}: missing field {yaml_spellings(fname)[0]!r}")
     return cls(**values)
+
+
+def rebuild_device(device: Device, changes: dict[str, object]) -> Device:
+    """``device`` with the SI ``changes`` checked and applied (what ``build_device`` would give
+    for the changed fields; a sweep that changes one field of one device needs no more)."""
+    fields = {f.name: f for f in dataclasses.fields(device) if f.name not in ("name", "kind")}
+    if not set(changes) <= set(fields):
+        raise KeyError(sorted(set(changes) - set(fields))[0])
+    where = f"devices.{device.name}"
+    checked = {k: _check(type(device), fields[k], v, where) for k, v in changes.items()}
+    return dataclasses.replace(device, **checked)
 
 
 def field_names(kind: str) -> list[str]:
