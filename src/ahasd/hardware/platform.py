@@ -24,7 +24,7 @@ import yaml
 
 from ahasd.errors import AhasdError, field_error
 from ahasd.hardware.devices import Device, PimDevice, build_device, rebuild_device
-from ahasd.hardware.units import to_si
+from ahasd.hardware.units import si_name, to_si
 
 _TOP_KEYS = {"name", "description", "base", "remove_devices", "devices", "switches", "sources",
              "placement"}  # fmt: skip
@@ -170,8 +170,8 @@ def _set(devices: dict, dotted: str, value: object) -> None:
     if dev not in devices:
         raise field_error(f"override {dotted}", dev, f"a device: {', '.join(devices)}")
     target = devices[dev]
-    si_key = to_si(key, 0.0)[0]
-    for existing in [k for k in target if to_si(k, 0.0)[0] == si_key]:
+    si_key = si_name(key)
+    for existing in [k for k in target if si_name(k) == si_key]:
         del target[existing]  # a different unit spelling of the same field
     target[key] = copy.deepcopy(_coerce(value))  # never share a table with the cached preset
 
@@ -296,6 +296,8 @@ def _base(location, mtime: int, data: dict, settings: dict) -> _Base:
         devices_yaml, chosen, placement = _apply(data, settings)
         si, devices, final = _resolve(devices_yaml)
         found = _BASES[key] = _Base(devices_yaml, chosen, placement, si, devices, final)
+        for fields in devices_yaml.values():  # shared by every platform built on this base
+            _SHARED_JSON[id(fields)] = (fields, _canonical(fields))
     return found
 
 
@@ -340,19 +342,47 @@ def _changed(base: _Base, name: str, si: dict) -> Device:
         return _device(name, si)
 
 
+def _canonical(value: object) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+_PLAIN = frozenset(" !#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_`"
+                   "abcdefghijklmnopqrstuvwxyz{|}~")  # fmt: skip
+
+
+def _key(name: str) -> str:
+    """``json.dumps(name)``, without the encoder for names JSON writes as they are."""
+    return f'"{name}"' if _PLAIN.issuperset(name) else json.dumps(name)
+
+
 def _hash(config: dict, sources_json: str | None = None) -> str:
     """sha256 of the config's canonical JSON; ``sources_json``: its ``sources`` already
-    serialised (constant per preset), spliced in at its sorted place (same bytes)."""
+    serialised (constant per preset). Parts serialised before (the sources, devices a base
+    preset shares) are spliced in at their sorted place: the same bytes."""
     if sources_json is None:
-        blob = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
-    else:
-        parts = [
-            json.dumps(k) + ":" + (sources_json if k == "sources" else json.dumps(
-                config[k], sort_keys=True, separators=(",", ":"), default=str))
-            for k in sorted(config)
-        ]  # fmt: skip
-        blob = "{" + ",".join(parts) + "}"
-    return hashlib.sha256(blob.encode()).hexdigest()
+        return hashlib.sha256(_canonical(config).encode()).hexdigest()
+    parts = []
+    for key in sorted(config):
+        if key == "sources":
+            part = sources_json
+        elif key == "devices":
+            devices = sorted(config["devices"].items())
+            part = "{" + ",".join(f"{_key(n)}:{_device_json(d)}" for n, d in devices) + "}"
+        else:
+            part = _canonical(config[key])
+        parts.append(f"{_key(key)}:{part}")
+    return hashlib.sha256(("{" + ",".join(parts) + "}").encode()).hexdigest()
+
+
+_SHARED_JSON: dict[int, tuple[object, str]] = {}  # id(base device YAML) -> (it, its JSON)
+
+
+def _device_json(fields: object) -> str:
+    """Canonical JSON of a device's YAML; a base preset's (shared, read-only) is kept."""
+    found = _SHARED_JSON.get(id(fields))
+    if found is not None and found[0] is fields:
+        return found[1]
+    return _canonical(fields)
 
 
 _SOURCES_JSON: dict[int, str] = {}  # id(merged preset) -> its sources as canonical JSON

@@ -52,6 +52,12 @@ def _unit(key: str) -> tuple[str, float] | None:
     return None
 
 
+def si_name(key: str) -> str:
+    """The SI field a YAML key sets (``clock_ghz`` -> ``clock_hz``)."""
+    unit = _unit(key)
+    return key if unit is None else unit[0]
+
+
 def to_si(key: str, value: object) -> tuple[str, object]:
     """``("clock_ghz", 1.0) -> ("clock_hz", 1e9)``; unsuffixed keys are returned unchanged."""
     unit = _unit(key)
