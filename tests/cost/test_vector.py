@@ -68,8 +68,8 @@ def test_vector_costs_equal_the_step_cost_table(placement):
         cols = PlatformColumns([plat, plat], placement, precision)
         spreads = cols.spreads([where, where] if where is not None else None)
         for phase, ns in PHASES:
-            got = step_grid(cols, model, phase, ns, KVS, spreads,
-                            offload_fraction=offload / weights, resident_bytes=float(weights))  # fmt: skip
+            got = step_grid(cols, model, phase, ns, KVS, spreads, resident_bytes=float(weights),
+                            offload_fraction=offload / weights)  # fmt: skip
             for i, n in enumerate(ns):
                 for j, kv in enumerate(KVS):
                     want = table.detail(phase, n, kv)
@@ -105,7 +105,8 @@ def test_vector_traffic_is_what_task_traffic_reads():
         eb = elem_bytes("int8")
         moved = 0.0
         for op, _c in pim:
-            spread = where.kv if op.kind in (OpKind.ATTN_SCORE, OpKind.ATTN_VALUE) else where.weights
+            attention = op.kind in (OpKind.ATTN_SCORE, OpKind.ATTN_VALUE)
+            spread = where.kv if attention else where.weights
             moved += mem.rates.io_bytes(*pim_io_bytes(op, eb), spread) * op.count
         assert got.pim_io_bytes[0, 0, 0] == pytest.approx(moved, rel=1e-9)
 

@@ -42,8 +42,8 @@ def test_sharing_rates_equal_the_event_loops_pair_rates(overrides):
 
     plat = load_platform("ahasd-mobile", overrides)
     kv = 512
-    batch = PointBatch([plat], [1280], D, T, precision="int8", memory=True, kv_low=kv,
-                       kv_high=kv + 256)  # fmt: skip
+    mem = memory_model(plat, D, T, precision="int8", kv_tokens=1280)
+    batch = PointBatch([plat], [mem], D, T, precision="int8", kv_low=kv, kv_high=kv + 256)
     share = batch.sharing()
     verify = batch.table(T, "npu", "verify", (2,))
     usage = share.verify_usage(_at(verify, 0))

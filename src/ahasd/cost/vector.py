@@ -26,7 +26,8 @@ from ahasd.cost.engines import AAU_CHUNK_SCALE, OPS_PER_ELEM
 from ahasd.cost.model import _device, _npu_mem
 from ahasd.errors import field_error
 from ahasd.hardware.devices import PimDevice, RooflineDevice
-from ahasd.memory.model import dram_spec, pim_rates
+from ahasd.memory.model import dram_spec as _dram_spec
+from ahasd.memory.model import pim_rates as _pim_rates
 from ahasd.models.ops import MATRIX_KINDS, OpKind, ops_for_phase
 from ahasd.models.shape import elem_bytes
 
@@ -86,6 +87,30 @@ def op_arrays(model: Any, phase: str, entries: tuple[tuple[int, int], ...], prec
         ope=col(lambda o: OPS_PER_ELEM.get(o.kind, 0.0)),
         aau_scale=col(lambda o: AAU_CHUNK_SCALE.get(o.kind, 1.0)), reps=reps,
     )  # fmt: skip
+
+
+_SPECS: dict[tuple, Any] = {}  # (platform hash, device, precision) -> DramSpec / PimRates
+
+
+def dram_spec(platform: Any, name: str) -> Any:
+    """``memory.model.dram_spec``, memoised for as many platforms as a sweep builds (the
+    memory layer keeps the last 64)."""
+    key = (platform.config_hash, name, "")
+    if key not in _SPECS:
+        if len(_SPECS) > 16384:
+            _SPECS.clear()
+        _SPECS[key] = _dram_spec(platform, name)
+    return _SPECS[key]
+
+
+def pim_rates(platform: Any, pim: Any, precision: str) -> Any:
+    """``memory.model.pim_rates``, memoised like :func:`dram_spec`."""
+    key = (platform.config_hash, pim.name, precision)
+    if key not in _SPECS:
+        if len(_SPECS) > 16384:
+            _SPECS.clear()
+        _SPECS[key] = _pim_rates(platform, pim, precision)
+    return _SPECS[key]
 
 
 class _Fields:
@@ -318,56 +343,69 @@ def _pim(cols, ops, where: Spreads, *, use_aau: bool, cross: bool) -> dict[str, 
 
 
 def _pim_derived(cols, ops, where: Spreads, *, use_aau: bool) -> dict[str, np.ndarray]:
+    """``engines.on_pim_derived``: matrix ops from the GEMV command timing, vector ops on the
+    AAU or the bank ALUs (each path costed on its own operator columns only)."""
     pim, rates = cols.pim, cols.rates
     c = lambda a: a[:, None]  # noqa: E731
-    n, eb = ops.count, elem_bytes(cols.precision)
-    dies_w, dies_kv = c(where.w_dies), c(where.kv_dies)
-    dies = np.where(ops.attention, dies_kv, dies_w)
-    max_pc = np.where(ops.attention, c(where.kv_max), c(where.w_max))
-    row_set = c(rates.units * rates.row_bytes)
-    row_s, keep = c(rates.row_s), c(1.0 - rates.gap_loss)
-    n_alu = c(rates.n_alu)
+    shape = (cols.size, ops.m.size)
+    out = {key: np.zeros(shape) for key in ("seconds", "joules", *_TRAFFIC)}
+    mi, vi = np.flatnonzero(ops.matrix), np.flatnonzero(~ops.matrix)
+    if mi.size:
+        m = _columns(ops, mi)
+        n, eb = m.count, elem_bytes(cols.precision)
+        dies_w, dies_kv = c(where.w_dies), c(where.kv_dies)
+        dies = np.where(m.attention, dies_kv, dies_w)
+        max_pc = np.where(m.attention, c(where.kv_max), c(where.w_max))
+        row_set = c(rates.units * rates.row_bytes)
+        row_s, keep = c(rates.row_s), c(1.0 - rates.gap_loss)
+        n_alu = c(rates.n_alu)
 
-    def array_s(resident: np.ndarray, tokens, spread_dies) -> np.ndarray:
+        def array_s(resident: np.ndarray, tokens, spread_dies) -> np.ndarray:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                rows = np.ceil(resident / spread_dies / row_set - 1e-9)
+            return np.where(resident > 0, np.ceil(tokens / n_alu) * rows * row_s / keep, 0.0)
+
+        array = (array_s(m.weight, m.m, dies_w) + array_s(m.kv_read, m.m, dies_kv)
+                 + array_s(m.kv_write, 1.0, dies_kv)) * n  # fmt: skip
+        has_macs = m.macs > 0
+        in_b = np.where(has_macs, m.macs / np.maximum(m.n, 1) * eb, 0.0)
+        out_b = np.where(has_macs, m.macs / np.maximum(m.k, 1) * eb, 0.0)
         with np.errstate(divide="ignore", invalid="ignore"):
-            rows = np.ceil(resident / spread_dies / row_set - 1e-9)
-        return np.where(resident > 0, np.ceil(tokens / n_alu) * rows * row_s / keep, 0.0)
+            io = (in_b * max_pc + out_b * max_pc / dies) / c(rates.channel_peak) * n
+        passes = np.ceil(m.m / n_alu)
+        in_bank = ((m.weight + m.kv_read) * passes + m.kv_write) * n
+        moved = (in_b * dies + out_b) * n
+        out["seconds"][:, mi] = array + io
+        out["joules"][:, mi] = (in_bank * 8 * c(pim.in_bank_j_per_bit) + in_bank
+                                / c(rates.row_bytes) * c(rates.act_pre_j)
+                                + moved * 8 * c(pim.off_chip_j_per_bit)
+                                + m.macs * n * c(pim.alu_j_per_mac))  # fmt: skip
+        out["pim_array_s"][:, mi] = array
+        out["pim_io_bytes"][:, mi] = moved
+    if vi.size:
+        v = _columns(ops, vi)
+        n = v.count
+        dies = np.where(v.attention, c(where.kv_dies), c(where.w_dies))
+        safe_dies = np.maximum(dies, 1.0)
+        work = v.elements * v.ope * n
+        secs = work / (c(rates.peak_ops_per_s) * safe_dies * c(pim.compute_efficiency))
+        joules = work / 2 * c(pim.alu_j_per_mac)
+        if use_aau:
+            per_unit = np.ceil(v.elements / safe_dies)
+            cycles = c(pim.aau_base_cycles) + c(pim.aau_cycles_per_chunk) * v.aau_scale * np.ceil(
+                per_unit / c(pim.aau_width)
+            )
+            aau = c(pim.has_aau > 0)
+            secs = np.where(aau, cycles / c(pim.clock_hz) * n, secs)
+            joules = np.where(aau, v.elements * n * c(pim.aau_j_per_elem)
+                              + v.act * n * 8 * c(pim.in_bank_j_per_bit), joules)  # fmt: skip
+        out["seconds"][:, vi], out["joules"][:, vi] = secs, joules
+    return out
 
-    array = (array_s(ops.weight, ops.m, dies_w) + array_s(ops.kv_read, ops.m, dies_kv)
-             + array_s(ops.kv_write, 1.0, dies_kv)) * n  # fmt: skip
-    has_macs = ops.macs > 0
-    in_b = np.where(has_macs, ops.macs / np.maximum(ops.n, 1) * eb, 0.0)
-    out_b = np.where(has_macs, ops.macs / np.maximum(ops.k, 1) * eb, 0.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        io = (in_b * max_pc + out_b * max_pc / dies) / c(rates.channel_peak) * n
-    passes = np.ceil(ops.m / n_alu)
-    in_bank = ((ops.weight + ops.kv_read) * passes + ops.kv_write) * n
-    moved = (in_b * dies + out_b) * n
-    matrix_j = (in_bank * 8 * c(pim.in_bank_j_per_bit) + in_bank / c(rates.row_bytes)
-                * c(rates.act_pre_j) + moved * 8 * c(pim.off_chip_j_per_bit)
-                + ops.macs * n * c(pim.alu_j_per_mac))  # fmt: skip
-    safe_dies = np.maximum(dies, 1.0)
-    if use_aau:
-        per_unit = np.ceil(ops.elements / safe_dies)
-        cycles = c(pim.aau_base_cycles) + c(pim.aau_cycles_per_chunk) * ops.aau_scale * np.ceil(
-            per_unit / c(pim.aau_width)
-        )
-        aau_s = cycles / c(pim.clock_hz) * n
-        aau_j = ops.elements * n * c(pim.aau_j_per_elem) + ops.act * n * 8 * c(
-            pim.in_bank_j_per_bit
-        )
-    work = ops.elements * ops.ope * n
-    alu_s = work / (c(rates.peak_ops_per_s) * safe_dies * c(pim.compute_efficiency))
-    alu_j = work / 2 * c(pim.alu_j_per_mac)
-    aau = c(pim.has_aau > 0) & use_aau
-    vec_s = np.where(aau, aau_s, alu_s) if use_aau else alu_s
-    vec_j = np.where(aau, aau_j, alu_j) if use_aau else alu_j
-    seconds = np.where(ops.matrix, array + io, vec_s)
-    zero = np.zeros_like(seconds)
-    return {"seconds": seconds, "joules": np.where(ops.matrix, matrix_j, vec_j), "npu_s": zero,
-            "npu_w_bytes": zero, "npu_kv_bytes": zero,
-            "pim_array_s": np.where(ops.matrix, array, 0.0),
-            "pim_io_bytes": np.where(ops.matrix, moved, 0.0)}  # fmt: skip
+
+def _columns(ops: OpArrays, idx: np.ndarray) -> OpArrays:
+    """The operator columns ``idx`` of ``ops`` (step boundaries are not kept)."""
+    return OpArrays(ops.starts, *(getattr(ops, f)[idx] for f in OpArrays.__slots__[1:]))
 
 
 def _pim_published(cols, ops, *, use_aau: bool, cross: bool) -> dict[str, np.ndarray]:

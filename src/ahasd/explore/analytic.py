@@ -1,19 +1,20 @@
-"""The analytic fast path: closed-form speculative decoding over step-cost tables, in numpy.
+"""The analytic fast path: design points priced in numpy over batches of platforms.
 
-For screening thousands of design points per second, not for final numbers. Per point:
+For screening thousands of design points per second, not for final numbers. Points are grouped
+by model pair and system plan; each group's platforms are priced together by the vectorised
+cost model (:mod:`ahasd.cost.vector`, step costs at KV knots ``KV_KNOT_TOKENS`` apart,
+interpolated linearly in between) with the memory layer's placement, sharing and package power
+(:mod:`ahasd.explore.analytic_batch`). Then:
 
-- tokens per round E = (1 − α^{γ+1}) / (1 − α)   ([leviathan23]),
-  with α the per-token acceptance of the point's own trace (``trace_stats``);
-- round time T = γ·t_draft(1, L) + t_verify(γ+1, L) for synchronous systems, and
-  max(γ·t_draft, t_verify) for the asynchronous ones (draft on PIM overlaps verify on the NPU),
-  with step costs from ``StepCostTable`` at the mid-generation KV length L = prompt + tokens/2
-  (taken every ``KV_KNOT_TOKENS`` of KV and interpolated linearly in between);
-- energy per round = γ·e_draft + e_verify + (sum of static power)·T, and on platforms with a
-  described DRAM the memory layer's time-based energy: every die in power-down plus refresh all
-  the time, a die active while a task of its model runs, ungated PIM units leaking;
-- γ = the config's ``gamma``, the ``fixed`` policy's γ, or, for adaptive policies, the best
-  fixed γ in 1..(the policy's ``max_len`` cap) — an optimistic stand-in for adaptive drafting
-  that ignores EDC/TVC, look-ahead and wasted drafts.
+- synchronous systems (``npu-only``, ``npu-pim-sync``, ``gpu-only``): the closed form of
+  [leviathan23] — tokens per round E = (1 − α^{γ+1}) / (1 − α) with α the trace's per-token
+  acceptance, round time γ·t_draft + t_verify(γ+1) at the mid-generation KV length, energy per
+  round γ·e_draft + e_verify + static and package power × round time; γ = the config's
+  ``gamma``, a ``fixed`` policy's, or the best fixed γ up to the policy's ``max_len``;
+- asynchronous systems (``ahasd``, ``npu-pim-async``): a renewal/queueing model
+  (:mod:`ahasd.explore.analytic_async`): renewal cycles from the trace, the controllers'
+  decisions replayed on a nominal clock, a tandem-queue recursion per cycle with the point's
+  costs and rate sharing, the package's time-based energy from the busy times.
 
 Rows carry ``mode = "analytic"`` so they are never mistaken for event-simulated ones.
 """
@@ -184,30 +185,35 @@ def evaluate_analytic(
 
 
 def _batch(cfgs: list[Any], kv_knot: int | None):
-    """The group's distinct (platform, KV size) rows and each config's row."""
-    from ahasd.explore.analytic_batch import PointBatch
+    """The group's distinct (platform, placement) rows and each config's row."""
+    from ahasd.explore.analytic_batch import PointBatch, memory_model
     from ahasd.models import load_model
     from ahasd.systems.base import SYSTEMS
 
-    memory = SYSTEMS.get(cfgs[0].system).uses_memory_model
+    first = cfgs[0]
+    draft, target = load_model(first.draft), load_model(first.target)
+    memory = SYSTEMS.get(first.system).uses_memory_model
     rows: dict[tuple, int] = {}
     point = np.empty(len(cfgs), dtype=np.int64)
-    plats, kvs = [], []
+    plats, mems = [], []
     for i, c in enumerate(cfgs):
         overrides = json.dumps(c.platform_overrides, sort_keys=True)
-        kv_tokens = c.prompt_len + c.tokens + c.queue_depth * 8 if memory else 0
-        key = (overrides, kv_tokens)
+        plat = cached_platform(c.platform, overrides)
+        mem = None
+        if memory:  # the KV the placement sizes for: prompt, every token, a full queue
+            kv_tokens = c.prompt_len + c.tokens + c.queue_depth * 8
+            mem = memory_model(plat, draft, target, precision=c.precision, kv_tokens=kv_tokens)
+        ranks = tuple(sorted(mem.placement.ranks.items())) if mem is not None else None
+        key = (overrides, ranks)
         if key not in rows:
             rows[key] = len(plats)
-            plats.append(cached_platform(c.platform, overrides))
-            kvs.append(kv_tokens)
+            plats.append(plat)
+            mems.append(mem)
         point[i] = rows[key]
     low = min(c.prompt_len for c in cfgs)
     high = max(c.prompt_len + c.tokens + c.queue_depth * 8 for c in cfgs)
-    first = cfgs[0]
-    batch = PointBatch(plats, kvs, load_model(first.draft), load_model(first.target),
-                       precision=first.precision, memory=memory, kv_low=low, kv_high=high,
-                       knot=kv_knot or first.kv_bucket)  # fmt: skip
+    batch = PointBatch(plats, mems, draft, target, precision=first.precision, kv_low=low,
+                       kv_high=high, knot=kv_knot or first.kv_bucket)  # fmt: skip
     return batch, point
 
 
@@ -228,7 +234,7 @@ def _evaluate_sync(cfgs, batch, point, idx, out) -> None:
     gammas = np.arange(1, gmax + 1)
     td = batch.table(batch.draft, dp, "draft", (1,), off_d)
     tv = batch.table(batch.target, vp, "verify", tuple(range(1, gmax + 2)), off_v)
-    pkg = batch.package()
+    pkg = batch.package
     dies = pkg["draft"] + pkg["target"] + pkg["both"] + pkg["none"]
     extra = pkg["active_w"] - pkg["down_w"]
     floor = dies * (pkg["down_w"] + pkg["refresh_w"] + pkg["leak_w"])
@@ -257,6 +263,21 @@ def _evaluate_sync(cfgs, batch, point, idx, out) -> None:
     ar_s = t_v[:, 0]
     out["ar_throughput_tok_s"][idx] = 1.0 / ar_s
     out["ar_tokens_per_joule"][idx] = 1.0 / (e_v[:, 0] + static_w * ar_s)
+
+
+def clear_caches() -> None:
+    """Forget the analytic path's memos (controller replays, placements, operator columns,
+    trace statistics), so the next evaluation starts cold (the benchmark times it so)."""
+    from ahasd.cost.vector import op_arrays
+    from ahasd.explore import analytic_async, analytic_batch
+
+    analytic_async._REPLAYS.clear()
+    analytic_async._workload.cache_clear()
+    analytic_batch._PLACEMENTS.clear()
+    analytic_batch._RESIDENCES.clear()
+    op_arrays.cache_clear()
+    _alpha.cache_clear()
+    policy_cap.cache_clear()
 
 
 def evaluate_analytic_rows(configs: list[Any], *, hashes: list[str]) -> list[dict[str, Any]]:

@@ -7,10 +7,12 @@ cycle of every point), and the package's time-based energy — per-die active/st
 background, refresh, PIM unit leakage gated by the GTSU — from the busy times the recursion
 returns. What to draft, when EDC stops and what TVC pre-verifies comes from replaying the
 controllers on a nominal clock (:mod:`ahasd.explore.async_replay`): the point's ratios of
-verification and pre-verification time to draft time, snapped to a grid of ``CLOCK_STEP``
-octaves; the point's metrics are interpolated (bilinearly in log ratio) between the replays at
-the surrounding grid corners, so points in one cell share replays and the result varies
-smoothly with the hardware.
+verification and pre-verification time to draft time at the mid-generation KV length, snapped
+to the nearest point of a grid (``CLOCK_STEPS`` octaves), so the points of one grid cell share
+one replay per workload. A policy that reads round seconds (``reads_seconds``, e.g.
+``banditspec``) is replayed on the point's own clock instead, KV growth included.
+(``CLOCK_INTERP`` interpolates between the cell's corners instead: smoother in the hardware,
+similar error on a grid twice as coarse, two to three times the work; docs/explore.md.)
 """
 
 from __future__ import annotations
@@ -29,13 +31,15 @@ from ahasd.explore.async_replay import Clock, Decisions, replay
 from ahasd.explore.renewal import CycleInputs, run_cycles
 
 # grid of the replay clock, in octaves (log2) of the verification / draft and the
-# pre-verification / draft time ratios (TVC's decisions move slowly with the second)
-CLOCK_STEPS = (0.25, 0.5)
+# pre-verification / draft time ratios (TVC's decisions move slowly with the second); chosen by
+# accuracy against the event simulator and replays per sweep (docs/explore.md)
+CLOCK_STEPS = (0.375, 1.0)
 CLOCK_INTERP = False  # interpolate between the surrounding grid corners (else: the nearest)
 CANONICAL_DRAFT_S = 1e-3  # time scale of replays whose controllers read no seconds
 # pre-verification lengths tabled; others are interpolated linearly (PIM runs one weight pass
 # per token, so the cost is affine in the length up to rounding)
-PV_LENGTHS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
+PV_LENGTHS = (1, 2, 4, 8, 16, 32, 64)
+CHUNK = 256  # points whose cycles are stepped together (memory: about 1 MB per point)
 _REPLAYS: OrderedDict[tuple, Decisions] = OrderedDict()
 _REPLAY_CACHE = 1024
 
@@ -84,12 +88,11 @@ def evaluate_async(cfgs: list[Any], batch: PointBatch, point: np.ndarray) -> dic
     for i, plan in enumerate(plans):
         by_aau.setdefault(plan.use_aau, []).append(i)
     for aau, members in by_aau.items():
-        idx = np.asarray(members)
         costs = _Costs(batch, aau, verify, n_verify)
-        _evaluate(
-            [cfgs[i] for i in members], [plans[i] for i in members], batch, point[idx], costs,
-            idx, out,
-        )  # fmt: skip
+        for lo in range(0, len(members), CHUNK):  # bounded memory: rows are points x cycles
+            idx = np.asarray(members[lo : lo + CHUNK])
+            _evaluate([cfgs[i] for i in idx], [plans[i] for i in idx], batch, point[idx], costs,
+                      idx, out)  # fmt: skip
     return out
 
 
@@ -153,7 +156,12 @@ def _corners(cfgs, plans, costs: _Costs, point: np.ndarray) -> list[list[tuple[f
     kv = np.array([c.prompt_len + c.tokens // 2 for c in cfgs], dtype=np.float64)
     at = lambda table: at_kv(table, knots, point, kv)  # noqa: E731
     draft_s = at(costs.draft.seconds[:, 0])
-    ratio_v = at(costs.verify.seconds[:, 2]) / draft_s
+    verify_s = at(costs.verify.seconds[:, 2])
+    ratio_v = verify_s / draft_s
+    kv0 = np.array([float(c.prompt_len) for c in cfgs])  # slopes from the run's first to mid KV
+    span = np.maximum(kv - kv0, 1.0)
+    draft_slope = (1.0 - at_kv(costs.draft.seconds[:, 0], knots, point, kv0) / draft_s) / span
+    verify_slope = (1.0 - at_kv(costs.verify.seconds[:, 2], knots, point, kv0) / verify_s) / span
     ratio_pv = at(costs.pre.seconds[:, 0]) / draft_s
     r_pv, r_dv = np.round(at(costs.r_pv), 2), np.round(at(costs.r_dv), 2)
     out = []
@@ -165,9 +173,10 @@ def _corners(cfgs, plans, costs: _Costs, point: np.ndarray) -> list[list[tuple[f
         fracs = [(a - lo) / h for a, lo, h in zip(axes, lows, steps, strict=True)]
         if not CLOCK_INTERP:
             fracs = [float(f >= 0.5) for f in fracs]
-        scale = CANONICAL_DRAFT_S
+        scale, slopes = CANONICAL_DRAFT_S, (0.0, 0.0)
         if POLICIES.get(cfg.policy).reads_seconds:  # its own clock: seconds are not scale-free
             scale, lows, fracs = float(draft_s[i]), axes, [0.0] * len(axes)
+            slopes = (float(draft_slope[i]), float(verify_slope[i]))
         corners = []
         for corner in range(1 << len(axes)):
             bits = [(corner >> d) & 1 for d in range(len(axes))]
@@ -178,15 +187,16 @@ def _corners(cfgs, plans, costs: _Costs, point: np.ndarray) -> list[list[tuple[f
             pv = ratio[1] if plan.use_tvc else 1.0  # without TVC nothing pre-verifies
             clock = Clock(scale, scale * ratio[0], scale * pv,
                           float(r_pv[i]) if plan.use_tvc else 1.0, float(r_dv[i]),
-                          float(costs.pim_hz[p]), float(costs.npu_hz[p]))  # fmt: skip
+                          float(costs.pim_hz[p]), float(costs.npu_hz[p]), *slopes)  # fmt: skip
             corners.append((w, clock))
         out.append(corners)
     return out
 
 
-def decisions(cfg: Any, plan: AsyncPlan, clock: Clock) -> Decisions:
-    """The controllers' decisions for ``cfg``'s workload on ``clock`` (memoised)."""
-    key = (_workload_key(cfg, plan), clock)
+def decisions(cfg: Any, plan: AsyncPlan, clock: Clock, workload: tuple | None = None):
+    """The controllers' decisions for ``cfg``'s workload on ``clock`` (memoised);
+    ``workload``: ``cfg``'s workload key when the caller has it."""
+    key = (workload or _workload_key(cfg, plan), clock)
     found = _REPLAYS.get(key)
     if found is None:
         trace, runs = _workload(*_trace_key(cfg))
@@ -227,8 +237,9 @@ def _evaluate(cfgs, plans, batch: PointBatch, point, costs: _Costs, idx, out) ->
     parts = []  # (config index, weight, decisions)
     corners = _corners(cfgs, plans, costs, point)
     for i, (cfg, plan) in enumerate(zip(cfgs, plans, strict=True)):
+        workload = _workload_key(cfg, plan)
         for w, clock in corners[i]:
-            parts.append((i, w, decisions(cfg, plan, clock)))
+            parts.append((i, w, decisions(cfg, plan, clock, workload)))
     groups: dict[tuple, list[int]] = {}
     for k, (i, _w, _d) in enumerate(parts):
         cfg, plan = cfgs[i], plans[i]
@@ -240,7 +251,7 @@ def _evaluate(cfgs, plans, batch: PointBatch, point, costs: _Costs, idx, out) ->
         res = run_cycles(rows.x, depth=depth, use_tvc=use_tvc, keeps_drafting=keeps)
         for k, seg in zip(ks, rows.segments(res), strict=True):
             totals[k] = seg
-    pkg = batch.package()
+    pkg = batch.package
     acc = np.zeros((len(cfgs), 5))  # wall, joules, verifications, drafted, batches
     for (i, w, _d), tot in zip(parts, totals, strict=True):
         cfg, plan, p = cfgs[i], plans[i], int(point[i])
@@ -383,7 +394,7 @@ def _rows(parts, cfgs, plans, point, costs: _Costs) -> _Rows:
 
 # --- the autoregressive baseline (``systems.base.ar_baseline``) ------------------------------
 def _ar(cfgs, batch: PointBatch, point, verify, out) -> None:
-    pkg = batch.package()
+    pkg = batch.package
     floor = (pkg["draft"] + pkg["target"] + pkg["both"] + pkg["none"]) * (
         pkg["down_w"] + pkg["refresh_w"] + pkg["leak_w"]
     )

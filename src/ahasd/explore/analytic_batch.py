@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 
-from ahasd.cost.vector import PlatformColumns, StepArrays, step_grid
-from ahasd.memory.model import MemoryModel, dram_spec, memory_device, pim_device, pim_rates
+from ahasd.cost.vector import PlatformColumns, StepArrays, dram_spec, pim_rates, step_grid
+from ahasd.memory.model import MemoryModel, memory_device, pim_device
 from ahasd.memory.placement import group_sizes, plan_placement
 
 KV_KNOT_TOKENS = 256  # step costs are taken every this many KV tokens and interpolated
@@ -96,17 +97,14 @@ class Residences:
 
 
 class PointBatch:
-    """Rows of (platform, KV tokens the placement sizes for) sharing models and precision."""
+    """Rows of (platform, memory model) sharing models and precision: what a point's costs
+    depend on (points whose KV sizes place the models on the same ranks share a row)."""
 
-    def __init__(self, platforms: list[Any], kv_tokens: list[int], draft: Any, target: Any, *,
-                 precision: str, memory: bool, kv_low: int, kv_high: int,
+    def __init__(self, platforms: list[Any], mems: list[Any], draft: Any, target: Any, *,
+                 precision: str, kv_low: int, kv_high: int,
                  knot: int = KV_KNOT_TOKENS) -> None:  # fmt: skip
-        self.platforms, self.draft, self.target = platforms, draft, target
+        self.platforms, self.mems, self.draft, self.target = platforms, mems, draft, target
         self.precision, self.size = precision, len(platforms)
-        self.mems = [
-            memory_model(p, draft, target, precision=precision, kv_tokens=kv) if memory else None
-            for p, kv in zip(platforms, kv_tokens, strict=True)
-        ]
         live = all(m is not None for m in self.mems)
         self.where = Residences(
             [residences(m)[0] for m in self.mems] if live else None,
@@ -127,6 +125,7 @@ class PointBatch:
                          resident_bytes=weights)  # fmt: skip
 
     # --- the package's time-based energy (``systems.memory_use``, in closed form) ----------
+    @cached_property
     def package(self) -> dict[str, np.ndarray]:
         """Per platform: dies by role (draft only, target only, both, neither) and per-die
         powers; zeros without a memory model."""

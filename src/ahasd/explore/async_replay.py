@@ -42,6 +42,10 @@ class Clock:
     r_dv: float  # rate of a draft and a verification while both run
     pim_hz: float
     npu_hz: float
+    # relative growth of each duration per generated token (the KV cache grows): 0 on a
+    # shared clock; a policy that reads seconds gets its point's own
+    draft_slope: float = 0.0
+    verify_slope: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -182,7 +186,8 @@ class _Replay:
         self.drafts.append([start, n, False])
         b = self.current = [len(self.drafts) - 1, start, n, mean_h, self.now]
         self.frontier = start + n
-        self._begin(self.pim, n * self.clock.draft_s, "draft", b)
+        c = self.clock
+        self._begin(self.pim, n * c.draft_s * (1.0 + c.draft_slope * start), "draft", b)
 
     def _on_draft(self, b: list) -> None:
         self.current = None
@@ -261,7 +266,8 @@ class _Replay:
             return
         b = self.queue.popleft()
         self.verifying, self.verify_t0 = b, self.now
-        self._begin(self.npu, self.clock.verify_s, "verify", b)
+        c = self.clock
+        self._begin(self.npu, c.verify_s * (1.0 + c.verify_slope * self.committed), "verify", b)
         if self.blocked:
             self.blocked = False
             self._start_draft()

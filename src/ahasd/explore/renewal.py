@@ -118,7 +118,7 @@ class _State:
 
     TALLIES = tuple(CycleTotals.__dataclass_fields__)
     TASKS = ("pk", "pj", "pl", "nk", "nj", "nl", "nd", "drafted_n", "q", "waiting", "blocked",
-             "done", "bonus", "row")  # fmt: skip
+             "done", "bonus", "row", "rates")  # fmt: skip
 
     def __init__(self, rows: np.ndarray, bonus: np.ndarray) -> None:
         n = rows.size
@@ -156,13 +156,19 @@ def _pass(x: CycleInputs, rows: np.ndarray, depth, use_tvc, keeps, npu_in, pim_i
     ends = np.cumsum(x.sizes, axis=1)
     st = _State(rows, bonus)
     go_on_stop = use_tvc and keeps
+    # each row's rate while its PIM task of each kind overlaps a verification
+    st.rates = np.ones((rows.size, 7))
+    st.rates[:, DRAFT], st.rates[:, PV] = x.r_dv[rows], x.r_pv[rows]
+    for kind in (SW_TO, SW_BACK, SW_CORR):
+        st.rates[:, kind] = x.r_sw[rows]
 
-    def start_draft(m: np.ndarray) -> None:
-        i = np.flatnonzero(m & (st.pk == IDLE) & ~st.waiting & (st.nd < width))
+    def start_draft(i: np.ndarray) -> None:  # i: state indices
+        i = i[(st.pk[i] == IDLE) & ~st.waiting[i] & (st.nd[i] < width)]
         if i.size == 0:
             return
         r, j = st.row[i], st.nd[i]
-        i, r, j = i[x.sizes[r, j] > 0], r[x.sizes[r, j] > 0], j[x.sizes[r, j] > 0]
+        keep = x.sizes[r, j] > 0
+        i, r, j = i[keep], r[keep], j[keep]
         full = st.drafted_n[i] - st.q[i] >= depth
         st.blocked[i[full]] = True
         i, r, j = i[~full], r[~full], j[~full]
@@ -170,8 +176,8 @@ def _pass(x: CycleInputs, rows: np.ndarray, depth, use_tvc, keeps, npu_in, pim_i
         st.pl[i] = x.sizes[r, j] * x.draft_s[r]
         st.nd[i] = j + 1
 
-    def start_verify(m: np.ndarray) -> None:
-        i = np.flatnonzero(m & (st.nk == IDLE) & (st.q < st.drafted_n))
+    def start_verify(i: np.ndarray) -> None:
+        i = i[(st.nk[i] == IDLE) & (st.q[i] < st.drafted_n[i])]
         if i.size == 0:
             return
         r, j = st.row[i], st.q[i]
@@ -183,9 +189,8 @@ def _pass(x: CycleInputs, rows: np.ndarray, depth, use_tvc, keeps, npu_in, pim_i
         st.joules[i] += joules
         st.q[i] = j + 1
         st.verifies[i] += 1
-        unblock = np.zeros(st.row.size, bool)
-        unblock[i] = st.blocked[i]
-        if unblock.any():
+        unblock = i[st.blocked[i]]
+        if unblock.size:
             st.blocked[unblock] = False
             start_draft(unblock)
 
@@ -193,59 +198,63 @@ def _pass(x: CycleInputs, rows: np.ndarray, depth, use_tvc, keeps, npu_in, pim_i
     st.nk[has_npu], st.nl[has_npu] = RESIDUAL, npu_in[has_npu]
     has_pim = pim_in > 0
     st.pk[has_pim], st.pl[has_pim] = RESIDUAL, pim_in[has_pim]
-    start_draft(~has_pim)
+    start_draft(np.flatnonzero(~has_pim))
     live_at_compact = rows.size
     for _ in range(8 * width + 64):
-        if st.done.any() and st.done.sum() * 2 > live_at_compact:
+        done = st.done
+        if done.any() and done.sum() * 2 > live_at_compact:
             st.compact(x)
             live_at_compact = st.row.size
-        if st.row.size == 0 or st.done.all():
+            done = st.done
+        if st.row.size == 0 or done.all():
             break
-        r = st.row
-        pk, nk = st.pk, st.nk
-        live = ~st.done
+        r, pk, nk = st.row, st.pk, st.nk
         pim_on, npu_on = pk != IDLE, nk != IDLE
-        rate = np.where(pk == DRAFT, x.r_dv[r], np.where(pk == PV, x.r_pv[r], x.r_sw[r]))
-        rate = np.where(pim_on & npu_on & (pk != RESIDUAL), rate, 1.0)
+        rate = np.where(npu_on, st.rates[np.arange(r.size), pk], 1.0)
         with np.errstate(divide="ignore", invalid="ignore"):
             te_p = np.where(pim_on, st.pl / rate, np.inf)
             te_n = np.where(npu_on, st.nl / rate, np.inf)
         npu_first = te_n <= te_p
-        dt = np.where(live, np.minimum(te_p, te_n), 0.0)
-        stall = live & ~np.isfinite(dt)
+        dt = np.minimum(te_p, te_n)
+        dt[done] = 0.0
+        stall = ~np.isfinite(dt)
         if stall.any():  # nothing left to run: the recorded chain ended early (rare)
-            st.done |= stall
-            live &= ~stall
-            dt = np.where(stall, 0.0, dt)
+            done |= stall
+            dt[stall] = 0.0
         st.seconds += dt
         step = rate * dt
-        st.pl -= np.where(pim_on, step, 0.0)
-        st.nl -= np.where(npu_on, step, 0.0)
-        drafting, verifying_pv = pk == DRAFT, pk == PV
-        st.draft_busy += np.where(drafting, dt, 0.0)
-        st.pv_busy += np.where(verifying_pv, dt, 0.0)
-        st.npu_busy += np.where(npu_on, dt, 0.0)
-        st.overlap_dv += np.where(drafting & npu_on, dt, 0.0)
-        st.overlap_pv += np.where(verifying_pv & npu_on, dt, 0.0)
+        st.pl -= step  # an idle lane's figure is not read until a task starts there
+        st.nl -= step
+        drafting, pv_on = pk == DRAFT, pk == PV
+        st.draft_busy += dt * drafting
+        st.pv_busy += dt * pv_on
+        st.npu_busy += dt * npu_on
+        st.overlap_dv += dt * (drafting & npu_on)
+        st.overlap_pv += dt * (pv_on & npu_on)
+        live = ~done
         # --- an NPU task ends -------------------------------------------------------------
-        ne = live & npu_first
-        squash = ne & (nk == VERIFY) & (st.nj == x.last[r])
-        # after a correction the cut batch's verification commits the chain's first token; if
-        # that token's draft is wrong too (k = 0) the chain is squashed right there
-        squash |= ne & (nk == RESIDUAL) & st.bonus & (x.run[r] == 0)
-        nk[ne] = IDLE
-        st.done |= squash
-        cont = ne & ~squash
-        st.waiting[cont] = False
-        start_verify(cont)
-        start_draft(cont)
-        st.npu_gaps += cont & (nk == IDLE)
+        ne = np.flatnonzero(live & npu_first)
+        if ne.size:
+            kinds = nk[ne]
+            squash = (kinds == VERIFY) & (st.nj[ne] == x.last[r[ne]])
+            # after a correction the cut batch's verification commits the chain's first
+            # token; if that token's draft is wrong too (k = 0) the chain is squashed there
+            squash |= (kinds == RESIDUAL) & st.bonus[ne] & (x.run[r[ne]] == 0)
+            nk[ne] = IDLE
+            done[ne[squash]] = True
+            cont = ne[~squash]
+            st.waiting[cont] = False
+            start_verify(cont)
+            start_draft(cont)
+            st.npu_gaps[cont] += nk[cont] == IDLE
         # --- a PIM task ends ----------------------------------------------------------------
-        pe = live & ~npu_first
-        kind = np.where(pe, pk, -1)
+        pe = np.flatnonzero(live & ~npu_first)
+        if pe.size == 0:
+            continue
+        kinds = pk[pe]
         pk[pe] = IDLE
-        d = kind == DRAFT
-        if d.any():
+        d = pe[kinds == DRAFT]
+        if d.size:
             rd, j = r[d], st.pj[d]
             size = x.sizes[rd, j]
             st.drafted[d] += size
@@ -253,42 +262,42 @@ def _pass(x: CycleInputs, rows: np.ndarray, depth, use_tvc, keeps, npu_in, pim_i
             st.drafted_n[d] = j + 1
             st.batches[d] += 1
             start_verify(d)
-            stop = np.zeros(r.size, bool)
-            stop[d] = x.stops[rd, j]
-            pv = np.zeros(r.size, bool)
-            pv[d] = stop[d] & (x.pv_n[rd, j] > 0)
-            pk[pv], st.pl[pv] = SW_TO, x.switch_s[r[pv]]
-            st.joules[pv] += x.switch_j[r[pv]]
-            st.switches += pv
-            go_on = d & (~stop | (~pv & go_on_stop))
-            start_draft(go_on)
-            st.waiting |= d & stop & ~pv & ~go_on
-        s = kind == SW_TO
-        if s.any():
-            rs, n = r[s], x.pv_n[r[s], st.pj[s]]
+            stop = x.stops[rd, j]
+            pv = stop & (x.pv_n[rd, j] > 0)
+            go = d[pv]
+            pk[go], st.pl[go] = SW_TO, x.switch_s[rd[pv]]
+            st.joules[go] += x.switch_j[rd[pv]]
+            st.switches[go] += 1
+            on = ~stop | (~pv & go_on_stop)
+            start_draft(d[on])
+            st.waiting[d[stop & ~pv & ~on]] = True
+        s = pe[kinds == SW_TO]
+        if s.size:
+            rs = r[s]
+            n = x.pv_n[rs, st.pj[s]]
             secs, joules = x.costs.preverify(rs, n)
             pk[s], st.pl[s] = PV, secs
             st.joules[s] += joules
-            st.preverifies += s
+            st.preverifies[s] += 1
             st.pv_tokens[s] += n
-        p = kind == PV
-        if p.any():
+        p = pe[kinds == PV]
+        if p.size:
             rp = r[p]
             busy_end = np.where(nk[p] == VERIFY, ends[rp, np.minimum(st.nj[p], width - 1)], 0)
             hit = x.pv_hit[rp, st.pj[p]] & (x.run[rp] >= busy_end)
-            corr, back = np.zeros(r.size, bool), np.zeros(r.size, bool)
-            corr[p], back[p] = hit, ~hit
-            pk[corr], pk[back] = SW_CORR, SW_BACK
+            pk[p] = np.where(hit, SW_CORR, SW_BACK)
             st.pl[p] = x.switch_s[rp]
             st.joules[p] += x.switch_j[rp]
-            st.switches += p
-        start_draft((kind == SW_BACK) | (kind == RESIDUAL))
-        c = kind == SW_CORR
-        if c.any():
-            st.done |= c
-            st.corrected |= c
-            _leave_to_next(x, st, c, ends)
-        st.pim_gaps += pe & (pk == IDLE) & ~st.done
+            st.switches[p] += 1
+        start_draft(pe[(kinds == SW_BACK) | (kinds == RESIDUAL)])
+        c = pe[kinds == SW_CORR]
+        if c.size:
+            done[c] = True
+            st.corrected[c] = True
+            mask = np.zeros(r.size, bool)
+            mask[c] = True
+            _leave_to_next(x, st, mask, ends)
+        st.pim_gaps[pe] += (pk[pe] == IDLE) & ~done[pe]
     st.done[:] = True
     st.compact(x)
     return CycleTotals(**st.out)
