@@ -58,7 +58,7 @@ def test_trace_record_cli_writes_the_schema(cli, demo_dirs, tmp_path):
     prompts.write_text("import os\ndef main():\n")
     out = tmp_path / "t.parquet"
     run = cli(["trace", "record", "--draft", str(demo_dirs[0]), "--target", str(demo_dirs[1]),
-               "--prompts", str(prompts), "-o", str(out), "--max-new-tokens", "16"])  # fmt: skip
+               "--prompts", str(prompts), "-o", str(out), "--tokens", "16"])  # fmt: skip
     assert run.code == 0, run.err
     trace = traces.load_trace(out)
     assert len(trace) == 32 and trace.meta.source == "recorded"
@@ -68,8 +68,16 @@ def test_validate_reports_measured_and_predicted(demo_dirs):
     from ahasd.engine.validate import validate
 
     pair = load_pair(*demo_dirs)
+    calls = []
     r = validate(pair, kv_len=16, gamma=2, widths=(1, 3), reps=3, calib_s=0.2, rounds=2,
-                 policy=fixed(2), max_new_tokens=12)  # fmt: skip
+                 policy=fixed(2), max_new_tokens=12,
+                 progress=lambda *call: calls.append(call))  # fmt: skip
+    labels = list(dict.fromkeys(label for label, _, _ in calls))
+    assert len(labels) == 2  # the rounds, then the two decoding runs
+    for label in labels:
+        done = [(d, t) for lab, d, t in calls if lab == label]
+        assert done[0][0] == 0 and done[-1][0] == done[-1][1] and done == sorted(done)
+    assert [t for lab, _, t in calls if lab == labels[0]][0] == 2  # rounds
     phases = {(x.phase, x.n_tokens) for x in r["rows"]}
     assert phases == {("draft", 1), ("verify", 1), ("verify", 3)}
     assert all(x.measured_s > 0 and x.predicted_s > 0 for x in r["rows"])

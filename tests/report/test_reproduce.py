@@ -26,8 +26,9 @@ def test_rows_table_takes_the_union_of_columns(rows):
 
 def test_matrix_points_are_ordered_and_labelled():
     pts = points(MatrixSpec(seeds=(0, 1)))
-    assert len(pts) == 3 * 4 * 8 * 2
-    ablation = {p["variant"]: p["config"] for p in pts[:16]}
+    assert len(pts) == 3 * 4 * 10 * 2  # 8 systems + 2 baselines at matched (mobile) scale
+    ablation = {p["variant"]: p["config"] for p in pts[:20]}
+    assert ablation["gpu-only-mobile"] == {**ablation["gpu-only"], "platform": "gpu-mobile"}
     assert ablation["+aau"] == {**ablation["ahasd"], "use_edc": False, "use_tvc": False}
     assert ablation["+edc"] == {**ablation["ahasd"], "use_tvc": False}
     assert all(p["config"]["tokens"] == 1024 for p in pts)
@@ -77,7 +78,7 @@ def test_reproduce_on_a_small_matrix_writes_every_output(tmp_path):
         assert (tmp_path / name).is_file(), name
     table = pq.read_table(tmp_path / "results.parquet")
     assert set(table.column_names) >= EXPECTED_COLUMNS
-    assert table.num_rows == 8 == len(outcome.rows)
+    assert table.num_rows == 10 == len(outcome.rows)
     assert sorted(table.column("variant").to_pylist()) == sorted(spec.variants)
     md = (tmp_path / "report.md").read_text()
     assert "Where we differ from the paper and why" in md and "Weight-streaming bound" in md

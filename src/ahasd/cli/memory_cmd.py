@@ -23,7 +23,7 @@ def memory_plan(
     tokens: int = typer.Option(1024, "--tokens", help="Tokens to generate (sizes the KV cache)."),
     prompt_len: int = typer.Option(128, "--prompt-len", help="Prompt tokens (KV cache)."),
     sets: list[str] = typer.Option(
-        [], "--set", help="Platform or placement override KEY=VALUE (repeat)."
+        [], "--set", metavar="KEY=VALUE", help="Platform or placement override (repeat)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:

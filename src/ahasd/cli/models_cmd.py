@@ -87,7 +87,9 @@ def cost(
     tokens: int = typer.Option(1, "--tokens", help="New tokens (tree: nodes) in the step."),
     kv: int = typer.Option(0, "--kv", help="Cached context length."),
     precision: str = typer.Option("int8", "--precision", help="fp32, fp16, bf16, int8, int4."),
-    sets: list[str] = typer.Option([], "--set", help="Platform override KEY=VALUE (repeat)."),
+    sets: list[str] = typer.Option(
+        [], "--set", metavar="KEY=VALUE", help="Platform override (repeat)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Latency, energy and the binding resource of one step, per operator."""

@@ -49,8 +49,11 @@ def validate(
     prompt_ids: list[int] | None = None,
     max_new_tokens: int = 96,
     policy: Any = None,
+    progress: Any = None,
 ) -> dict[str, Any]:
     """Predicted vs measured per phase, and the end-to-end SD speedup at draft length gamma.
+
+    ``progress(label, done, total)``, when given, is called as each round and run finishes.
 
     Calibration and measurement alternate over ``rounds`` (each with ``calib_s / rounds`` of
     micro-benchmarks and ``reps`` timed steps per phase); a row is the median over rounds of
@@ -68,20 +71,14 @@ def validate(
     d, t = CachedLM(pair.draft), CachedLM(pair.target)
     ns = tuple(sorted(set(widths) | {1, gamma + 1}))
     keys = [("draft", 1)] + [("verify", n) for n in ns]
-    preds = [
-        predict_steps(
-            d,
-            t,
-            shapes,
-            kv_len,
-            ns,
-            calib_s=calib_s / rounds,
-            reps=reps,
-            overhead=dispatch,
-            measure=True,
-        )  # fmt: skip
-        for _ in range(rounds)
-    ]
+    report = progress or (lambda label, done, total: None)
+    rounds_label = f"calibrating the host and timing {len(keys)} steps"
+    preds = []
+    for i in range(rounds):
+        report(rounds_label, i, rounds)
+        preds.append(predict_steps(d, t, shapes, kv_len, ns, calib_s=calib_s / rounds, reps=reps,
+                                   overhead=dispatch, measure=True))  # fmt: skip
+    report(rounds_label, rounds, rounds)
     rows = []
     for key in keys:
         seen = [p.measured_s[key] for p in preds]
@@ -89,8 +86,12 @@ def validate(
         rows.append(PhaseRow(*key, median(seen), median(p.seconds(*key) for p in preds), spread))
     calib = calibration_summary([p.calibration for p in preds])
     ids = prompt_ids or [1 + (i % 200) for i in range(kv_len)]
+    runs_label = f"decoding {max_new_tokens} tokens: target alone, then speculative"
+    report(runs_label, 0, 2)
     ar = target_only(t, ids, max_new_tokens=max_new_tokens)
+    report(runs_label, 1, 2)
     sd = generate(d, t, ids, policy=policy, max_new_tokens=max_new_tokens)
+    report(runs_label, 2, 2)
     tau = sd.tau
     by = {(r.phase, r.n_tokens): r for r in rows}
 

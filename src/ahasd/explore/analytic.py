@@ -118,6 +118,7 @@ def _offloads(cfg: Any, platform: Any, placement: str, memory_device: str) -> di
         [load_model(cfg.draft), load_model(cfg.target)],
         precision=cfg.precision,
         device=memory_device,
+        kv_tokens=cfg.prompt_len + cfg.tokens,
     )
     return {k: int(v) for k, v in plan.offload_bytes.items()}
 
@@ -185,17 +186,19 @@ def evaluate_analytic(
 
 
 def _batch(cfgs: list[Any], kv_knot: int | None):
-    """The group's distinct (platform, placement) rows and each config's row."""
+    """The group's distinct (platform, placement or host offload) rows and each config's row."""
     from ahasd.explore.analytic_batch import PointBatch, memory_model
     from ahasd.models import load_model
     from ahasd.systems.base import SYSTEMS
 
     first = cfgs[0]
     draft, target = load_model(first.draft), load_model(first.target)
-    memory = SYSTEMS.get(first.system).uses_memory_model
+    system = SYSTEMS.get(first.system)
+    memory = system.uses_memory_model
+    verify = _plan(first)[1] if first.system not in ASYNC_SYSTEMS else "npu"
     rows: dict[tuple, int] = {}
     point = np.empty(len(cfgs), dtype=np.int64)
-    plats, mems = [], []
+    plats, mems, offloads = [], [], []
     for i, c in enumerate(cfgs):
         overrides = json.dumps(c.platform_overrides, sort_keys=True)
         plat = cached_platform(c.platform, overrides)
@@ -203,30 +206,31 @@ def _batch(cfgs: list[Any], kv_knot: int | None):
         if memory:  # the KV the placement sizes for: prompt, every token, a full queue
             kv_tokens = c.prompt_len + c.tokens + c.queue_depth * 8
             mem = memory_model(plat, draft, target, precision=c.precision, kv_tokens=kv_tokens)
+        # a GPU/CPU keeps the KV cache and spills weights to the host (``plan_memory``)
+        off = _offloads(c, plat, verify, system.memory_device)
         ranks = tuple(sorted(mem.placement.ranks.items())) if mem is not None else None
-        key = (overrides, ranks)
+        key = (overrides, ranks, tuple(sorted(off.items())))
         if key not in rows:
             rows[key] = len(plats)
             plats.append(plat)
             mems.append(mem)
+            offloads.append(off)
         point[i] = rows[key]
     low = min(c.prompt_len for c in cfgs)
     high = max(c.prompt_len + c.tokens + c.queue_depth * 8 for c in cfgs)
     batch = PointBatch(plats, mems, draft, target, precision=first.precision, kv_low=low,
                        kv_high=high, knot=kv_knot or first.kv_bucket)  # fmt: skip
+    batch.offloads = offloads
     return batch, point
 
 
 def _evaluate_sync(cfgs, batch, point, idx, out) -> None:
     """Synchronous systems: the best (or fixed) γ of the closed form, per point."""
     from ahasd.explore.analytic_batch import at_kv
-    from ahasd.systems.base import SYSTEMS
 
     dp, vp, overlap = _plan(cfgs[0])
-    mem_dev = SYSTEMS.get(cfgs[0].system).memory_device
-    offload = np.array([_offloads(cfgs[0], p, vp, mem_dev) for p in batch.platforms], dtype=object)
-    off_d = np.array([o.get(cfgs[0].draft, 0) for o in offload], dtype=np.float64)
-    off_v = np.array([o.get(cfgs[0].target, 0) for o in offload], dtype=np.float64)
+    off_d = np.array([o.get(cfgs[0].draft, 0) for o in batch.offloads], dtype=np.float64)
+    off_v = np.array([o.get(cfgs[0].target, 0) for o in batch.offloads], dtype=np.float64)
     plans = [_gamma_plan(c) for c in cfgs]
     max_len = np.array([p[0] for p in plans], dtype=np.int64)
     fixed = np.array([p[1] for p in plans])

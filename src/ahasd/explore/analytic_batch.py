@@ -111,6 +111,7 @@ class PointBatch:
             [residences(m)[1] for m in self.mems] if live else None,
         )
         self.knots = kv_knots(kv_low, kv_high, knot)
+        self.offloads: list[dict[str, int]] = [{} for _ in platforms]  # weights on the host link
         self.static_w = np.array([sum(float(getattr(d, "static_w", 0.0) or 0.0)
                                       for d in p.devices.values()) for p in platforms])  # fmt: skip
 

@@ -17,6 +17,7 @@ from ahasd.explore.evaluate import evaluate
 from ahasd.explore.executor import Executor
 from ahasd.explore.points import Point, build_points
 from ahasd.explore.spec import SweepSpec
+from ahasd.outputs import OUT_ROOT
 
 MODE_EVENT = "event"  # the event simulator (Result.to_row)
 MODE_ANALYTIC = "analytic"  # closed form (explore/analytic.py), for screening only
@@ -54,7 +55,7 @@ def default_out_dir(spec: SweepSpec, points: list[Point]) -> Path:
     import hashlib
 
     digest = hashlib.sha256("".join(p.hash for p in points).encode()).hexdigest()[:12]
-    return Path("ahasd-sweeps") / f"{spec.name}-{digest}"
+    return OUT_ROOT / "sweeps" / f"{spec.name}-{digest}"
 
 
 def run_sweep(

@@ -123,12 +123,15 @@ def stream_read(spec: DramSpec, n_bytes: float) -> float:
             last_rd = last_rd_group[g] = set_reads[bank] = at
             last_data = at + burst
             done += 1
-            if upcoming is None and k + 1 < sets and not refresh.due(at + set_span):
+            ahead = per_group > 1 and k + 1 < sets  # the next set's banks are other banks
+            if upcoming is None and ahead and not refresh.due(at + set_span):
                 upcoming = open_set(k + 1, at + 1)  # not just before a refresh closes it
         for bank, rd in set_reads.items():  # precharged when the bank is next opened
             pending_pre[bank] = max(rd + nck("tRTP"), bank_act[bank] + nck("tRAS"))
         if upcoming is not None:
             opened, upcoming = upcoming, None
+        elif k + 1 < sets:  # one bank per group: reopen after this set's precharges
+            opened = open_set(k + 1, last_rd + 1)
     return last_data * t["tCK"]
 
 

@@ -9,7 +9,7 @@ SI (seconds, bytes). Names follow JESD209-5B ([jesd209-5b]): ``tCK``, ``tRCD``, 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import cached_property
 
 from ahasd.errors import AhasdError
@@ -81,29 +81,12 @@ class DramSpec:
                 f"devices.{dev.name}: row_bytes must be > 0 and banks_per_rank a multiple of "
                 f"bank_groups (got {dev.row_bytes}, {dev.banks_per_rank}, {dev.bank_groups})"
             )
+        shared = {f.name for f in fields(cls)} & {f.name for f in fields(dev)}
         return cls(
-            name=dev.name,
-            kind=dev.kind,
-            channels=dev.channels,
-            ranks=dev.ranks,
-            rank_channels=dev.rank_channels,
+            **{name: getattr(dev, name) for name in shared},
             banks=dev.banks_per_rank,
-            bank_groups=dev.bank_groups,
-            row_bytes=dev.row_bytes,
-            burst_length=dev.burst_length,
             channel_bits=dev.bus_bits // dev.channels,
-            data_rate_hz=dev.data_rate_hz,
-            capacity_bytes=dev.capacity_bytes,
             timing=timing,
-            max_ranks_per_channel=dev.max_ranks_per_channel,
-            active_standby_w=dev.active_standby_w,
-            precharge_standby_w=dev.precharge_standby_w,
-            power_down_w=dev.power_down_w,
-            power_down_after_s=dev.power_down_after_s,
-            refresh_j=dev.refresh_j,
-            act_pre_j=dev.act_pre_j,
-            off_chip_j_per_bit=dev.off_chip_j_per_bit,
-            in_bank_j_per_bit=dev.in_bank_j_per_bit,
         )
 
     # --- organisation ----------------------------------------------------------------------

@@ -30,6 +30,15 @@ class Claim:
     invert: bool = False  # den/num instead (energy per token from tokens per joule)
     source: str = "[ahasd26]"
 
+    @property
+    def matched(self) -> str:
+        """The denominator re-hosted at mobile scale (gpu-mobile, specpim-mobile), or ""."""
+        return MATCHED.get(self.den, "")
+
+
+# Baselines as printed -> the same baseline at matched (mobile) scale (matrix variants)
+MATCHED = {"gpu-only": "gpu-only-mobile", "specpim": "specpim-mobile"}
+
 
 CLAIMS: tuple[Claim, ...] = (
     Claim(
@@ -173,24 +182,39 @@ class ClaimResult:
     ours: float  # NaN when the matrix lacks the variants
     where: str  # the (pair, policy) cell of a maximum; "" for means
     n_cells: int
+    platform: str = ""  # the denominator's platform
+    matched: float = math.nan  # ours against the matched-scale baseline (NaN: none)
+    matched_platform: str = ""
 
     @property
     def ratio(self) -> float:
         return self.ours / self.claim.claimed if self.claim.claimed else math.nan
 
 
+def _aggregate(rows: Sequence[Row], c: Claim, den: str) -> tuple[float, str, int]:
+    """(value, the max's cell or "", cells) of claim ``c`` against denominator variant ``den``."""
+    per_cell = ratios(rows, c.metric, c.num, den, invert=c.invert)
+    if not per_cell:
+        return math.nan, "", 0
+    if c.agg == "max":
+        key = max(per_cell, key=per_cell.__getitem__)
+        return per_cell[key], f"{key[0]}, {key[1]}", len(per_cell)
+    return mean(per_cell.values()), "", len(per_cell)
+
+
+def _platform(rows: Sequence[Row], variant: str) -> str:
+    return next((str(r["cfg.platform"]) for r in rows
+                 if r.get("variant") == variant and r.get("cfg.platform")), "")  # fmt: skip
+
+
 def evaluate_claims(rows: Sequence[Row], claims: Iterable[Claim] = CLAIMS) -> list[ClaimResult]:
-    """Our number for every claim from the result rows."""
+    """Our number for every claim from the result rows, as printed and at matched scale."""
     out = []
     for c in claims:
-        per_cell = ratios(rows, c.metric, c.num, c.den, invert=c.invert)
-        if not per_cell:
-            out.append(ClaimResult(c, math.nan, "", 0))
-        elif c.agg == "max":
-            key = max(per_cell, key=per_cell.__getitem__)
-            out.append(ClaimResult(c, per_cell[key], f"{key[0]}, {key[1]}", len(per_cell)))
-        else:
-            out.append(ClaimResult(c, mean(per_cell.values()), "", len(per_cell)))
+        ours, where, n = _aggregate(rows, c, c.den)
+        matched = _aggregate(rows, c, c.matched)[0] if c.matched else math.nan
+        out.append(ClaimResult(c, ours, where, n, _platform(rows, c.den), matched,
+                               _platform(rows, c.matched) if c.matched else ""))  # fmt: skip
     return out
 
 
@@ -209,18 +233,22 @@ def area_claim(total_pct: float, basis: str) -> ClaimResult:
 
 
 def claims_markdown(results: Sequence[ClaimResult]) -> str:
-    """The headline table as Markdown: claim, paper, ours, ours/claimed, where, source."""
+    """The headline table as Markdown: claim, paper, ours (baseline as printed, and at matched
+    scale, each with the baseline's platform), ours/claimed, where, source."""
     body = [
         (
             r.claim.label,
             f"{r.claim.claimed:g}",
             fmt(r.ours),
+            r.platform or "—",
             fmt(r.ratio),
+            fmt(r.matched) if r.claim.matched else "—",
+            r.matched_platform or "—",
             r.where or f"mean of {r.n_cells} cells",
             r.claim.source,
         )
         for r in results
     ]
-    return markdown_table(
-        ["claim", "paper", "ours", "ours/claimed", "cell (max) / basis", "source"], body
-    )
+    head = ["claim", "paper", "ours", "baseline on", "ours/claimed", "ours, matched scale",
+            "matched baseline on", "cell (max) / basis", "source"]  # fmt: skip
+    return markdown_table(head, body)

@@ -217,7 +217,8 @@ def gpu_fit(rows: Sequence[Row]) -> str:
         r0 = next(r for r in rows if r["pair"] == pair and r["variant"] == "gpu-only")
         prec = str(r0["cfg.precision"])
         draft, target = (load_model(str(r0[k])) for k in ("cfg.draft", "cfg.target"))
-        plan = plan_memory(plat, [draft, target], precision=prec, device="gpu")
+        kv = int(r0.get("cfg.prompt_len") or 0) + int(r0.get("cfg.tokens") or 0)
+        plan = plan_memory(plat, [draft, target], precision=prec, device="gpu", kv_tokens=kv)
         off = plan.offload_bytes.get(target.name, 0)
         w = target.weight_bytes(prec)
         t_pass = (w - off) / gpu.mem_bw_bytes_per_s + off / gpu.host_link_bw_bytes_per_s
@@ -274,7 +275,8 @@ def why_by_pair(rows: Sequence[Row]) -> str:
         r0 = next(r for r in rows if r["pair"] == pair and r["variant"] == "gpu-only")
         prec = str(r0["cfg.precision"])
         shapes = [load_model(str(r0[k])) for k in ("cfg.draft", "cfg.target")]
-        off = plan_memory(plat, shapes, precision=prec, device="gpu").offload_bytes
+        kv = int(r0.get("cfg.prompt_len") or 0) + int(r0.get("cfg.tokens") or 0)
+        off = plan_memory(plat, shapes, precision=prec, device="gpu", kv_tokens=kv).offload_bytes
         off_gb = sum(off.values()) / 1e9
         where = f"{off_gb:.1f} GB offloaded over the host link" if off_gb else "all resident"
         if math.isnan(gpu):

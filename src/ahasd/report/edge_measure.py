@@ -87,18 +87,19 @@ def measure_mappings(
     reps: int = 10,
     repeats: int = 3,
     calib_s: float = 1.0,
+    progress: Any = None,
 ) -> MeasuredPlans:
     """Profile, plan and run every mapping × γ = 0..gamma_max on this machine's devices.
 
     ``reps``: timed repetitions per profiled step (median); ``repeats``: end-to-end runs per
     mapping (the median-speed one is kept), each set after one warm-up run; ``calib_s``: the
-    host micro-benchmarks' budget for the cost-model column.
+    host micro-benchmarks' budget for the cost-model column; ``progress(label, done, total)``
+    follows the mappings as they run.
     """
     with warnings.catch_warnings():  # transformers' deprecation chatter is not a result
         warnings.simplefilter("ignore", FutureWarning)
-        return _measure(
-            Path(draft_dir), Path(target_dir), device, gamma_max, new_tokens, reps, repeats, calib_s
-        )
+        args = (device, gamma_max, new_tokens, reps, repeats, calib_s)
+        return _measure(Path(draft_dir), Path(target_dir), *args, progress or (lambda *_: None))
 
 
 def _measure(
@@ -110,6 +111,7 @@ def _measure(
     reps: int,
     repeats: int,
     calib_s: float,
+    progress: Any,
 ) -> MeasuredPlans:
     """The work of :func:`measure_mappings` (warnings already filtered)."""
     if not 0 <= gamma_max <= 16:
@@ -139,10 +141,15 @@ def _measure(
         done = sorted((fn() for _ in range(repeats)), key=lambda r: r.tokens_per_s)
         return done[len(done) // 2]
 
-    ar = {
-        dev: median_run(lambda dev=dev: target_only(lms[dev][1], ids, max_new_tokens=new_tokens))
-        for dev in devices
-    }
+    label = f"running every mapping ({1 + repeats} runs of {new_tokens} tokens each)"
+    total = len(devices) * (1 + gamma_max * len(devices))
+    progress(label, 0, total)
+    ar = {}
+    for dev in devices:
+        ar[dev] = median_run(
+            lambda dev=dev: target_only(lms[dev][1], ids, max_new_tokens=new_tokens)
+        )
+        progress(label, len(ar), total)
     ar_best = max(r.tokens_per_s for r in ar.values())
     runs: dict[tuple[str | None, str, int], Any] = {}
     for g in range(1, gamma_max + 1):
@@ -156,6 +163,7 @@ def _measure(
                     )
 
                 runs[(dd, td, g)] = median_run(sd)
+                progress(label, len(ar) + len(runs), total)
     # E[tokens] per γ: the τ the engine measured on the first mapping (greedy: same on all)
     expected = [1.0] + [runs[(devices[0], devices[0], g)].tau for g in range(1, gamma_max + 1)]
     plans = enumerate_plans(steps, expected, lambda *_: (0.0, 0.0), gamma_max=gamma_max)

@@ -24,6 +24,9 @@ POLICIES = ("specdec-pp", "svip", "adaedl", "banditspec")  # [ahasd26] §5
 VARIANTS: dict[str, dict[str, Any]] = {
     "gpu-only": {"system": "gpu-only"},
     "specpim": {"system": "specpim"},
+    # the same two baselines at matched (mobile) scale: an embedded GPU on LPDDR5-6400
+    "gpu-only-mobile": {"system": "gpu-only", "platform": "gpu-mobile"},
+    "specpim-mobile": {"system": "specpim", "platform": "specpim-mobile"},
     "npu-only": {"system": "npu-only"},
     "npu-pim-sync": {"system": "npu-pim-sync"},
     "npu-pim-async": {"system": "npu-pim-async"},

@@ -72,14 +72,18 @@ def run_matrix(
     return list(executor.map(run_point, pts, desc=f"reproduce: {len(pts)} runs"))
 
 
-def _peer_sections(out: Path, *, quick: bool, jobs: int | None) -> tuple[list[Section], str]:
+def _peer_sections(
+    out: Path, *, quick: bool, jobs: int | None, progress: Any = None
+) -> tuple[list[Section], str]:
     """The peer-system sections and a warning ("" when none); never raises."""
     if find_spec("ahasd.report.peers") is None:
         return [], ""
     from ahasd.report.peers import build_peer_sections
 
     try:
-        sections = build_peer_sections(out, quick=quick, seed=0, jobs=jobs or os.cpu_count() or 1)
+        sections = build_peer_sections(
+            out, quick=quick, seed=0, jobs=jobs or os.cpu_count() or 1, progress=progress
+        )
         return list(sections), ""
     except Exception as exc:  # a peer failure must not lose the AHASD report; it is reported
         return [Section("Peer systems", f"Not available: `{one_line(exc)}`.", [])], (
@@ -110,12 +114,16 @@ def reproduce(
     traces: Path | None = None,
     peers: bool = True,
     command: str | None = None,
+    progress: Any = None,
+    invert: bool = False,
 ) -> Outcome:
     """Run the matrix and write every output into ``out_dir``.
 
     ``peers=False`` leaves out the peer-system sections (LP-Spec, SpecPIM search, edge): tests
     of the AHASD part use it; the CLI always includes them. ``command`` is the command line the
-    provenance section names (the CLI passes its own).
+    provenance section names (the CLI passes its own). ``progress(label, done, total, note)``
+    follows the work after the matrix (which the executor's own bar shows). ``invert=True``
+    adds "What it would take" (``ahasd invert``, report/invert.py).
     """
     out = _output_dir(Path(out_dir))
     prov = provenance.collect(command or f"(Python API) reproduce({out}, quick={quick}, {spec})")
@@ -130,6 +138,8 @@ def reproduce(
         claims.area_claim(pct, f"area model, {area.DIE_MM2:g} mm² die")
     ]
     t1 = time.perf_counter()
+    report = progress or (lambda *_: None)
+    report("report", 0, 1, "figures and tables")
     sections = matrix_sections(out, rows, spec, res, trace_map)
     sections.append(Section("Area of AHASD's additions", area.area_markdown(items)))
     sections.append(timeline_section(out, spec, trace_map))
@@ -137,10 +147,19 @@ def reproduce(
         Section("Where we differ from the paper and why", differ.differ_markdown(rows, res))
     )
     timings["figures"] = time.perf_counter() - t1
+    report("report", 1, 1, "figures and tables")
     t2 = time.perf_counter()
-    peer_sections, peer_warning = _peer_sections(out, quick=quick, jobs=jobs) if peers else ([], "")
+    peer_sections, peer_warning = (
+        _peer_sections(out, quick=quick, jobs=jobs, progress=progress) if peers else ([], "")
+    )
     sections += peer_sections
     timings["peers"] = time.perf_counter() - t2
+    if invert:
+        from ahasd.report.invert import build_section
+
+        t3 = time.perf_counter()
+        sections.append(build_section(out, quick=quick, jobs=jobs))
+        timings["invert"] = time.perf_counter() - t3
     platforms = hardware_table.used_platforms(rows)
     if peers:
         from ahasd.report.peers import PEER_PLATFORMS

@@ -201,14 +201,17 @@ def prepare(config: SimConfig, system: type[System]) -> RunContext:
     if system.uses_memory_model:
         # KV for the prompt, every generated token and a full queue of look-ahead drafts
         kv_tokens = config.prompt_len + config.tokens + config.queue_depth * 8
-        mem = build_memory(platform, draft, target, precision=config.precision,
-                           kv_tokens=kv_tokens)  # fmt: skip
+        mem = build_memory(platform, draft, target, precision=config.precision, kv_tokens=kv_tokens)
     host_offload = system.memory_device in platform.devices and isinstance(
         platform.devices[system.memory_device], RooflineDevice
     )  # a GPU/CPU holds its own weights (and spills to the host), whatever PIM does
     if system.memory_device and (mem is None or host_offload):
         memory = plan_memory(
-            platform, [draft, target], precision=config.precision, device=system.memory_device
+            platform,
+            [draft, target],
+            precision=config.precision,
+            device=system.memory_device,
+            kv_tokens=config.prompt_len + config.tokens,
         )
     ctx = RunContext(config, platform, draft, target, trace, replay, Drafter(policy, trace), memory,
                      mem)  # fmt: skip

@@ -23,6 +23,14 @@ ABLATION_CHAIN: tuple[tuple[str, str, dict[str, Any]], ...] = (
 )
 
 
+def step_fields(name: str) -> dict[str, Any] | None:
+    """The config fields of the chain step labelled ``name`` (``+aau`` → ahasd, EDC/TVC off)."""
+    for label, system, flags in ABLATION_CHAIN:
+        if label == name:
+            return {"system": system, **flags}
+    return None
+
+
 def chain_configs(base: SimConfig) -> list[tuple[str, SimConfig]]:
     """One config per chain step: ``base`` with the step's system and flags (platform unset)."""
     fields = base.model_dump(exclude_unset=True)

@@ -92,7 +92,7 @@ def fit_pim_capacity(
 class SpecPim(SyncSystem):
     name = "specpim"
     default_platform = "specpim-2x4090l-hbmpim"
-    required_devices = ("gpu", "hbm-pim")
+    required_devices = ("gpu",)  # plus a PIM device of any name (hbm-pim; pim on specpim-mobile)
     memory_device = "gpu"  # weights beyond the GPUs' memory stream from the host, as gpu-only
     # PIM rates come from the memory layer (switch pim_rate); the host GPU holds every weight in
     # its own memory, so PIM holds only the PIM-mapped operators' (fit_pim_capacity), no placement

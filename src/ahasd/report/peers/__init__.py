@@ -9,6 +9,7 @@ per system: ``lpspec``, ``specpim``, ``edge``.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from ahasd.report.peers.common import EDGE_PAIR, LPSPEC_PAIR, PEER_PLATFORMS, SPECPIM_PAIR
 from ahasd.report.peers.edge import _edge, _edge_measured
@@ -26,16 +27,26 @@ __all__ = [
 ]
 
 
-def build_peer_sections(out_dir: Path, *, quick: bool, seed: int, jobs: int) -> list[Section]:
+def build_peer_sections(
+    out_dir: Path, *, quick: bool, seed: int, jobs: int, progress: Any = None
+) -> list[Section]:
     """One section each for LP-Spec, the SpecPIM search and edge-hetero (``jobs`` unused:
-    each section runs in well under the report's budget in-process)."""
+    each section runs in well under the report's budget in-process); ``progress(label, done,
+    total, note)`` names the section being built."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    return [
-        _safe("LP-Spec (hybrid LPDDR5-PIM, Medusa tree, DTP + DAU)", _lpspec, out_dir, quick, seed),
-        _safe("SpecPIM architecture + dataflow search", _specpim, out_dir, quick, seed),
-        _safe("Edge CPU/GPU partitioning (compiler-assisted SD)", _edge, out_dir, quick, seed),
+    parts = [
+        ("LP-Spec (hybrid LPDDR5-PIM, Medusa tree, DTP + DAU)", _lpspec),
+        ("SpecPIM architecture + dataflow search", _specpim),
+        ("Edge CPU/GPU partitioning (compiler-assisted SD)", _edge),
     ]
+    report = progress or (lambda *_: None)
+    sections = []
+    for title, fn in parts:
+        report("peer sections", len(sections), len(parts), title.split(" (")[0])
+        sections.append(_safe(title, fn, out_dir, quick, seed))
+    report("peer sections", len(parts), len(parts))
+    return sections
 
 
 def _safe(title: str, fn, out_dir: Path, quick: bool, seed: int) -> Section:
