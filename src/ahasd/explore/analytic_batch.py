@@ -56,7 +56,7 @@ def memory_model(platform: Any, draft: Any, target: Any, *, precision: str, kv_t
 _PLACEMENTS: dict[tuple, Any] = {}  # (organisation, options, models, precision, KV) -> placement
 
 
-_RESIDENCES: dict[int, tuple[Any, Any]] = {}  # id(placement) -> (draft, target) residence
+_RESIDENCES: dict[int, tuple] = {}  # id(placement) -> (draft, target residence, placement)
 
 
 def residences(mem: MemoryModel) -> tuple[Any, Any]:

@@ -57,7 +57,6 @@ class Decisions:
     sizes: np.ndarray  # (C, M) batch lengths, in drafting order
     stops: np.ndarray  # (C, M) EDC said stop after this batch
     pv_n: np.ndarray  # (C, M) tokens pre-verified after this batch (0: none)
-    pv_start: np.ndarray  # (C, M) first pre-verified position, relative to the anchor
     pv_hit: np.ndarray  # (C, M) the pre-verification found the cycle's rejected token
     last: np.ndarray  # (C,) the batch whose verification ends the cycle (if no correction)
 
@@ -329,20 +328,15 @@ class _Replay:
         width = max(1, max(hi - lo for _a, lo, hi in chains))
         shape = (len(chains), width)
         sizes, stops = np.zeros(shape, np.int64), np.zeros(shape, bool)
-        pv_n, pv_start, pv_hit = (
-            np.zeros(shape, np.int64),
-            np.zeros(shape, np.int64),
-            np.zeros(shape, bool),
-        )
+        pv_n, pv_hit = np.zeros(shape, np.int64), np.zeros(shape, bool)
         owner = {}
-        for row, (anchor, lo, hi) in enumerate(chains):
+        for row, (_anchor, lo, hi) in enumerate(chains):
             for j in range(lo, hi):
-                start, n, stop = self.drafts[j]
+                _start, n, stop = self.drafts[j]
                 sizes[row, j - lo], stops[row, j - lo] = n, stop
-                owner[j] = (row, j - lo, anchor)
-        for after, start, n, hit in self.pvs:
-            row, col, anchor = owner[after]
-            pv_n[row, col], pv_start[row, col], pv_hit[row, col] = n, start - anchor, hit
+                owner[j] = (row, j - lo)
+        for after, _start, n, hit in self.pvs:
+            pv_n[owner[after]], pv_hit[owner[after]] = n, hit
         anchors = np.array([a for a, _lo, _hi in chains], dtype=np.int64)
         runs = np.array([self.runs[a] for a in anchors], dtype=np.int64)
         # the batch holding the rejected token (or the end of the run), else the chain's last
@@ -352,4 +346,4 @@ class _Replay:
         reach = ends >= need
         count = (sizes > 0).sum(axis=1)
         last = np.where(reach.any(axis=1), np.argmax(reach, axis=1), count - 1)
-        return Decisions(anchors, runs, sizes, stops, pv_n, pv_start, pv_hit, last)
+        return Decisions(anchors, runs, sizes, stops, pv_n, pv_hit, last)
