@@ -190,6 +190,9 @@ class _Sharing:
             if m.rates is not None else 0.0 for m in mems
         ])  # fmt: skip
         self.blocked = np.array([m.blocked for m in mems])
+        # PIM tasks claim shared resources only where the PIM rates come from the command model
+        # (``task_traffic``: a roofline PIM has no usage)
+        self.pim_live = np.array([m.rates is not None for m in mems])
 
     def verify_usage(self, v: StepArrays) -> dict[str, np.ndarray]:
         """``npu_usage`` of verifications (arrays (platform, ..., channel))."""
@@ -244,7 +247,7 @@ class _Sharing:
         dies = np.where(has & self._c(same_tw, nd), 1.0 + verify["dies_tw"], 0.0)
         dies = np.maximum(dies, np.where(has & self._c(same_tk, nd), 1.0 + verify["dies_tk"], 0.0))
         load = np.maximum(load, dies.max(axis=-1))
-        return 1.0 / load
+        return np.where(self._c(self.pim_live, nd)[..., 0], 1.0 / load, 1.0)
 
     def switch_rate(self, verify: dict[str, np.ndarray], blocks_channels: bool) -> np.ndarray:
         """A plain controller's mode change holds every channel's data bus (``AsyncParts``)."""
