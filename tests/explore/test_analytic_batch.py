@@ -18,6 +18,7 @@ VARIANTS = (
     {"placement.policy": "interleaved"},
     {"placement.policy": "dedicated-channel"},
     {"placement.draft_ranks": 8, "lpddr5.ranks": 32},
+    {"switches.pim_rate": "published"},
 )
 
 
