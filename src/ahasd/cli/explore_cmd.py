@@ -20,8 +20,8 @@ from ahasd.outputs import OUT_ROOT
 from ahasd.validation import json_text
 
 ANALYTIC_NOTE = (
-    "[yellow]mode=analytic rows come from the closed form (docs/explore.md), a screen that is "
-    "optimistic for the asynchronous systems; report only mode=event rows.[/]"
+    "[yellow]mode=analytic rows come from the analytic model (docs/explore.md), a screen within "
+    "a few percent of the event simulator; report only mode=event rows.[/]"
 )
 
 
@@ -53,7 +53,7 @@ def sweep(
         None, "--out", help="Output/cache directory [default: ahasd-out/sweeps/NAME-HASH]."
     ),
     rebuild: bool = REBUILD,
-    analytic: bool = typer.Option(False, "--analytic", help="Use the closed form (screening)."),
+    analytic: bool = typer.Option(False, "--analytic", help="Use the analytic model (screening)."),
     top: int = typer.Option(5, "--top", min=1, max=1000, help="Best points per objective."),
     json_out: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout."),
 ) -> None:
@@ -173,6 +173,9 @@ def explore(
             -_num(r.get(objs[0].column)) if objs[0].maximize else _num(r.get(objs[0].column)),
         )
     )
+    from ahasd.explore.search import confirmations
+
+    confirmed = confirmations(res.rows)
     if json_out:
         typer.echo(
             json_text(
@@ -181,12 +184,15 @@ def explore(
                     "plot": str(res.plot_path),
                     "results": str(res.results_path),
                     "front": front,
+                    "confirmed": [_confirmation(r) for r in confirmed],
                 },
                 default=str,
             )
         )
         return
     _print_front(front, objs, res)
+    if confirmed:
+        _print_confirmed(confirmed)
 
 
 @contextmanager
@@ -287,6 +293,45 @@ def _print_front(front: list[dict[str, Any]], objectives, res) -> None:
     if any(r.get("mode") == "analytic" for r in res.rows):
         con.print(ANALYTIC_NOTE)
     con.print(f"plot: {res.plot_path}  ·  all points: {res.results_path}")
+
+
+def _confirmation(row: dict[str, Any]) -> dict[str, Any]:
+    """One confirmed point: its trial, axes, and analytic vs event value of each metric."""
+    out: dict[str, Any] = {"trial": row.get("confirms")}
+    out.update({k: v for k, v in row.items() if k.startswith("axis.")})
+    for key, diff in row.items():
+        if key.startswith("event_vs_analytic."):
+            metric = key.removeprefix("event_vs_analytic.")
+            out[metric] = {"analytic": row.get(f"analytic.{metric}"), "event": row.get(metric),
+                           "event_vs_analytic": diff}  # fmt: skip
+    return out
+
+
+def _print_confirmed(rows: list[dict[str, Any]]) -> None:
+    """Which analytic Pareto points the event simulator re-ran, and how far the two differed."""
+    from rich.table import Table
+
+    con = _console()
+    metrics = [k.removeprefix("event_vs_analytic.") for k in rows[0]
+               if k.startswith("event_vs_analytic.")]  # fmt: skip
+    table = Table(title=f"Confirmed by the event simulator ({len(rows)} analytic Pareto points)")
+    table.add_column("trial")
+    for m in metrics:
+        table.add_column(f"{m} analytic")
+        table.add_column(f"{m} event")
+        table.add_column("diff")
+    worst = 0.0
+    for r in rows:
+        cells = [str(r.get("confirms"))]
+        for m in metrics:
+            diff = r.get(f"event_vs_analytic.{m}")
+            cells += [_fmt(r.get(f"analytic.{m}")), _fmt(r.get(m)),
+                      f"{diff:+.1%}" if isinstance(diff, float) else "n/a"]  # fmt: skip
+            if isinstance(diff, float):
+                worst = max(worst, abs(diff))
+        table.add_row(*cells)
+    con.print(table)
+    con.print(f"largest analytic vs event difference: {worst:.1%}")
 
 
 def _num(value: Any) -> float:

@@ -2,8 +2,9 @@
 
 Optuna (the ``[search]`` extra) is driven with ask/tell one generation at a time, so every
 generation's points run in parallel through the executor and land in the same result cache as
-sweeps (a rerun replays finished points for free). With ``mode: analytic`` the search runs on the
-closed form and the final Pareto points are then event-simulated, each row labelled by ``mode``.
+sweeps (a rerun replays finished points for free). With ``mode: analytic`` the search screens on
+the analytic model and the final Pareto points are then event-simulated, each row labelled by
+``mode`` and each confirmation carrying how far the two differed.
 """
 
 from __future__ import annotations
@@ -160,8 +161,16 @@ def _front(rows: list[dict[str, Any]], objectives: list[Objective]) -> np.ndarra
     return mask
 
 
+COMPARED = ("throughput_tok_s", "tokens_per_joule")  # always compared when confirming
+
+
 def _confirm(rows, front, spec, base, objectives, executor, cache, k):
-    """Event-simulate up to ``k`` analytic Pareto points; add them as ``mode = event`` rows."""
+    """Event-simulate up to ``k`` analytic Pareto points; add them as ``mode = event`` rows.
+
+    Each event row names the analytic row it confirms (``confirms``: its trial) and carries
+    ``analytic.<metric>`` and ``event_vs_analytic.<metric>`` (event / analytic - 1) for the
+    objectives and throughput and tokens/J; the analytic row gets ``confirmed = True``.
+    """
     idx = np.flatnonzero(front)[:k]
     axes = {p: a for p, a in spec.axes.items()}
     points = []
@@ -174,8 +183,16 @@ def _confirm(rows, front, spec, base, objectives, executor, cache, k):
         points.append(make_point(base, assignment, len(rows) + n))
     event_spec = spec.model_copy(update={"mode": "event"})
     confirmed = _with_area(_evaluate(points, event_spec, executor, cache), points, objectives)
+    metrics = list(dict.fromkeys([*COMPARED, *(o.column for o in objectives)]))
     for p, row, i in zip(points, confirmed, idx, strict=True):
         _label(row, rows[i]["trial"], p)
+        row["confirms"] = rows[i]["trial"]
+        for m in metrics:
+            a, e = rows[i].get(m), row.get(m)
+            row[f"analytic.{m}"] = a
+            ok = isinstance(a, (int, float)) and isinstance(e, (int, float)) and a
+            row[f"event_vs_analytic.{m}"] = e / a - 1.0 if ok else None
+        rows[i]["confirmed"] = True
     all_rows = rows + confirmed
     front_all = np.concatenate([front, np.zeros(len(confirmed), dtype=bool)])
     ev = np.array([r.get("mode") == "event" for r in all_rows])
@@ -183,6 +200,11 @@ def _confirm(rows, front, spec, base, objectives, executor, cache, k):
         ev_idx = np.flatnonzero(ev)
         front_all[ev_idx] = _front([all_rows[i] for i in ev_idx], objectives)
     return all_rows, front_all
+
+
+def confirmations(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The event rows that confirm analytic ones, with how far the two differed."""
+    return [r for r in rows if r.get("mode") == "event" and r.get("confirms") is not None]
 
 
 def _with_area(rows, points, objectives):
@@ -199,4 +221,4 @@ def _label(row: dict[str, Any], trial: int, point: Point) -> None:
     row.update({"trial": trial, **axis_columns(point)})
 
 
-__all__ = ["SearchOutcome", "run_search", "HASH"]
+__all__ = ["SearchOutcome", "confirmations", "run_search", "HASH"]

@@ -20,7 +20,7 @@ from ahasd.explore.spec import SweepSpec
 from ahasd.outputs import OUT_ROOT
 
 MODE_EVENT = "event"  # the event simulator (Result.to_row)
-MODE_ANALYTIC = "analytic"  # closed form (explore/analytic.py), for screening only
+MODE_ANALYTIC = "analytic"  # the analytic model (explore/analytic.py), for screening only
 
 
 @dataclass(frozen=True)

@@ -337,6 +337,17 @@ def build_device(name: str, si: dict[str, object]) -> Device:
     return cls(**values)
 
 
+def rebuild_device(device: Device, changes: dict[str, object]) -> Device:
+    """``device`` with the SI ``changes`` checked and applied (what ``build_device`` would give
+    for the changed fields; a sweep that changes one field of one device needs no more)."""
+    fields = {f.name: f for f in dataclasses.fields(device) if f.name not in ("name", "kind")}
+    if not set(changes) <= set(fields):
+        raise KeyError(sorted(set(changes) - set(fields))[0])
+    where = f"devices.{device.name}"
+    checked = {k: _check(type(device), fields[k], v, where) for k, v in changes.items()}
+    return dataclasses.replace(device, **checked)
+
+
 def field_names(kind: str) -> list[str]:
     cls = DEVICE_KINDS.get(kind)
     return [f.name for f in dataclasses.fields(cls) if f.name not in ("name", "kind")]

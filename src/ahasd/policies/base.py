@@ -59,6 +59,9 @@ class DraftPolicy(ABC):
 
     name: ClassVar[str]
     Args: ClassVar[type[Params]] = Params
+    # ``observe`` reads ``RoundOutcome.seconds`` (the analytic path then replays the policy on
+    # the design point's own time scale, not only its ratios)
+    reads_seconds: ClassVar[bool] = False
     max_len: int
 
     def __init__(self, args: Params | None = None) -> None:
