@@ -168,7 +168,7 @@ class PlatformColumns:
             pairs = [_npu_mem(p) for p in platforms]
             self.npu = _Fields([n for n, _ in pairs])
             self.mem = _Fields([m for _, m in pairs])
-            specs = [dram_spec(p, m.name) if m.timing_s else None
+            specs = [dram_spec(p, m.name) if (m.timing_s or m.timing_nck) else None
                      for p, (_n, m) in zip(platforms, pairs, strict=True)]  # fmt: skip
             self.timed = np.array([s is not None for s in specs])
             self.dram = _Fields([s or _NO_DRAM for s in specs])

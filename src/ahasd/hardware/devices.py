@@ -79,7 +79,10 @@ class DramDevice:
     bank_groups: int = 1
     row_bytes: float = 0.0  # one bank's page (2 KiB for LPDDR5 in BG mode)
     burst_length: int = 16
-    timing_s: tuple[tuple[str, float], ...] = ()  # JEDEC names (tCK, tRCD, tRPab, ...) -> s
+    timing_s: tuple[tuple[str, float], ...] = ()  # JEDEC names (tRCD, tRPab, ...) -> s
+    # clock-bound timings in command clocks (tCCD_S, tCCD_L, tCS); tCK is BL / (2 x data rate)
+    # unless timing_ns gives it, so a data-rate sweep moves them
+    timing_nck: tuple[tuple[str, float], ...] = ()
     max_ranks_per_channel: int = 1_000_000  # what real parts select per channel (warning only)
     # --- per-die background and command energy (DRAMPower-style states) ---
     active_standby_w: float = 0.0
@@ -307,6 +310,13 @@ def _check(cls: type, f: dataclasses.Field, value: object, where: str) -> object
         ):
             raise field_error(label, value, f"a mapping of timing name to cycles in 0..{MAX_COUNT}")
         return tuple(sorted((str(k), int(v)) for k, v in value.items()))
+    if f.name == "timing_nck":
+        if not isinstance(value, dict) or not all(
+            not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v) and v > 0
+            for v in value.values()
+        ):
+            raise field_error(label, value, "a mapping of timing name to clock cycles > 0")
+        return tuple(sorted((str(k), float(v)) for k, v in value.items()))
     if f.name == "timing_s":
         if not isinstance(value, dict) or not all(
             not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v) and v > 0
