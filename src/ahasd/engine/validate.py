@@ -19,7 +19,7 @@ import torch
 from ahasd.engine.decode import generate, target_only
 from ahasd.engine.host_calib import calibration_summary, predict_steps
 from ahasd.engine.kv import CachedLM
-from ahasd.engine.loading import ModelPair
+from ahasd.engine.loading import ModelPair, check_positions
 from ahasd.errors import field_error
 
 
@@ -70,6 +70,10 @@ def validate(
     shapes = load_model(str(pair.draft_dir)), load_model(str(pair.target_dir))
     d, t = CachedLM(pair.draft), CachedLM(pair.target)
     ns = tuple(sorted(set(widths) | {1, gamma + 1}))
+    check_positions(pair, "kv", kv_len, kv_len + max(ns), f"kv + the widest step ({max(ns)})")
+    ids = prompt_ids or [1 + (i % 200) for i in range(kv_len)]
+    check_positions(pair, "prompt", len(ids), len(ids) + max_new_tokens + gamma + 1,
+                    f"prompt tokens + {max_new_tokens} new tokens + a draft")  # fmt: skip
     keys = [("draft", 1)] + [("verify", n) for n in ns]
     report = progress or (lambda label, done, total: None)
     rounds_label = f"calibrating the host and timing {len(keys)} steps"
@@ -85,7 +89,6 @@ def validate(
         spread = 100.0 * (max(seen) / min(seen) - 1.0)
         rows.append(PhaseRow(*key, median(seen), median(p.seconds(*key) for p in preds), spread))
     calib = calibration_summary([p.calibration for p in preds])
-    ids = prompt_ids or [1 + (i % 200) for i in range(kv_len)]
     runs_label = f"decoding {max_new_tokens} tokens: target alone, then speculative"
     report(runs_label, 0, 2)
     ar = target_only(t, ids, max_new_tokens=max_new_tokens)
