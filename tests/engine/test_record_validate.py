@@ -12,7 +12,6 @@ from ahasd.engine.loading import load_pair  # noqa: E402
 from ahasd.engine.record import position_stats, read_prompts  # noqa: E402
 from ahasd.engine.sampling import SamplingConfig  # noqa: E402
 from ahasd.errors import AhasdError  # noqa: E402
-from tests.engine.engine_helpers import fixed  # noqa: E402
 
 pytestmark = pytest.mark.engine
 
@@ -65,11 +64,13 @@ def test_trace_record_cli_writes_the_schema(cli, demo_dirs, tmp_path):
 
 
 def test_validate_reports_measured_and_predicted(demo_dirs):
-    from ahasd.engine.validate import validate
+    from ahasd.engine.validate import task_count, validate
 
     pair = load_pair(*demo_dirs)
+    ticks = []
     r = validate(pair, kv_len=16, gamma=2, widths=(1, 3), reps=3, calib_s=0.2, rounds=2,
-                 policy=fixed(2), max_new_tokens=12)  # fmt: skip
+                 max_new_tokens=12, gammas=(1, 2), adaptive="adaedl",
+                 progress=ticks.append)  # fmt: skip
     phases = {(x.phase, x.n_tokens) for x in r["rows"]}
     assert phases == {("draft", 1), ("verify", 1), ("verify", 3)}
     assert all(x.measured_s > 0 and x.predicted_s > 0 for x in r["rows"])
@@ -77,6 +78,18 @@ def test_validate_reports_measured_and_predicted(demo_dirs):
     cal = r["calibration"]
     assert cal["rounds"] == 2 and len(cal["per_round"]) == 2
     assert cal["draft_overhead_method"] == cal["target_overhead_method"] == "miniature"
-    assert set(cal["target_overhead_ms"]) == {1, 3} and cal["mem_bw_gb_per_s"][3] > 0
+    assert {1, 3} <= set(cal["target_overhead_ms"]) and cal["mem_bw_gb_per_s"][3] > 0
+    assert len(cal["loop_overheads"]["per_round"]) == 2
+    # e2e: fixed γ ∈ {1, 2} and adaedl, sync and async, each measured and predicted
+    got = {(x["gamma"], x["mode"]) for x in r["e2e"]}
+    assert got == {(g, m) for g in (1, 2, "adaedl") for m in ("sync", "async")}
+    for x in r["e2e"]:
+        assert x["measured_speedup"] > 0 and x["predicted_speedup"] > 0
+        err = 100 * (x["predicted_speedup"] - x["measured_speedup"]) / x["measured_speedup"]
+        assert x["error_pct"] == pytest.approx(err)
+        assert x["noisy"] == (x["measured_spread_pct"] > abs(x["error_pct"]))
+    ar = r["target_only"]
+    assert ar["measured_tok_s"] > 0 and ar["predicted_tok_s"] > 0
+    assert len(ticks) == task_count(2, 6) and ticks[0].startswith("round 1/2")
     with pytest.raises(AhasdError, match="rounds"):
         validate(pair, rounds=0)

@@ -90,7 +90,7 @@ def validate_cmd(
     draft: str = DRAFT,
     target: str = TARGET,
     kv_len: int = typer.Option(128, "--kv", help="KV length of the timed steps."),
-    gamma: int = typer.Option(4, "--gamma", help="Draft length for the speedup check."),
+    gamma: int = typer.Option(4, "--gamma", help="Draft length of the summary speedup."),
     reps: int = typer.Option(20, "--reps", help="Timed repetitions per step (median)."),
     calib_s: float = typer.Option(2.0, "--calibrate-seconds", help="Host micro-benchmark time."),
     rounds: int = typer.Option(
@@ -98,14 +98,14 @@ def validate_cmd(
     ),
     no_dispatch: bool = typer.Option(False, "--no-dispatch", help="Ignore per-op overhead."),
     prompt: str = typer.Option(
-        "import os\nimport sys\n\n\ndef main(argv):\n", "--prompt", help="Prompt for the tau run."
+        "import os\nimport sys\n\n\ndef main(argv):\n", "--prompt", help="Prompt of the e2e runs."
     ),
     device: str = DEVICE,
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Measured vs cost-model-predicted step latencies (host-cpu), with % error."""
+    """Measured vs cost-model-predicted step latencies and end-to-end speedups (host-cpu)."""
     from ahasd.engine import load_pair
-    from ahasd.engine.decode import require_policy
+    from ahasd.engine.e2e import run_specs
     from ahasd.engine.validate import validate
 
     for flag, value in (("--kv", kv_len), ("--gamma", gamma), ("--reps", reps),
@@ -115,12 +115,12 @@ def validate_cmd(
     if not calib_s > 0:
         raise field_error("--calibrate-seconds", calib_s, "a number > 0")
     pair = load_pair(draft, target, device=device)
-    pol = require_policy("fixed", gamma=gamma)
     from ahasd.engine.run import encode_prompt
 
-    r = validate(pair, kv_len=kv_len, gamma=gamma, reps=reps, calib_s=calib_s, rounds=rounds,
-                 dispatch=not no_dispatch, policy=pol,
-                 prompt_ids=encode_prompt(pair, prompt))  # fmt: skip
+    ids = encode_prompt(pair, prompt)
+    with _progress(rounds * (3 + len(run_specs()))) as tick:
+        r = validate(pair, kv_len=kv_len, gamma=gamma, reps=reps, calib_s=calib_s, rounds=rounds,
+                     dispatch=not no_dispatch, prompt_ids=ids, progress=tick)  # fmt: skip
     rows = [
         {"phase": x.phase, "n_tokens": x.n_tokens, "measured_ms": x.measured_s * 1e3,
          "predicted_ms": x.predicted_s * 1e3, "error_pct": x.error_pct,
@@ -143,11 +143,55 @@ def validate_cmd(
         typer.echo(f"note: a measured step varied by up to {worst:.0f}% between rounds (spread "
                    "column): this host's timing noise is as large as the errors; more --rounds "
                    "or a quieter machine narrows it")  # fmt: skip
-    typer.echo(
-        f"speedup at gamma={gamma} (tau {r['tau']:.2f}): measured {r['speedup_measured']:.2f}x, "
-        f"from measured steps {r['speedup_from_measured_steps']:.2f}x, "
-        f"predicted {r['speedup_predicted']:.2f}x"
-    )
+    _print_e2e(r)
+
+
+def _progress(total: int) -> Any:
+    """A rich progress bar on stderr; yields ``tick(description)`` (one call per task)."""
+    from contextlib import contextmanager
+
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    @contextmanager
+    def bar() -> Any:
+        cols = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+        with Progress(*cols, console=Console(stderr=True), transient=True) as prog:
+            task = prog.add_task("validate", total=total)
+
+            def tick(what: str) -> None:
+                prog.update(task, description=what, completed=min(total, tick.done))
+                tick.done += 1
+
+            tick.done = 0
+            yield tick
+
+    return bar()
+
+
+def _print_e2e(r: dict[str, Any]) -> None:
+    """End-to-end rows: measured vs predicted speedup (round formula with the loop's time)."""
+    lo = r["calibration"]["loop_overheads"]
+    typer.echo(f"decode loop (stand-in micro-benchmark): {lo['round_us']:.0f} us/round, "
+               f"{lo['token_us']:.0f} us/drafted token, {lo['ar_token_us']:.0f} us/AR token, "
+               f"async +{lo['async_round_us']:.0f} us/round")  # fmt: skip
+    ar = r["target_only"]
+    typer.echo(f"target-only: measured {ar['measured_tok_s']:.1f} tok/s, predicted "
+               f"{ar['predicted_tok_s']:.1f} tok/s ({ar['error_pct']:+.1f}%, spread "
+               f"{ar['measured_spread_pct']:.0f}%)")  # fmt: skip
+    typer.echo(f"{'policy':<10}{'mode':<7}{'tau':>6}{'measured':>10}{'predicted':>11}"
+               f"{'error %':>9}{'spread %':>10}{'steps only':>12}")  # fmt: skip
+    for x in r["e2e"]:
+        typer.echo(f"{str(x['gamma']):<10}{x['mode']:<7}{x['tau']:>6.2f}"
+                   f"{x['measured_speedup']:>9.2f}x{x['predicted_speedup']:>10.2f}x"
+                   f"{x['error_pct']:>9.1f}{x['measured_spread_pct']:>10.0f}"
+                   f"{x['steps_only_speedup']:>11.2f}x")  # fmt: skip
+    typer.echo(f"median |error| over the e2e rows: {r['e2e_median_abs_error_pct']:.1f}%")
+    noisy = [f"{x['gamma']}/{x['mode']}" for x in r["e2e"] if x["noisy"]]
+    if noisy:
+        typer.echo(f"note: in {len(noisy)} rows ({', '.join(noisy)}) the measured speedup varied "
+                   "between rounds by more than the error: on this host the error is within the "
+                   "noise there")  # fmt: skip
 
 
 def _calibration_line(cal: dict[str, Any]) -> str:

@@ -1,0 +1,205 @@
+"""End-to-end speedup of the real engine, measured and predicted (``ahasd validate``'s e2e rows).
+
+Each run's wall time is predicted from what the run did (its rounds, draft lengths and drafted
+tokens: acceptance statistics, not timings) and the cost model's step times plus the loop
+overheads of :mod:`ahasd.engine.loop_calib`, through the round formula of
+:mod:`ahasd.cost.rounds`:
+
+* sync: Σ_rounds [n_r·(T_draft + o_token) + T_verify(n_r + 1) + o_round];
+* async (a draft thread beside the verifier): the same sum over rounds, with every drafted
+  token charged, the squashed look-ahead ones too, plus ``o_async`` per round. The two threads
+  share the host's cores, so their steps are added, not overlapped: on a CPU the draft and the
+  target compete for the same cores and memory bandwidth;
+* target-only: N·(T_verify(1) + o_ar).
+
+The speedup is tokens/s over target-only tokens/s, measured and predicted alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from statistics import median
+from typing import Any
+
+from ahasd.cost.rounds import LoopCost, ar_token_seconds, round_seconds
+from ahasd.engine.loop_calib import LoopOverheads
+
+E2E_GAMMAS: tuple[int, ...] = (1, 2, 4, 8)
+ADAPTIVE = "adaedl"
+MODES = ("sync", "async")
+
+
+@dataclass(frozen=True, slots=True)
+class RunSpec:
+    """One end-to-end configuration: a policy (fixed γ or a named adaptive one) and a mode."""
+
+    policy: str
+    gamma: int | None  # None: the adaptive policy decides
+    mode: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.policy}-{self.gamma}" if self.gamma else self.policy
+
+    def make_policy(self) -> Any:
+        from ahasd.engine.decode import require_policy
+
+        return require_policy(self.policy, **({"gamma": self.gamma} if self.gamma else {}))
+
+
+def run_specs(
+    gammas: tuple[int, ...] = E2E_GAMMAS,
+    adaptive: str | None = ADAPTIVE,
+    modes: tuple[str, ...] = MODES,
+) -> list[RunSpec]:
+    pols = [("fixed", g) for g in gammas] + ([(adaptive, None)] if adaptive else [])
+    return [RunSpec(p, g, m) for m in modes for p, g in pols]
+
+
+def max_draft_len(specs: list[RunSpec]) -> int:
+    """The longest draft any spec can make (its policy's cap), for the verify widths to price."""
+    return max(spec.make_policy().start_round() for spec in specs)
+
+
+def run_one(spec: RunSpec, draft: Any, target: Any, ids: list[int], max_new: int) -> Any:
+    """One generation of ``spec`` (greedy; async with the engine's default EDC + TVC)."""
+    if spec.mode == "sync":
+        from ahasd.engine.decode import generate
+
+        return generate(draft, target, ids, policy=spec.make_policy(), max_new_tokens=max_new)
+    from ahasd.engine.async_decode import generate_async
+    from ahasd.engine.run import controllers
+
+    edc, tvc = controllers(True, True)
+    return generate_async(
+        draft, target, ids, policy=spec.make_policy(), max_new_tokens=max_new, edc=edc, tvc=tvc
+    )
+
+
+def predicted_wall_s(
+    res: Any,
+    mode: str,
+    draft_s: float,
+    verify_s: Mapping[int, float],
+    loop: LoopOverheads | None,
+) -> float:
+    """Wall seconds the round formula gives for what ``res`` did (see the module docstring)."""
+    cost = LoopCost(loop.round_s, loop.token_s, loop.ar_token_s) if loop else LoopCost()
+    total = sum(round_seconds(n, draft_s, verify_s[n + 1], cost) for n in res.draft_lens)
+    if mode == "async":
+        wasted = res.extras.get("drafted_tokens", res.proposed) - res.proposed
+        total += wasted * (draft_s + cost.token_s)
+        total += len(res.draft_lens) * (loop.async_round_s if loop else 0.0)
+    return total
+
+
+def ar_wall_s(n_tokens: int, verify1_s: float, loop: LoopOverheads | None) -> float:
+    cost = LoopCost(ar_token_s=loop.ar_token_s) if loop else LoopCost()
+    return n_tokens * ar_token_seconds(verify1_s, cost)
+
+
+@dataclass(frozen=True, slots=True)
+class RoundFigures:
+    """One validation round: the runs and the step times (predicted and measured) to price them."""
+
+    runs: dict[RunSpec, Any]
+    ar: Any
+    predicted: tuple[float, dict[int, float]]  # draft step, {n: verify(n)}
+    measured: tuple[float, dict[int, float]]
+    loop: LoopOverheads
+
+
+def round_figures(
+    specs: list[RunSpec],
+    draft: Any,
+    target: Any,
+    ids: list[int],
+    max_new: int,
+    tick: Callable[[str], None] = lambda _what: None,
+) -> tuple[dict[RunSpec, Any], Any]:
+    """Target-only and every spec once, in that order (``tick`` before each run)."""
+    from ahasd.engine.decode import target_only
+
+    tick("target-only")
+    ar = target_only(target, ids, max_new_tokens=max_new)
+    runs = {}
+    for spec in specs:
+        tick(f"{spec.label} {spec.mode}")
+        runs[spec] = run_one(spec, draft, target, ids, max_new)
+    return runs, ar
+
+
+def _speedups(fig: RoundFigures, spec: RunSpec) -> dict[str, float]:
+    res = fig.runs[spec]
+    n, n_ar = len(res.tokens), len(fig.ar.tokens)
+    measured = res.tokens_per_s / fig.ar.tokens_per_s
+
+    def pred(steps: tuple[float, dict[int, float]], loop: LoopOverheads | None) -> float:
+        sd = n / predicted_wall_s(res, spec.mode, steps[0], steps[1], loop)
+        return sd / (n_ar / ar_wall_s(n_ar, steps[1][1], loop))
+
+    return {
+        "measured": measured,
+        "predicted": pred(fig.predicted, fig.loop),
+        "from_measured_steps": pred(fig.measured, fig.loop),
+        "steps_only": pred(fig.predicted, None),
+        "tau": res.tau,
+        "measured_tok_s": res.tokens_per_s,
+        "predicted_tok_s": n / predicted_wall_s(res, spec.mode, *fig.predicted, fig.loop),
+    }
+
+
+def _spread(values: list[float]) -> float:
+    return 100.0 * (max(values) / min(values) - 1.0) if min(values) > 0 else 0.0
+
+
+def e2e_rows(specs: list[RunSpec], figs: list[RoundFigures]) -> list[dict[str, Any]]:
+    """Per spec, medians over rounds of the measured and predicted speedups, and the error."""
+    rows = []
+    for spec in specs:
+        per = [_speedups(f, spec) for f in figs]
+        med = {k: median(p[k] for p in per) for k in per[0]}
+        err = 100.0 * (med["predicted"] - med["measured"]) / med["measured"]
+        spread = _spread([p["measured"] for p in per])
+        rows.append(
+            {
+                "policy": spec.policy,
+                "gamma": spec.gamma if spec.gamma else spec.policy,
+                "mode": spec.mode,
+                "tau": med["tau"],
+                "measured_speedup": med["measured"],
+                "predicted_speedup": med["predicted"],
+                "error_pct": err,
+                "measured_spread_pct": spread,
+                "noisy": spread > abs(err),
+                "from_measured_steps_speedup": med["from_measured_steps"],
+                "steps_only_speedup": med["steps_only"],
+                "measured_tok_s": med["measured_tok_s"],
+                "predicted_tok_s": med["predicted_tok_s"],
+            }
+        )
+    return rows
+
+
+def target_only_row(figs: list[RoundFigures]) -> dict[str, Any]:
+    """Target-only tokens/s measured vs predicted (medians over rounds)."""
+    meas = [f.ar.tokens_per_s for f in figs]
+    pred = [len(f.ar.tokens) / ar_wall_s(len(f.ar.tokens), f.predicted[1][1], f.loop) for f in figs]
+    m, p = median(meas), median(pred)
+    return {
+        "measured_tok_s": m,
+        "predicted_tok_s": p,
+        "error_pct": 100.0 * (p - m) / m,
+        "measured_spread_pct": _spread(meas),
+    }
+
+
+def loop_summary(loops: list[LoopOverheads]) -> dict[str, Any]:
+    """Medians over rounds of the loop overheads (µs), plus every round's."""
+    keys = ("round_s", "token_s", "ar_token_s", "async_round_s")
+    out: dict[str, Any] = {
+        k.replace("_s", "_us"): round(median(getattr(lo, k) for lo in loops) * 1e6, 2) for k in keys
+    }
+    out["per_round"] = [lo.as_dict() for lo in loops]
+    return out
