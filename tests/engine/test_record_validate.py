@@ -93,3 +93,24 @@ def test_validate_reports_measured_and_predicted(demo_dirs):
     assert len(ticks) == task_count(2, 6) and ticks[0].startswith("round 1/2")
     with pytest.raises(AhasdError, match="rounds"):
         validate(pair, rounds=0)
+
+
+@pytest.mark.slow
+def test_validate_cli_json_has_e2e_rows(cli, demo_dirs):
+    import json
+
+    run = cli(["validate", "--draft", str(demo_dirs[0]), "--target", str(demo_dirs[1]),
+               "--kv", "16", "--gamma", "1", "--reps", "2", "--calibrate-seconds", "0.1",
+               "--rounds", "1", "--json"])  # fmt: skip
+    assert run.code == 0, run.err
+    data = json.loads(run.out)
+    rows = {(x["gamma"], x["mode"]) for x in data["e2e"]}
+    assert rows == {(g, m) for g in (1, 2, 4, 8, "adaedl") for m in ("sync", "async")}
+    keys = {"policy", "gamma", "mode", "measured_speedup", "predicted_speedup", "error_pct"}
+    assert all(keys <= set(x) for x in data["e2e"])
+    assert data["target_only"]["predicted_tok_s"] > 0
+
+
+def test_validate_cli_bad_rounds_exits_2(cli, tmp_path):
+    run = cli(["validate", "--draft", str(tmp_path), "--target", str(tmp_path), "--rounds", "0"])
+    assert run.code == 2 and "--rounds" in run.err

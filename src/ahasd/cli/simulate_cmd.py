@@ -42,9 +42,11 @@ def _config_fields(**opts: Any) -> dict[str, Any]:
         "use_edc": not opts["no_edc"],
         "use_tvc": not opts["no_tvc"],
     }
-    for key in ("platform", "trace", "profile"):
+    for key in ("platform", "trace", "profile", "precision"):
         if opts[key] is not None:
             fields[key] = str(opts[key])
+    if opts["precision"] is None and opts["platform"] == "host-cpu":
+        fields["precision"] = "fp32"  # the real engine's precision, which host-cpu describes
     if opts["sets"]:
         from ahasd.cli.models_cmd import parse_overrides
 
@@ -70,6 +72,9 @@ def simulate(
     trace: Optional[Path] = typer.Option(None, "--trace", help="Token trace file."),
     profile: Optional[str] = typer.Option(None, "--profile", help="Synthetic trace profile."),
     tokens: int = typer.Option(1024, "--tokens", help="Tokens to generate."),
+    precision: Optional[str] = typer.Option(
+        None, "--precision", help="Weight precision; default fp32 on host-cpu, else int8."
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed of every random draw."),
     no_aau: bool = typer.Option(False, "--no-aau", help="ahasd: draft attention ops on the NPU."),
     no_edc: bool = typer.Option(False, "--no-edc", help="ahasd: no EDC look-ahead control."),
