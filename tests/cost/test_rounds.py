@@ -34,3 +34,16 @@ def test_every_preset_leaves_the_loop_off_and_overrides_set_it(monkeypatch, tmp_
     cpu = load_platform("host-cpu", overrides=over).device("cpu")
     assert LoopCost.of(cpu) == LoopCost(pytest.approx(3e-4), pytest.approx(1e-4),
                                         pytest.approx(2e-5))  # fmt: skip
+
+
+def test_refill_only_when_the_draft_fits_the_cache_but_not_beside_the_target():
+    from ahasd.cost.rounds import refill_seconds
+
+    mb = 2**20
+    got = refill_seconds(5 * mb, 40 * mb, 8 * mb, cache_bw=25e9, mem_bw=5e9)
+    assert got == pytest.approx(5 * mb / 5e9 - 5 * mb / 25e9)
+    assert refill_seconds(5 * mb, 2 * mb, 8 * mb, 25e9, 5e9) == 0.0  # both fit: nothing evicted
+    assert refill_seconds(9 * mb, 40 * mb, 8 * mb, 25e9, 5e9) == 0.0  # draft never cached
+    assert refill_seconds(5 * mb, 40 * mb, 0.0, 0.0, 5e9) == 0.0  # no cache level (presets)
+    assert round_seconds(0, 0.002, 0.011, refill_s=1.0) == 0.011  # no draft step, no re-read
+    assert round_seconds(2, 0.002, 0.011, refill_s=1e-3) == pytest.approx(0.016)

@@ -105,8 +105,7 @@ def validate_cmd(
 ) -> None:
     """Measured vs cost-model-predicted step latencies and end-to-end speedups (host-cpu)."""
     from ahasd.engine import load_pair
-    from ahasd.engine.e2e import run_specs
-    from ahasd.engine.validate import validate
+    from ahasd.engine.validate import task_count, validate
 
     for flag, value in (("--kv", kv_len), ("--gamma", gamma), ("--reps", reps),
                         ("--rounds", rounds)):  # fmt: skip
@@ -118,7 +117,7 @@ def validate_cmd(
     from ahasd.engine.run import encode_prompt
 
     ids = encode_prompt(pair, prompt)
-    with _progress(rounds * (3 + len(run_specs()))) as tick:
+    with _progress(task_count(rounds, gamma)) as tick:
         r = validate(pair, kv_len=kv_len, gamma=gamma, reps=reps, calib_s=calib_s, rounds=rounds,
                      dispatch=not no_dispatch, prompt_ids=ids, progress=tick)  # fmt: skip
     rows = [

@@ -5,7 +5,7 @@ tokens: acceptance statistics, not timings) and the cost model's step times plus
 overheads of :mod:`ahasd.engine.loop_calib`, through the round formula of
 :mod:`ahasd.cost.rounds`:
 
-* sync: Σ_rounds [n_r·(T_draft + o_token) + T_verify(n_r + 1) + o_round];
+* sync: Σ_rounds [n_r·(T_draft + o_token) + T_refill + T_verify(n_r + 1) + o_round];
 * async (a draft thread beside the verifier): the same sum over rounds, with every drafted
   token charged, the squashed look-ahead ones too, plus ``o_async`` per round. The two threads
   share the host's cores, so their steps are added, not overlapped: on a CPU the draft and the
@@ -83,10 +83,15 @@ def predicted_wall_s(
     draft_s: float,
     verify_s: Mapping[int, float],
     loop: LoopOverheads | None,
+    refill_s: float = 0.0,
 ) -> float:
-    """Wall seconds the round formula gives for what ``res`` did (see the module docstring)."""
+    """Wall seconds the round formula gives for what ``res`` did (see the module docstring);
+    ``loop`` None: the step-only formula (no loop terms, no refill)."""
     cost = LoopCost(loop.round_s, loop.token_s, loop.ar_token_s) if loop else LoopCost()
-    total = sum(round_seconds(n, draft_s, verify_s[n + 1], cost) for n in res.draft_lens)
+    refill = refill_s if loop else 0.0
+    total = sum(
+        round_seconds(n, draft_s, verify_s[n + 1], cost, refill_s=refill) for n in res.draft_lens
+    )
     if mode == "async":
         wasted = res.extras.get("drafted_tokens", res.proposed) - res.proposed
         total += wasted * (draft_s + cost.token_s)
@@ -108,6 +113,7 @@ class RoundFigures:
     predicted: tuple[float, dict[int, float]]  # draft step, {n: verify(n)}
     measured: tuple[float, dict[int, float]]
     loop: LoopOverheads
+    refill_s: float = 0.0  # the first draft step of a round re-reading the draft's weights
 
 
 def round_figures(
@@ -136,7 +142,7 @@ def _speedups(fig: RoundFigures, spec: RunSpec) -> dict[str, float]:
     measured = res.tokens_per_s / fig.ar.tokens_per_s
 
     def pred(steps: tuple[float, dict[int, float]], loop: LoopOverheads | None) -> float:
-        sd = n / predicted_wall_s(res, spec.mode, steps[0], steps[1], loop)
+        sd = n / predicted_wall_s(res, spec.mode, steps[0], steps[1], loop, fig.refill_s)
         return sd / (n_ar / ar_wall_s(n_ar, steps[1][1], loop))
 
     return {
@@ -146,7 +152,8 @@ def _speedups(fig: RoundFigures, spec: RunSpec) -> dict[str, float]:
         "steps_only": pred(fig.predicted, None),
         "tau": res.tau,
         "measured_tok_s": res.tokens_per_s,
-        "predicted_tok_s": n / predicted_wall_s(res, spec.mode, *fig.predicted, fig.loop),
+        "predicted_tok_s": n
+        / predicted_wall_s(res, spec.mode, *fig.predicted, fig.loop, fig.refill_s),
     }
 
 

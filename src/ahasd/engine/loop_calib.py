@@ -2,15 +2,16 @@
 
 The engine's loops (:func:`ahasd.engine.decode.generate`, :func:`~ahasd.engine.decode.target_only`,
 :func:`ahasd.engine.async_decode.generate_async`) run unchanged on *stand-ins* of the two models:
-a stand-in answers a step at once with seeded random logits of the model's vocabulary size and
-keeps a KV cache of the model's shape on the model's backend (the lean path's length-indexed
-buffer, or a Hugging Face ``DynamicCache`` with the real layer, KV-head and head-dim counts), so
-rollback does the work it does in a real run. The loop's wall time less the time spent inside
-the stand-ins is the policy step, sampling and acceptance, KV rollback and the Python and tensor
-bookkeeping of every round. Nothing of the models under test runs, and nothing is fitted to a
-measured end-to-end figure: runs at fixed γ give the overhead per round at each γ, and a
-straight line through them splits it into a per-round and a per-drafted-token part
-(:class:`LoopOverheads`).
+a stand-in answers a step with seeded random logits of the model's vocabulary size, keeps a KV
+cache of the model's shape on the model's backend (the lean path's length-indexed buffer, or a
+Hugging Face ``DynamicCache`` with the real layer, KV-head and head-dim counts), so rollback does
+the work it does in a real run, and reads a generic buffer as large as the model's weights, so
+that the loop's own work finds the caches as cold as a real step leaves them. The loop's wall
+time less the time spent inside the stand-ins is the policy step, sampling and acceptance, KV
+rollback and the Python and tensor bookkeeping of every round. Nothing of the models under test
+runs, and nothing is fitted to a measured end-to-end figure: runs at fixed γ give the overhead
+per round at each γ, and a straight line through them splits it into a per-round and a
+per-drafted-token part (:class:`LoopOverheads`).
 """
 
 from __future__ import annotations
@@ -28,29 +29,34 @@ from ahasd.engine.sampling import SamplingConfig
 
 BANK_ROWS = 64  # distinct random logit rows a stand-in cycles through
 LOOP_GAMMAS: tuple[int, ...] = (1, 2, 4, 8)
-LOOP_TOKENS = 64  # committed tokens per benchmark run
+LOOP_TOKENS = 48  # committed tokens per benchmark run
 BIG = 1e4  # added to a logit to make it the argmax (an accepted draft token)
 
 
 @dataclass(frozen=True, slots=True)
 class KvShape:
     """What a KV cache of a model holds per position: layers x KV heads x head dim; ``lean``:
-    the engine runs the model through the lean path (rollback is a length change)."""
+    the engine runs the model through the lean path (rollback is a length change);
+    ``weight_bytes``: how much memory one step of the model streams."""
 
     layers: int
     kv_heads: int
     head_dim: int
     vocab: int
     lean: bool
+    weight_bytes: int = 0
 
     @classmethod
     def of(cls, lm: CachedLM) -> KvShape:
-        """The shape of ``lm``'s cache and vocabulary, read from its config (no step runs)."""
+        """The shape of ``lm``'s cache, vocabulary and weights, read from its config and its
+        parameters' sizes (no step runs)."""
         cfg = lm.model.config
         heads = cfg.num_attention_heads
         head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // heads
         kv_heads = getattr(cfg, "num_key_value_heads", None) or heads
-        return cls(cfg.num_hidden_layers, kv_heads, head_dim, cfg.vocab_size, lm.lean is not None)
+        nbytes = sum(p.numel() * p.element_size() for p in lm.model.parameters())
+        lean = lm.lean is not None
+        return cls(cfg.num_hidden_layers, kv_heads, head_dim, cfg.vocab_size, lean, nbytes)
 
 
 class StandIn(CachedLM):
@@ -60,6 +66,7 @@ class StandIn(CachedLM):
     fed draft token is the target's argmax (leading successes are accepted, as greedy
     verification does); None for a draft. ``spent`` sums the seconds spent inside :meth:`step`,
     which the benchmark takes off. Rollback and the cache bookkeeping are :class:`CachedLM`'s own.
+    Each step reads ``shape.weight_bytes`` of zeros (a generic buffer, not the model's weights).
     """
 
     def __init__(self, shape: KvShape, seed: int, accept: tuple[Any, float] | None = None):
@@ -70,6 +77,7 @@ class StandIn(CachedLM):
         self.shape = shape
         self.lean = True if shape.lean else None  # CachedLM.rollback only tests for None
         self.bank = torch.randn(BANK_ROWS, shape.vocab, generator=g)
+        self.sweep = torch.zeros(max(shape.weight_bytes // 4, 1))
         self.accept = accept
         self.cache: Any = None
         self.length = 0
@@ -82,6 +90,7 @@ class StandIn(CachedLM):
 
     def step(self, tokens: list[int], last: bool = False) -> torch.Tensor:
         t0 = time.perf_counter()
+        self.sweep.sum()  # evicts what the loop last touched, as a real step's weights do
         n, s = len(tokens), self.shape
         rows = self.bank[[(self.length + i) % BANK_ROWS for i in range(n)]]
         if self.accept is not None and n > 1:

@@ -18,6 +18,7 @@ from typing import Any
 
 import torch
 
+from ahasd.cost.rounds import refill_seconds
 from ahasd.engine import e2e
 from ahasd.engine.host_calib import calibration_summary, predict_steps
 from ahasd.engine.kv import CachedLM
@@ -90,7 +91,8 @@ def validate(
         at = f"round {r + 1}/{rounds}: run "
         runs, ar = e2e.round_figures(specs, d, t, ids, max_new_tokens, lambda w, a=at: tick(a + w))
         measured = (p.measured_s[("draft", 1)], {n: p.measured_s[("verify", n)] for n in ns})
-        figs.append(e2e.RoundFigures(runs, ar, (p.draft_s, p.verify_s), measured, loop))
+        refill = draft_refill_s(p.calibration, shapes)
+        figs.append(e2e.RoundFigures(runs, ar, (p.draft_s, p.verify_s), measured, loop, refill))
         preds.append(p)
     keys = [("draft", 1)] + [("verify", n) for n in sorted(set(widths) | {1, gamma + 1})]
     rows = []
@@ -118,7 +120,16 @@ def validate(
     }
 
 
-def task_count(rounds: int, n_specs: int) -> int:
-    """How many times :func:`validate` calls ``progress``: per round, calibration, the loop
-    benchmark, target-only and one per end-to-end configuration."""
-    return rounds * (3 + n_specs)
+def draft_refill_s(cal: dict[str, Any], shapes: tuple[Any, Any]) -> float:
+    """The round's first draft step re-reading the draft's weights from memory (the target's
+    pass evicted them): the rates of this calibration round, the formula of the cost layer."""
+    kept = cal.get("draft_cache_bw_after_step_gb_per_s") or {}
+    lv = cal["levels"]
+    return refill_seconds(shapes[0].weight_bytes("fp32"), shapes[1].weight_bytes("fp32"),
+                          lv["cache_bytes"], kept.get(1, 0.0) * 1e9, lv["mem_bw"][1])  # fmt: skip
+
+
+def task_count(rounds: int, gamma: int, gammas: tuple[int, ...] = e2e.E2E_GAMMAS) -> int:
+    """How many times :func:`validate` calls ``progress`` (default policies and modes): per
+    round, calibration, the loop benchmark, target-only and one per end-to-end configuration."""
+    return rounds * (3 + len(e2e.run_specs(tuple(sorted(set(gammas) | {gamma})))))

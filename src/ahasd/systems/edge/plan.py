@@ -2,9 +2,10 @@
 
 Every mapping of (draft, target) onto the SoC's devices and every draft length γ = 0..γ_max is
 ranked by the round formula of :mod:`ahasd.cost.rounds`, ``T_iter = γ·(T_draft + o_token) +
-T_verify(γ+1) + o_round + T_transfer``, and ``speedup = E[tokens](γ) · T_AR / T_iter``, where T_AR
-(``T_verify(1) + o_ar``) is the best single-device autoregressive step. The loop terms ``o_*``
-are the devices' own (0 unless a calibrated platform sets them). γ = 0 is plain autoregressive
+T_refill + T_verify(γ+1) + o_round + T_transfer``, and ``speedup = E[tokens](γ) · T_AR /
+T_iter``, where T_AR (``T_verify(1) + o_ar``) is the best single-device autoregressive step. The
+loop terms ``o_*`` and the refill are the devices' own (0 unless a calibrated platform with a
+cache level sets them). γ = 0 is plain autoregressive
 decoding on the target's device (the paper allows it). Step costs come from the cost layer; this
 module only enumerates and ranks.
 """
@@ -30,6 +31,7 @@ class DeviceSteps:
     verify_s: tuple[float, ...]  # index m - 1: target forward over m tokens, m = 1..γ_max + 1
     verify_j: tuple[float, ...]
     loop: LoopCost = LoopCost()  # the decode loop's own time on this device
+    refill_s: float = 0.0  # both models on this device: the first draft step's re-read (rounds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +116,8 @@ def _plan(
         t_iter = ar_token_seconds(target.verify_s[0], target.loop) + xfer[0]
     else:
         loop = LoopCost.mapping(draft.loop, target.loop)
-        t_iter = round_seconds(gamma, draft.draft_s, target.verify_s[gamma], loop, xfer[0])
+        refill = target.refill_s if draft.device == target.device else 0.0
+        t_iter = round_seconds(gamma, draft.draft_s, target.verify_s[gamma], loop, xfer[0], refill)
     j_iter = j_draft + target.verify_j[gamma] + xfer[1] + static_w * t_iter
     return Plan(
         draft.device if draft else None,
