@@ -1,24 +1,26 @@
 """The event simulator's ``edge-hetero`` on the calibrated ``host-cpu`` preset vs the real engine.
 
-For a demo pair and a recorded trace of its greedy decoding, this simulates every fixed γ = 1..8
-(and the plan's own choice) on ``host-cpu`` — the same as ``ahasd simulate --system edge-hetero
---platform host-cpu --trace T --draft D --target T --tokens N`` — and runs the real engine's
-sync loop at the same γ on the same prompts (greedy, so its accepted tokens are the trace's),
-and prints tokens/s simulated vs measured, with the target-only baseline.
+For a demo pair and a trace recorded from it (``ahasd trace record``, greedy), each round
+calibrates ``host-cpu`` for the pair (as ``ahasd calibrate-host --draft --target`` does, into a
+temporary ``$AHASD_HOME``), simulates every fixed γ = 1..8 and the plan's own choice on it — as
+``ahasd simulate --system edge-hetero --platform host-cpu --trace T --draft D --target T
+--tokens N`` does — and runs the real engine's sync loop at the same γ on the same prompts
+(greedy, so it accepts what the trace says) and target-only. Rows: tokens/s simulated vs
+measured, medians over rounds, with the spread of the measured figure (slowest round over the
+fastest). Why rounds: a shared host drifts by tens of percent within seconds, and a calibration
+taken in one state and runs timed in another disagree for that reason alone.
 
-Setup (once): ``ahasd calibrate-host --draft DIR/draft --target DIR/target`` writes the preset
-to ``$AHASD_HOME/platforms/host-cpu.yaml``; a preset without the decode-loop fields is reported.
-
-Run: ``python benchmarks/bench_edge_e2e.py --pair DIR --prompts P.txt [--max-new-tokens 96]
-[--trace T.parquet] [--repeats 3] [--json OUT]``. Tokens/s measured: all prompts' tokens over
-all their decode wall time, the median of ``--repeats`` interleaved passes. CPU time of the
-process is printed beside, since a shared host's wall time is noisy.
+Run: ``python benchmarks/bench_edge_e2e.py --pair DIR --prompts examples/edge_prompts.txt
+[--trace T.parquet] [--max-new-tokens 96] [--rounds 5] [--seconds 2] [--no-calibrate]
+[--json OUT]``; ``--no-calibrate`` uses the ``host-cpu`` preset as it is (``$AHASD_HOME``).
+The process CPU time of each measured pass is printed beside, since wall time is noisy here.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -26,72 +28,54 @@ from pathlib import Path
 from typing import Any
 
 GAMMAS = tuple(range(1, 9))
+KEYS = ("ar", *GAMMAS)
+
+
+def calibrate(pair: Any, home: Path, seconds: float) -> None:
+    """Write the pair's host-cpu preset into ``home`` (one calibration round)."""
+    from ahasd.engine.host_preset import pair_preset_values
+    from ahasd.hardware.host import calibrate_host, write_host_preset
+
+    values = pair_preset_values(pair, seconds=seconds, rounds=1)
+    write_host_preset(calibrate_host(seconds / 4), home / "platforms" / "host-cpu.yaml", values)
 
 
 def simulate_all(pair: Path, trace: Path, tokens: int) -> dict[str, Any]:
-    """tok/s the simulator gives at every γ, the plan's own γ, and the AR baseline."""
-    from ahasd.hardware import load_platform
+    """tok/s the simulator gives at every γ, the plan's own γ and the AR baseline."""
     from ahasd.systems import simulate
 
     base = {"system": "edge-hetero", "platform": "host-cpu", "precision": "fp32",
             "draft": str(pair / "draft"), "target": str(pair / "target"),
             "trace": str(trace), "tokens": tokens}  # fmt: skip
     best = simulate(**base)
-    per = {g: simulate(**base, gamma=g) for g in GAMMAS}
-    cpu = load_platform("host-cpu").device("cpu")
-    return {
-        "plan_gamma": best.extras["gamma"],
-        "plan_tok_s": best.throughput_tok_s,
-        "ar_tok_s": best.ar_throughput_tok_s,
-        "tok_s": {g: r.throughput_tok_s for g, r in per.items()},
-        "tau": {g: r.tau for g, r in per.items()},
-        "loop_us": [
-            round(x * 1e6, 1)
-            for x in (cpu.round_overhead_s, cpu.token_overhead_s, cpu.ar_token_overhead_s)
-        ],  # fmt: skip
-    }
+    out = {k: simulate(**base, gamma=k).throughput_tok_s for k in GAMMAS}
+    out["ar"] = best.ar_throughput_tok_s
+    out["plan"] = best.throughput_tok_s
+    out["plan_gamma"] = best.extras["gamma"]
+    return out
 
 
-def measure_all(pair: Path, prompts: list[str], max_new: int, repeats: int) -> dict[str, Any]:
-    """The engine's tok/s at every γ and target-only, median of interleaved passes."""
+def measure_all(lms: tuple[Any, Any], ids: list[list[int]], max_new: int) -> dict[Any, tuple]:
+    """(tok/s, process CPU s) of the engine at every γ and target-only, one pass each."""
     from ahasd.engine.decode import generate, target_only
-    from ahasd.engine.kv import CachedLM
-    from ahasd.engine.loading import load_pair
     from ahasd.policies import make_policy
 
-    p = load_pair(pair / "draft", pair / "target")
-    d, t = CachedLM(p.draft), CachedLM(p.target)
-    ids = [p.tokenizer(x)["input_ids"] for x in prompts]
+    d, t = lms
 
-    def rate(fn: Any) -> tuple[float, float]:
+    def one(k: Any, x: list[int]) -> Any:
+        if k == "ar":
+            return target_only(t, x, max_new_tokens=max_new)
+        return generate(d, t, x, policy=make_policy("fixed", gamma=k), max_new_tokens=max_new)
+
+    out = {}
+    for k in KEYS:
         n = wall = 0.0
         c0 = time.process_time()
-        for one in ids:
-            res = fn(one)
+        for x in ids:
+            res = one(k, x)
             n, wall = n + len(res.tokens), wall + res.wall_s
-        return n / wall, time.process_time() - c0
-
-    kinds: dict[Any, Any] = {"ar": lambda x: target_only(t, x, max_new_tokens=max_new)}
-    for g in GAMMAS:
-        kinds[g] = lambda x, g=g: generate(
-            d, t, x, policy=make_policy("fixed", gamma=g), max_new_tokens=max_new
-        )
-    for fn in kinds.values():  # warm-up
-        fn(ids[0])
-    seen: dict[Any, list[tuple[float, float]]] = {k: [] for k in kinds}
-    for _ in range(repeats):
-        for k, fn in kinds.items():
-            seen[k].append(rate(fn))
-    taus = {g: generate(d, t, ids[0], policy=make_policy("fixed", gamma=g),
-                        max_new_tokens=max_new).tau for g in GAMMAS}  # fmt: skip
-    return {
-        "tok_s": {k: statistics.median(r for r, _ in v) for k, v in seen.items()},
-        "spread_pct": {
-            k: 100 * (max(r for r, _ in v) / min(r for r, _ in v) - 1) for k, v in seen.items()
-        },
-        "cpu_s": {k: statistics.median(c for _, c in v) for k, v in seen.items()},
-        "tau_first_prompt": taus,
-    }
+        out[k] = (n / wall, time.process_time() - c0)
+    return out
 
 
 def main() -> None:
@@ -100,47 +84,55 @@ def main() -> None:
     ap.add_argument("--prompts", type=Path, required=True, help="one prompt per line")
     ap.add_argument("--max-new-tokens", type=int, default=96)
     ap.add_argument("--trace", type=Path, help="recorded trace (default: record one here)")
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--seconds", type=float, default=2.0, help="calibration budget per round")
+    ap.add_argument("--no-calibrate", action="store_true", help="use host-cpu as it is")
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args()
-    from ahasd.engine.record import read_prompts
+    from ahasd.engine.kv import CachedLM
+    from ahasd.engine.loading import load_pair
+    from ahasd.engine.record import read_prompts, record_trace
+    from ahasd.traces import save_trace
 
     prompts = read_prompts(args.prompts)
+    pair = load_pair(args.pair / "draft", args.pair / "target")
     trace = args.trace
     if trace is None:
-        from ahasd.engine.loading import load_pair
-        from ahasd.engine.record import record_trace
-        from ahasd.traces import save_trace
-
         trace = Path(tempfile.mkdtemp()) / "trace.parquet"
-        pair = load_pair(args.pair / "draft", args.pair / "target")
         save_trace(record_trace(pair, prompts, max_new_tokens=args.max_new_tokens), trace)
     tokens = len(prompts) * args.max_new_tokens
-    sim = simulate_all(args.pair, trace, tokens)
-    if not any(sim["loop_us"]):
-        print("note: this host-cpu preset has no decode-loop terms; run ahasd calibrate-host "
-              "--draft --target first")  # fmt: skip
-    meas = measure_all(args.pair, prompts, args.max_new_tokens, args.repeats)
-    print(f"host-cpu loop terms (round, token, AR token): {sim['loop_us']} us; "
-          f"plan picks γ = {sim['plan_gamma']}")  # fmt: skip
-    print(f"{'γ':>4}{'sim tok/s':>11}{'measured':>10}{'error %':>9}{'spread %':>10}"
-          f"{'CPU s':>7}{'sim τ':>7}")  # fmt: skip
+    lms = CachedLM(pair.draft), CachedLM(pair.target)
+    ids = [pair.tokenizer(x)["input_ids"] for x in prompts]
+    measure_all(lms, ids[:1], 8)  # warm-up
+    home = Path(tempfile.mkdtemp())
+    if not args.no_calibrate:
+        os.environ["AHASD_HOME"] = str(home)
+    sims, meas = [], []
+    for r in range(args.rounds):
+        if not args.no_calibrate:
+            calibrate(pair, home, args.seconds)
+        sims.append(simulate_all(args.pair, trace, tokens))
+        meas.append(measure_all(lms, ids, args.max_new_tokens))
+        load = os.getloadavg()[0]
+        print(f"round {r + 1}/{args.rounds}: plan γ = {sims[-1]['plan_gamma']}, "
+              f"{time.strftime('%H:%M:%S')}, load {load:.2f}", flush=True)  # fmt: skip
     rows = []
-    for k in ("ar", *GAMMAS):
-        s = sim["ar_tok_s"] if k == "ar" else sim["tok_s"][k]
-        m = meas["tok_s"][k]
-        rows.append({"gamma": k, "sim_tok_s": s, "measured_tok_s": m,
-                     "error_pct": 100 * (s - m) / m, "spread_pct": meas["spread_pct"][k],
-                     "cpu_s": meas["cpu_s"][k]})  # fmt: skip
-        tau = "" if k == "ar" else f"{sim['tau'][k]:7.2f}"
-        print(f"{k!s:>4}{s:>11.1f}{m:>10.1f}{rows[-1]['error_pct']:>9.1f}"
-              f"{meas['spread_pct'][k]:>10.0f}{meas['cpu_s'][k]:>7.2f}{tau}")  # fmt: skip
-    plan = next(r for r in rows if r["gamma"] == (sim["plan_gamma"] or "ar"))
-    gap = 100 * (sim["plan_tok_s"] / plan["measured_tok_s"] - 1)
-    print(f"plan (γ = {sim['plan_gamma']}): simulated {sim['plan_tok_s']:.1f} tok/s, engine "
-          f"{plan['measured_tok_s']:.1f} tok/s ({gap:+.1f}%)")  # fmt: skip
+    print(f"{'γ':>4}{'sim tok/s':>11}{'measured':>10}{'error %':>9}{'spread %':>10}{'CPU s':>7}")
+    for k in KEYS:
+        s = statistics.median(x[k] for x in sims)
+        seen = [m[k][0] for m in meas]
+        m = statistics.median(seen)
+        row = {"gamma": k, "sim_tok_s": s, "measured_tok_s": m, "error_pct": 100 * (s - m) / m,
+               "spread_pct": 100 * (max(seen) / min(seen) - 1),
+               "cpu_s": statistics.median(x[k][1] for x in meas)}  # fmt: skip
+        rows.append(row)
+        print(f"{k!s:>4}{s:>11.1f}{m:>10.1f}{row['error_pct']:>9.1f}{row['spread_pct']:>10.0f}"
+              f"{row['cpu_s']:>7.2f}")  # fmt: skip
+    errs = [abs(r["error_pct"]) for r in rows]
+    print(f"median |error| over the {len(rows)} rows: {statistics.median(errs):.1f}%; "
+          f"plan's γ per round: {[x['plan_gamma'] for x in sims]}")  # fmt: skip
     if args.json:
-        args.json.write_text(json.dumps({"sim": sim, "measured": meas, "rows": rows}, indent=1))
+        args.json.write_text(json.dumps({"rows": rows, "sim_rounds": sims}, indent=1))
 
 
 if __name__ == "__main__":

@@ -20,8 +20,8 @@ def test_overheads_are_charged_per_round_per_drafted_token_and_per_ar_token():
     loop = LoopCost(round_s=3e-4, token_s=1e-4, ar_token_s=2e-5)
     assert round_seconds(4, 0.002, 0.011, loop) == pytest.approx(4 * 0.0021 + 0.011 + 3e-4)
     assert ar_token_seconds(0.009, loop) == pytest.approx(0.00902)
-    both = LoopCost.mapping(LoopCost(1.0, 2.0, 3.0), LoopCost(4.0, 5.0, 6.0))
-    assert both == LoopCost(4.0, 2.0, 6.0)  # drafted tokens: the draft device's term
+    both = LoopCost.mapping(LoopCost(1.0, 2.0, 3.0, 7.0), LoopCost(4.0, 5.0, 6.0, 8.0))
+    assert both == LoopCost(4.0, 2.0, 6.0, 0.0)  # drafted tokens: the draft device's term
 
 
 def test_every_preset_leaves_the_loop_off_and_overrides_set_it(monkeypatch, tmp_path):
@@ -30,20 +30,14 @@ def test_every_preset_leaves_the_loop_off_and_overrides_set_it(monkeypatch, tmp_
         plat = load_platform(name)
         assert all(LoopCost.of(d) == LoopCost() for d in plat.devices.values())
     over = {"cpu.round_overhead_us": 300, "cpu.token_overhead_us": 100,
-            "cpu.ar_token_overhead_us": 20}  # fmt: skip
+            "cpu.ar_token_overhead_us": 20, "cpu.draft_refill_us": 900}  # fmt: skip
     cpu = load_platform("host-cpu", overrides=over).device("cpu")
     assert LoopCost.of(cpu) == LoopCost(pytest.approx(3e-4), pytest.approx(1e-4),
-                                        pytest.approx(2e-5))  # fmt: skip
+                                        pytest.approx(2e-5), pytest.approx(9e-4))  # fmt: skip
 
 
-def test_refill_only_when_the_draft_fits_the_cache_but_not_beside_the_target():
-    from ahasd.cost.rounds import refill_seconds
-
-    mb = 2**20
-    got = refill_seconds(5 * mb, 40 * mb, 8 * mb, cache_bw=25e9, mem_bw=5e9)
-    assert got == pytest.approx(5 * mb / 5e9 - 5 * mb / 25e9)
-    assert refill_seconds(5 * mb, 2 * mb, 8 * mb, 25e9, 5e9) == 0.0  # both fit: nothing evicted
-    assert refill_seconds(9 * mb, 40 * mb, 8 * mb, 25e9, 5e9) == 0.0  # draft never cached
-    assert refill_seconds(5 * mb, 40 * mb, 0.0, 0.0, 5e9) == 0.0  # no cache level (presets)
-    assert round_seconds(0, 0.002, 0.011, refill_s=1.0) == 0.011  # no draft step, no re-read
-    assert round_seconds(2, 0.002, 0.011, refill_s=1e-3) == pytest.approx(0.016)
+def test_the_refill_is_charged_once_per_round_and_only_on_one_device():
+    loop = LoopCost(refill_s=1e-3)
+    assert round_seconds(0, 0.002, 0.011, loop) == 0.011  # no draft step, no re-read
+    assert round_seconds(2, 0.002, 0.011, loop) == pytest.approx(0.016)
+    assert LoopCost.mapping(loop, loop).refill_s == 0.0  # separate devices, separate caches

@@ -37,7 +37,8 @@ def test_preset_values_are_medians_over_rounds_with_one_figure_per_field():
     shapes = load_model("llama-68m"), load_model("llama2-7b")
     n_ops = sum(op.count for s in shapes for op in ops_for_phase(s, "verify", 1, 64, "fp32"))
     loops = [LoopOverheads(3e-4 * k, 1e-4 * k, 2e-5 * k) for k in (1, 2, 3)]
-    out = preset_values([_cal(1.0), _cal(2.0), _cal(3.0, kept=False)], loops, shapes, 64)
+    cals = [_cal(1.0), _cal(2.0), _cal(3.0, kept=False)]
+    out = preset_values(cals, loops, [1e-3, 3e-3, 2e-3], shapes, 64)
     assert out["fp32_gflops"] == 200.0 and out["mem_bw_gb_per_s"] == 16.0
     # multi-token: median over the verify widths 2..9 of the table, interpolated between its
     # widths 2 and 8 (4 .. 6 GB/s): 4, 4.33, .., 6, 6 -> (5 + 5.33) / 2
@@ -47,7 +48,7 @@ def test_preset_values_are_medians_over_rounds_with_one_figure_per_field():
     assert out["cache_mib"] == 8 and out["cache_bw_gb_per_s"] == 40.0
     assert out["op_sync_us"] == pytest.approx(round(3.0 * 1e3 / n_ops, 4))
     assert (out["round_overhead_us"], out["token_overhead_us"]) == (600.0, 200.0)
-    assert out["ar_token_overhead_us"] == 40.0
+    assert out["ar_token_overhead_us"] == 40.0 and out["draft_refill_us"] == 2000.0
 
 
 def test_written_preset_loads_with_the_loop_terms(tmp_path, monkeypatch):

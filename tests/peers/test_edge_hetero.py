@@ -32,7 +32,8 @@ def test_analytic_and_event_simulator_agree_within_5_percent(platform, draft, ta
         assert abs(r["gap_pct"]) < 5.0, r["label"]
 
 
-LOOP = {"cpu.round_overhead_us": 400, "cpu.token_overhead_us": 150, "cpu.ar_token_overhead_us": 30}
+LOOP = {"cpu.round_overhead_us": 400, "cpu.token_overhead_us": 150,
+        "cpu.ar_token_overhead_us": 30, "cpu.draft_refill_us": 900}  # fmt: skip
 
 
 @pytest.mark.parametrize("overrides", [{}, LOOP])
@@ -52,7 +53,7 @@ def test_the_plan_and_the_simulator_charge_the_same_loop_terms(monkeypatch, tmp_
     for r in rows:
         g = r["gamma"]
         step_only = g * steps.draft_s + steps.verify_s[g] if g else steps.verify_s[0]
-        extra = g * loop.token_s + loop.round_s if g else loop.ar_token_s
+        extra = g * loop.token_s + loop.refill_s + loop.round_s if g else loop.ar_token_s
         assert r["t_iter_s"] == pytest.approx(step_only + extra)
         assert r["speedup"] == pytest.approx(r["expected_tokens"] * t_ar / r["t_iter_s"])
         assert abs(r["gap_pct"]) < 5.0, r["label"]

@@ -87,11 +87,8 @@ def predicted_wall_s(
 ) -> float:
     """Wall seconds the round formula gives for what ``res`` did (see the module docstring);
     ``loop`` None: the step-only formula (no loop terms, no refill)."""
-    cost = LoopCost(loop.round_s, loop.token_s, loop.ar_token_s) if loop else LoopCost()
-    refill = refill_s if loop else 0.0
-    total = sum(
-        round_seconds(n, draft_s, verify_s[n + 1], cost, refill_s=refill) for n in res.draft_lens
-    )
+    cost = LoopCost(loop.round_s, loop.token_s, loop.ar_token_s, refill_s) if loop else LoopCost()
+    total = sum(round_seconds(n, draft_s, verify_s[n + 1], cost) for n in res.draft_lens)
     if mode == "async":
         wasted = res.extras.get("drafted_tokens", res.proposed) - res.proposed
         total += wasted * (draft_s + cost.token_s)
@@ -113,7 +110,7 @@ class RoundFigures:
     predicted: tuple[float, dict[int, float]]  # draft step, {n: verify(n)}
     measured: tuple[float, dict[int, float]]
     loop: LoopOverheads
-    refill_s: float = 0.0  # the first draft step of a round re-reading the draft's weights
+    refill_s: float = 0.0  # a round's first draft steps re-reading the draft's weights
 
 
 def round_figures(
@@ -124,16 +121,21 @@ def round_figures(
     max_new: int,
     tick: Callable[[str], None] = lambda _what: None,
 ) -> tuple[dict[RunSpec, Any], Any]:
-    """Target-only and every spec once, in that order (``tick`` before each run)."""
+    """Every spec once, and target-only before, halfway and after them (``tick`` before each
+    run); the target-only run of median speed is the round's baseline, so that one slow moment
+    of a shared host does not move every speedup of the round."""
     from ahasd.engine.decode import target_only
 
-    tick("target-only")
-    ar = target_only(target, ids, max_new_tokens=max_new)
-    runs = {}
-    for spec in specs:
-        tick(f"{spec.label} {spec.mode}")
-        runs[spec] = run_one(spec, draft, target, ids, max_new)
-    return runs, ar
+    ars, runs = [], {}
+    half = len(specs) // 2
+    for i, spec in enumerate([*specs, None]):
+        if i in (0, half, len(specs)):
+            tick("target-only")
+            ars.append(target_only(target, ids, max_new_tokens=max_new))
+        if spec is not None:
+            tick(f"{spec.label} {spec.mode}")
+            runs[spec] = run_one(spec, draft, target, ids, max_new)
+    return runs, sorted(ars, key=lambda r: r.tokens_per_s)[len(ars) // 2]
 
 
 def _speedups(fig: RoundFigures, spec: RunSpec) -> dict[str, float]:
@@ -202,11 +204,15 @@ def target_only_row(figs: list[RoundFigures]) -> dict[str, Any]:
     }
 
 
-def loop_summary(loops: list[LoopOverheads]) -> dict[str, Any]:
-    """Medians over rounds of the loop overheads (µs), plus every round's."""
+def loop_summary(loops: list[LoopOverheads], refills: list[float]) -> dict[str, Any]:
+    """Medians over rounds of the loop overheads and the draft's re-read (µs), and every round's."""
     keys = ("round_s", "token_s", "ar_token_s", "async_round_s")
     out: dict[str, Any] = {
         k.replace("_s", "_us"): round(median(getattr(lo, k) for lo in loops) * 1e6, 2) for k in keys
     }
-    out["per_round"] = [lo.as_dict() for lo in loops]
+    out["refill_us"] = round(median(refills) * 1e6, 2)
+    out["per_round"] = [
+        {**lo.as_dict(), "refill_us": round(r * 1e6, 2)}
+        for lo, r in zip(loops, refills, strict=True)
+    ]
     return out

@@ -4,7 +4,8 @@
 ``host-cpu`` (``ahasd cost``, ``edge-plan``, ``simulate --system edge-hetero``) prices the engine
 as ``ahasd validate`` does: the same micro-benchmarks (:mod:`ahasd.engine.host_calib`: GEMM rate,
 torch streaming curve, the miniature's framework time, weights re-read one step later) and the
-decode loop's own time on stand-ins of the models (:mod:`ahasd.engine.loop_calib`), medians over
+decode loop's own time on stand-ins of the models (:mod:`ahasd.engine.loop_calib`) and the draft's
+re-read after the target's pass (:func:`~ahasd.engine.host_calib.measure_refill_s`), medians over
 alternating rounds. Never a timing of the models under test.
 
 A preset holds one figure per field where ``validate`` keeps one per step width and per model,
@@ -23,6 +24,7 @@ from ahasd.engine.host_calib import predict_steps, rate_at
 from ahasd.engine.kv import CachedLM
 from ahasd.engine.loading import ModelPair
 from ahasd.engine.loop_calib import KvShape, LoopOverheads, measure_loop_overheads
+from ahasd.engine.validate import draft_refill_s
 
 VERIFY_WIDTHS = tuple(range(2, 10))  # γ + 1 for γ = 1..8
 
@@ -42,7 +44,7 @@ def pair_preset_values(
     tick = progress or (lambda _what: None)
     shapes = load_model(str(pair.draft_dir)), load_model(str(pair.target_dir))
     d, t = CachedLM(pair.draft), CachedLM(pair.target)
-    cals, loops = [], []
+    cals, loops, refills = [], [], []
     for r in range(rounds):
         tick(f"round {r + 1}/{rounds}: host micro-benchmarks")
         # one-token steps suffice: the multi-token rates come from the streaming curve (widths
@@ -50,9 +52,11 @@ def pair_preset_values(
         pred = predict_steps(d, t, shapes, kv_len, (1,), calib_s=seconds / rounds, reps=reps)
         cals.append(pred.calibration)
         tick(f"round {r + 1}/{rounds}: decode-loop stand-ins")
-        loops.append(measure_loop_overheads(KvShape.of(d), KvShape.of(t), seconds / rounds,
-                                            asynchronous=False))  # fmt: skip
-    return preset_values(cals, loops, shapes, kv_len)
+        loop = measure_loop_overheads(KvShape.of(d), KvShape.of(t), seconds / rounds,
+                                      asynchronous=False)  # fmt: skip
+        loops.append(loop)
+        refills.append(draft_refill_s(pred.calibration, shapes, loop, seconds / rounds / 2))
+    return preset_values(cals, loops, refills, shapes, kv_len)
 
 
 def _op_count(shape: Any, kv_len: int) -> int:
@@ -62,7 +66,11 @@ def _op_count(shape: Any, kv_len: int) -> int:
 
 
 def preset_values(
-    cals: list[dict[str, Any]], loops: list[LoopOverheads], shapes: tuple[Any, Any], kv_len: int
+    cals: list[dict[str, Any]],
+    loops: list[LoopOverheads],
+    refills: list[float],
+    shapes: tuple[Any, Any],
+    kv_len: int,
 ) -> dict[str, float]:
     """The preset fields from calibration rounds (``predict_steps(...).calibration``) and loop
     benchmarks: see the module docstring for how per-width and per-model figures become one."""
@@ -92,6 +100,7 @@ def preset_values(
         "round_overhead_us": med((lo.round_s * 1e6 for lo in loops), 2),
         "token_overhead_us": med((lo.token_s * 1e6 for lo in loops), 2),
         "ar_token_overhead_us": med((lo.ar_token_s * 1e6 for lo in loops), 2),
+        "draft_refill_us": med((r * 1e6 for r in refills), 2),
     }
     cached = [cache_rates(c) for c in cals if c["levels"]["cache_bytes"] > 0]
     if out["cache_mib"] > 0 and cached:

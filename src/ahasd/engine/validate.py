@@ -18,12 +18,11 @@ from typing import Any
 
 import torch
 
-from ahasd.cost.rounds import refill_seconds
 from ahasd.engine import e2e
-from ahasd.engine.host_calib import calibration_summary, predict_steps
+from ahasd.engine.host_calib import calibration_summary, measure_refill_s, predict_steps
 from ahasd.engine.kv import CachedLM
 from ahasd.engine.loading import ModelPair
-from ahasd.engine.loop_calib import KvShape, measure_loop_overheads
+from ahasd.engine.loop_calib import KvShape, LoopOverheads, measure_loop_overheads
 from ahasd.errors import field_error
 
 
@@ -91,7 +90,7 @@ def validate(
         at = f"round {r + 1}/{rounds}: run "
         runs, ar = e2e.round_figures(specs, d, t, ids, max_new_tokens, lambda w, a=at: tick(a + w))
         measured = (p.measured_s[("draft", 1)], {n: p.measured_s[("verify", n)] for n in ns})
-        refill = draft_refill_s(p.calibration, shapes)
+        refill = draft_refill_s(p.calibration, shapes, loop, calib_s / rounds / 2)
         figs.append(e2e.RoundFigures(runs, ar, (p.draft_s, p.verify_s), measured, loop, refill))
         preds.append(p)
     keys = [("draft", 1)] + [("verify", n) for n in sorted(set(widths) | {1, gamma + 1})]
@@ -101,7 +100,7 @@ def validate(
         spread = 100.0 * (max(seen) / min(seen) - 1.0)
         rows.append(PhaseRow(*key, median(seen), median(p.seconds(*key) for p in preds), spread))
     calib = calibration_summary([p.calibration for p in preds])
-    calib["loop_overheads"] = e2e.loop_summary([f.loop for f in figs])
+    calib["loop_overheads"] = e2e.loop_summary([f.loop for f in figs], [f.refill_s for f in figs])
     e2e_rows = e2e.e2e_rows(specs, figs)
     at_gamma = next(x for x in e2e_rows if x["gamma"] == gamma and x["mode"] == modes[0])
     return {
@@ -120,16 +119,19 @@ def validate(
     }
 
 
-def draft_refill_s(cal: dict[str, Any], shapes: tuple[Any, Any]) -> float:
-    """The round's first draft step re-reading the draft's weights from memory (the target's
-    pass evicted them): the rates of this calibration round, the formula of the cost layer."""
-    kept = cal.get("draft_cache_bw_after_step_gb_per_s") or {}
-    lv = cal["levels"]
-    return refill_seconds(shapes[0].weight_bytes("fp32"), shapes[1].weight_bytes("fp32"),
-                          lv["cache_bytes"], kept.get(1, 0.0) * 1e9, lv["mem_bw"][1])  # fmt: skip
+def draft_refill_s(
+    cal: dict[str, Any], shapes: tuple[Any, Any], loop: LoopOverheads, budget_s: float
+) -> float:
+    """What a round's first draft steps lose re-reading the draft's weights after the target's
+    pass (:func:`~ahasd.engine.host_calib.measure_refill_s`: generic matrices of the two models'
+    sizes), with a draft step's framework time and the loop's per-token work between passes."""
+    gap = cal["draft_overhead_ms"][1] / 1e3 + loop.token_s
+    sizes = shapes[0].weight_bytes("fp32"), shapes[1].weight_bytes("fp32")
+    return measure_refill_s(*sizes, gap, budget_s)
 
 
 def task_count(rounds: int, gamma: int, gammas: tuple[int, ...] = e2e.E2E_GAMMAS) -> int:
     """How many times :func:`validate` calls ``progress`` (default policies and modes): per
-    round, calibration, the loop benchmark, target-only and one per end-to-end configuration."""
-    return rounds * (3 + len(e2e.run_specs(tuple(sorted(set(gammas) | {gamma})))))
+    round, calibration, the loop benchmark, three target-only runs and one per configuration."""
+    specs = e2e.run_specs(tuple(sorted(set(gammas) | {gamma})))
+    return rounds * (2 + len({0, len(specs) // 2, len(specs)}) + len(specs))

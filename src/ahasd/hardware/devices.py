@@ -151,6 +151,9 @@ class RooflineDevice:
     round_overhead_s: float = 0.0
     token_overhead_s: float = 0.0
     ar_token_overhead_s: float = 0.0
+    # Per round with draft and target on this device: what the round's first draft steps lose
+    # re-reading the draft's weights after the target's pass evicted them from the cache level.
+    draft_refill_s: float = 0.0
 
     def stream_bw(self, resident_bytes: float, m: int) -> tuple[float, str]:
         """Bytes/s at which an op over ``m`` tokens streams, and the level it streams from."""

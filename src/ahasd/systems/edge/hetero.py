@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ahasd.cost.rounds import LoopCost, ar_token_seconds, device_refill_seconds
+from ahasd.cost.rounds import LoopCost, ar_token_seconds
 from ahasd.errors import field_error
 from ahasd.sim.kernel import Kernel
 from ahasd.sim.metrics import Metrics
@@ -84,16 +84,7 @@ def device_steps(ctx: RunContext, device: str, gamma_max: int = GAMMA_MAX) -> De
     ver = [target_t.cost("verify", m, kv) for m in range(1, gamma_max + 2)]
     loop = LoopCost.of(ctx.platform.device(device))
     verify_s, verify_j = tuple(v[0] for v in ver), tuple(v[1] for v in ver)
-    return DeviceSteps(device, d_s, d_j, verify_s, verify_j, loop, _refill(ctx, device, device))
-
-
-def _refill(ctx: RunContext, draft_dev: str | None, target_dev: str) -> float:
-    """The round's first draft step re-reading the draft's weights (same device only)."""
-    if draft_dev != target_dev:
-        return 0.0
-    prec = ctx.config.precision
-    weights = ctx.draft.weight_bytes(prec), ctx.target.weight_bytes(prec)
-    return device_refill_seconds(ctx.platform.device(target_dev), *weights)
+    return DeviceSteps(device, d_s, d_j, verify_s, verify_j, loop)
 
 
 def plans(ctx: RunContext, gamma_max: int = GAMMA_MAX) -> list[Plan]:
@@ -126,10 +117,9 @@ class _Loop:
         self.draft_v = ctx.view(_tables(ctx, draft_dev)[0]) if draft_dev else None
         self.verify_v = ctx.view(_tables(ctx, target_dev)[1])
         self.xfer = handoff(ctx.platform, draft_dev, target_dev) if draft_dev else (0.0, 0.0)
-        target_loop = LoopCost.of(ctx.platform.device(target_dev))
-        draft_loop = LoopCost.of(ctx.platform.device(draft_dev)) if draft_dev else target_loop
-        self.loop = LoopCost.mapping(draft_loop, target_loop)
-        self.refill = _refill(ctx, draft_dev, target_dev)
+        self.loop = LoopCost.of(ctx.platform.device(target_dev))
+        if draft_dev not in (None, target_dev):
+            self.loop = LoopCost.mapping(LoopCost.of(ctx.platform.device(draft_dev)), self.loop)
         self.metrics = Metrics(ctx.n, ctx.replay.match)
         self.timelines = Timelines(tuple(ctx.platform.devices))
         self.kernel = Kernel({RoundDone: self._on_done})
@@ -150,7 +140,7 @@ class _Loop:
         if g and self.draft_v is not None:
             dc = self.draft_v("draft", 1, kv + g - 1)
             # round formula: γ·(T_draft + o_token) + T_refill
-            d_s = (dc.seconds + self.loop.token_s) * g + self.refill
+            d_s = (dc.seconds + self.loop.token_s) * g + self.loop.refill_s
             draft_id = self._span(self.draft_dev, "draft", t, d_s)
             self.metrics.on_task_energy(dc.energy, g)
             self.metrics.on_draft(g)

@@ -4,8 +4,8 @@ Every mapping of (draft, target) onto the SoC's devices and every draft length �
 ranked by the round formula of :mod:`ahasd.cost.rounds`, ``T_iter = γ·(T_draft + o_token) +
 T_refill + T_verify(γ+1) + o_round + T_transfer``, and ``speedup = E[tokens](γ) · T_AR /
 T_iter``, where T_AR (``T_verify(1) + o_ar``) is the best single-device autoregressive step. The
-loop terms ``o_*`` and the refill are the devices' own (0 unless a calibrated platform with a
-cache level sets them). γ = 0 is plain autoregressive
+loop terms ``o_*`` and the refill are the devices' own (0 unless a calibrated platform sets
+them). γ = 0 is plain autoregressive
 decoding on the target's device (the paper allows it). Step costs come from the cost layer; this
 module only enumerates and ranks.
 """
@@ -31,7 +31,6 @@ class DeviceSteps:
     verify_s: tuple[float, ...]  # index m - 1: target forward over m tokens, m = 1..γ_max + 1
     verify_j: tuple[float, ...]
     loop: LoopCost = LoopCost()  # the decode loop's own time on this device
-    refill_s: float = 0.0  # both models on this device: the first draft step's re-read (rounds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,9 +114,9 @@ def _plan(
     if draft is None:
         t_iter = ar_token_seconds(target.verify_s[0], target.loop) + xfer[0]
     else:
-        loop = LoopCost.mapping(draft.loop, target.loop)
-        refill = target.refill_s if draft.device == target.device else 0.0
-        t_iter = round_seconds(gamma, draft.draft_s, target.verify_s[gamma], loop, xfer[0], refill)
+        same = draft.device == target.device
+        loop = target.loop if same else LoopCost.mapping(draft.loop, target.loop)
+        t_iter = round_seconds(gamma, draft.draft_s, target.verify_s[gamma], loop, xfer[0])
     j_iter = j_draft + target.verify_j[gamma] + xfer[1] + static_w * t_iter
     return Plan(
         draft.device if draft else None,
