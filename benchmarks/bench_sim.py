@@ -1,4 +1,4 @@
-"""Committed tokens simulated per second per core, per system (DESIGN.md §6 target: ≥ 100k/s
+"""Committed tokens simulated per second per core, per system (the project's goal: ≥ 100k/s
 for ``ahasd`` once the cost tables are built).
 
 Run: ``python benchmarks/bench_sim.py [--tokens 50000] [--repeat 3] [--systems ahasd,...]``.

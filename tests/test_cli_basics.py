@@ -34,7 +34,7 @@ def test_badly_typed_flag_names_the_flag_on_one_line(cli):
 
 
 def test_unknown_flag_and_missing_argument_are_one_line(cli):
-    for args, needle in ((["cost", "llama2-7b", "--bogus"], "--bogus"), (["cost"], "model")):
+    for args, needle in ((["cost", "llama2-7b", "--bogus"], "--bogus"), (["cost"], "MODEL")):
         run = cli(args)
         assert run.code == 2
         assert needle in _one_error_line(run)

@@ -19,14 +19,17 @@ def test_must_show_verify(cli):
 
 
 def test_pim_draft_names_the_binding_resource(cli):
-    run = cli(["cost", "llama2-7b", "--device", "pim", "--phase", "draft", "--kv", "512"])
+    published = ["--set", "switches.pim_rate=published"]
+    base = ["cost", "llama2-7b", "--device", "pim", "--phase", "draft", "--kv", "512"]
+    run = cli([*base, *published])
     assert run.code == 0 and "bound: compute (pim ALUs 102.4 GOPS)" in run.out
     assert "each resource alone" in run.out
-    out = json.loads(cli(["cost", "llama2-7b", "--device", "pim", "--phase", "draft", "--kv",
-                          "512", "--json"]).out)  # fmt: skip
+    out = json.loads(cli([*base, *published, "--json"]).out)
     alone = out["time_by_resource"]
     assert out["bound"] == "compute" and alone["compute"] > alone["memory"] > 0
     assert out["latency_s"] == sum(op["seconds"] for op in out["ops"])
+    run = cli(base)  # default: the command-timed rate of the dies holding the draft
+    assert run.code == 0 and "bound: array (pim 16 dies x" in run.out
 
 
 def test_device_names_and_overrides(cli):
@@ -45,7 +48,7 @@ def test_models_and_platforms_json(cli):
     assert len(models) >= 15 and all({"name", "params"} <= set(m) for m in models)
     assert all(isinstance(m["params"], int) and m["params"] > 0 for m in models)
     plats = json.loads(cli(["platforms", "--json"]).out)
-    assert "ahasd-mobile" in {p["name"] for p in plats}
+    assert {"ahasd-mobile", "specpim-mobile", "gpu-mobile"} <= {p["name"] for p in plats}
     assert cli(["models"]).code == 0 and cli(["platforms"]).code == 0
 
 

@@ -72,3 +72,14 @@ def test_shared_operator_memo_changes_nothing(placement):
         assert (got.seconds, got.joules, got.bound, got.limit) == (
             ref.seconds, ref.joules, ref.bound, ref.limit)  # fmt: skip
         assert dict(got.times_s) == dict(ref.times_s)
+
+
+def test_plan_memory_keeps_the_kv_cache_on_the_device():
+    gpu = load_platform("gpu-rtx4090-laptop")
+    bare = plan_memory(gpu, [L7, L13], precision="int8", device="gpu")
+    kv = (L7.kv_bytes_per_token("int8") + L13.kv_bytes_per_token("int8")) * 1152
+    with_kv = plan_memory(gpu, [L7, L13], precision="int8", device="gpu", kv_tokens=1152)
+    assert with_kv.required_bytes == bare.required_bytes + kv
+    assert with_kv.offload_bytes["llama2-13b"] == bare.offload_bytes["llama2-13b"] + kv
+    with pytest.raises(AhasdError, match="KV caches"):
+        plan_memory(gpu, [L7, L13], precision="int8", device="gpu", kv_tokens=10**6)

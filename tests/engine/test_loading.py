@@ -50,9 +50,10 @@ def test_pair_loads_offline_and_tokenizer_round_trips(demo_dirs):
 @pytest.mark.parametrize(
     "args, needle",
     [
-        (["--draft", "/no/such/dir"], "draft"),
+        (["--draft", "/no/such/dir"], "--draft"),
+        (["--draft", "llama2-7b"], "demo-models"),
         (["--prompt", ""], "prompt"),
-        (["--device", "cuda:7"], "device"),
+        (["--torch-device", "cuda:7"], "device"),
         (["--dtype", "int3"], "dtype"),
     ],
 )
@@ -69,7 +70,7 @@ def test_bad_generate_input_is_one_line_exit_2(cli, demo_dirs, args, needle):
 
 def test_generate_json_keys(cli, demo_dirs):
     run = cli(["generate", "--draft", str(demo_dirs[0]), "--target", str(demo_dirs[1]),
-               "--prompt", "import os\n", "--max-new-tokens", "12", "--json"])  # fmt: skip
+               "--prompt", "import os\n", "--tokens", "12", "--json"])  # fmt: skip
     assert run.code == 0, run.err
     out = json.loads(run.out)
     for key in ("tokens_per_s", "tau", "mean_draft_len", "text", "acceptance_rate"):
@@ -79,7 +80,7 @@ def test_generate_json_keys(cli, demo_dirs):
 
 def test_generate_async_json(cli, demo_dirs):
     run = cli(["generate", "--draft", str(demo_dirs[0]), "--target", str(demo_dirs[1]),
-               "--prompt", "class A:", "--max-new-tokens", "12", "--async", "--json",
+               "--prompt", "class A:", "--tokens", "12", "--async", "--json",
                "--no-edc", "--no-tvc"])  # fmt: skip
     assert run.code == 0, run.err
     out = json.loads(run.out)
@@ -87,9 +88,15 @@ def test_generate_async_json(cli, demo_dirs):
 
 
 def test_demo_models_are_deterministic(demo_dirs, tmp_path):
-    from ahasd.engine.demo import make_demo_models
+    from ahasd.engine.demo import SIZES, make_demo_models
 
-    make_demo_models(tmp_path, size="tiny", seed=0)
+    calls = []
+    make_demo_models(tmp_path, size="tiny", seed=0, progress=lambda *call: calls.append(call))
+    labels = list(dict.fromkeys(call[0] for call in calls))
+    assert len(labels) == 2 and "target" in labels[0] and "draft" in labels[1]
+    steps = SIZES["tiny"].target.steps
+    assert [c[1:3] for c in calls if c[0] == labels[0]] == [(i, steps) for i in range(1, steps + 1)]
+    assert all(c[3].startswith("loss ") for c in calls)
     for role in ("draft", "target"):
         a = (demo_dirs[0].parent / role / "model.safetensors").read_bytes()
         assert a == (tmp_path / role / "model.safetensors").read_bytes()

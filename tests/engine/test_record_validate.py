@@ -57,7 +57,7 @@ def test_trace_record_cli_writes_the_schema(cli, demo_dirs, tmp_path):
     prompts.write_text("import os\ndef main():\n")
     out = tmp_path / "t.parquet"
     run = cli(["trace", "record", "--draft", str(demo_dirs[0]), "--target", str(demo_dirs[1]),
-               "--prompts", str(prompts), "-o", str(out), "--max-new-tokens", "16"])  # fmt: skip
+               "--prompts", str(prompts), "-o", str(out), "--tokens", "16"])  # fmt: skip
     assert run.code == 0, run.err
     trace = traces.load_trace(out)
     assert len(trace) == 32 and trace.meta.source == "recorded"
@@ -67,10 +67,13 @@ def test_validate_reports_measured_and_predicted(demo_dirs):
     from ahasd.engine.validate import task_count, validate
 
     pair = load_pair(*demo_dirs)
-    ticks = []
+    calls = []
     r = validate(pair, kv_len=16, gamma=2, widths=(1, 3), reps=3, calib_s=0.2, rounds=2,
                  max_new_tokens=12, gammas=(1, 2), adaptive="adaedl",
-                 progress=ticks.append)  # fmt: skip
+                 progress=lambda *call: calls.append(call))  # fmt: skip
+    done = [call[1] for call in calls]
+    assert len({call[0] for call in calls}) == 1 and done == list(range(len(done)))
+    assert calls[-1][1] == calls[-1][2] == task_count(2, 6)  # 2 rounds, fixed 1, 2 + adaedl x 2
     phases = {(x.phase, x.n_tokens) for x in r["rows"]}
     assert phases == {("draft", 1), ("verify", 1), ("verify", 3)}
     assert all(x.measured_s > 0 and x.predicted_s > 0 for x in r["rows"])
@@ -90,7 +93,6 @@ def test_validate_reports_measured_and_predicted(demo_dirs):
         assert x["noisy"] == (x["measured_spread_pct"] > abs(x["error_pct"]))
     ar = r["target_only"]
     assert ar["measured_tok_s"] > 0 and ar["predicted_tok_s"] > 0
-    assert len(ticks) == task_count(2, 2, (1, 2)) and ticks[0].startswith("round 1/2")
     with pytest.raises(AhasdError, match="rounds"):
         validate(pair, rounds=0)
 

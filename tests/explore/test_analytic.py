@@ -1,4 +1,4 @@
-"""The closed form against research/algorithms.md §1.2 and the event simulator."""
+"""The closed form of [leviathan23] against its table and the event simulator."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from ahasd.explore.analytic import expected_tokens, round_metrics
 
 @pytest.mark.parametrize(
     ("alpha", "gammas", "table"),
-    [  # research/algorithms.md §1.2, "Expected tokens per round" for gamma = 3/4/5/7/10
+    [  # E[tokens per round] for gamma = 3/4/5/7/10, from [leviathan23]'s formula
         (0.6, [3, 4, 5, 7, 10], [2.18, 2.31, 2.38, 2.46, 2.49]),
         (0.8, [3, 4, 5, 7, 10], [2.95, 3.36, 3.69, 4.16, 4.57]),
         (0.9, [3, 4, 5, 7, 10], [3.44, 4.10, 4.69, 5.70, 6.86]),
@@ -46,7 +46,7 @@ def test_async_round_is_the_slower_side_sync_the_sum():
 
 @pytest.mark.parametrize("system", ["npu-only", "npu-pim-sync", "gpu-only"])
 def test_analytic_matches_the_event_simulator_for_sync_fixed_gamma(system):
-    """DESIGN.md §5: synchronous SD on an i.i.d. trace follows Leviathan's closed form."""
+    """Synchronous SD on an i.i.d. trace follows the closed form (docs/metrics.md)."""
     pytest.importorskip("ahasd.policies.edc", reason="needs ahasd.policies.edc (issue 3)")
     from ahasd.explore import evaluate
     from ahasd.explore.analytic import evaluate_analytic

@@ -1,4 +1,4 @@
-"""Executors return the same ordered results whatever the back end (DESIGN.md §5)."""
+"""Executors return the same ordered results whatever the back end (determinism)."""
 
 from __future__ import annotations
 

@@ -61,3 +61,14 @@ def test_ray_and_local_sweeps_are_identical(tmp_path, ray_cluster):
     nodes = ray_cluster.nodes()
     assert [n["NodeManagerAddress"] for n in nodes] == ["127.0.0.1"]
     assert ray_cluster.get_runtime_context().gcs_address.startswith("127.0.0.1:")
+
+
+def test_invert_on_ray_matches_serial(ray_cluster):
+    """`ahasd invert --executor ray` runs the same readings and finds the same answer as a local
+    process pool (every batch of this claim has >= 16 runs, so both executors run it)."""
+    from ahasd.explore.invert import invert, load_entries, resolve, select
+
+    claims, params = select("ahasd-ee-vs-specpim"), resolve(load_entries())
+    docs = [invert(claims, params, budget=3, seed=0, executor=ex, joint_trials=0)
+            for ex in (get_executor("ray"), get_executor("local", jobs=2))]  # fmt: skip
+    assert docs[0]["claims"] == docs[1]["claims"] and docs[0]["joint"] == docs[1]["joint"]

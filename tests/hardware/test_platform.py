@@ -15,6 +15,8 @@ CONTRACT = {
     "lpspec-mobile": {"npu", "pim", "lpddr5"},
     "gpu-rtx4090-laptop": {"gpu", "host"},
     "specpim-2x4090l-hbmpim": {"gpu", "hbm-pim"},
+    "specpim-mobile": {"gpu", "pim", "lpddr5"},
+    "gpu-mobile": {"gpu", "lpddr5"},
     "edge-imx95": {"cpu", "gpu"},
     "host-cpu": {"cpu"},
 }
@@ -135,3 +137,28 @@ def test_units():
     assert to_si("off_chip_pj_per_bit", 7) == ("off_chip_j_per_bit", pytest.approx(7e-12))
     assert to_si("capacity_gib", 1) == ("capacity_bytes", 2.0**30)
     assert to_si("n_alu", 4) == ("n_alu", 4)
+
+
+def test_matched_scale_baselines_share_the_mobile_memory_of_ahasd():
+    """specpim-mobile is ahasd-mobile's LPDDR5 and PIM with a mobile GPU instead of the NPU."""
+    ahasd, spim, gpu = (load_platform(n) for n in ("ahasd-mobile", "specpim-mobile", "gpu-mobile"))
+    assert ahasd.device("lpddr5") == spim.device("lpddr5")
+    # gpu-only has no memory model behind a GPU: its DRAM's background comes as static power,
+    # 16 dies x (36 mW active standby + 22 nJ refresh per 3.906 us) = 666 mW
+    dram = ahasd.device("lpddr5")
+    t_refi = dict(dram.timing_s)["tREFI"]
+    background = dram.ranks * (dram.active_standby_w + dram.refresh_j / t_refi)
+    assert gpu.device("lpddr5").static_w == pytest.approx(background, rel=0.01)
+    a, s = ahasd.device("pim"), spim.device("pim")
+    for field in ("units", "alu_ops_per_s", "internal_bw_bytes_per_s", "external_bw_bytes_per_s"):
+        assert getattr(a, field) == getattr(s, field), field
+    assert (a.has_aau, s.has_aau) == (True, False)  # the AAU is AHASD's addition
+    g = spim.device("gpu")
+    assert g == gpu.device("gpu")
+    assert g.mem_bw_bytes_per_s == ahasd.device("lpddr5").external_bw_bytes_per_s == 51.2e9
+    assert g.capacity_bytes == ahasd.device("lpddr5").capacity_bytes  # unified 64 GB
+    assert load_platform("gpu-mobile", {"switches.gpu_memory": "part"}).device(
+        "gpu"
+    ).mem_bw_bytes_per_s == pytest.approx(68e9)
+    energy = load_platform("gpu-mobile", {"switches.energy": "attacc"})
+    assert energy.device("gpu").mem_j_per_bit == energy.device("lpddr5").off_chip_j_per_bit

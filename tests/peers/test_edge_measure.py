@@ -63,10 +63,13 @@ def _check_rows(rows, devices, gamma_max):
 
 
 def test_cpu_mappings_measured_with_the_cost_model_beside(demo):
+    calls = []
     res = measure_mappings(
-        *demo, device="cpu", gamma_max=2, new_tokens=16, reps=2, repeats=1, calib_s=0.2
-    )
+        *demo, device="cpu", gamma_max=2, new_tokens=16, reps=2, repeats=1, calib_s=0.2,
+        progress=lambda *call: calls.append(call),
+    )  # fmt: skip
     assert res.devices == ["cpu"]
+    assert [done for _, done, _ in calls] == [0, 1, 2, 3] and calls[-1][2] == 3  # AR, γ = 1, 2
     rows = _check_rows(res.rows, ["cpu"], 2)
     ar = next(r for r in rows if r["gamma"] == 0)
     assert ar["measured_speedup"] == pytest.approx(1.0)
@@ -89,8 +92,8 @@ def test_cpu_gpu_mappings_measured_where_a_gpu_exists(demo):
 def test_cli_measure_json(cli, demo):
     d, t = demo
     run = cli(
-        ["edge-plan", "--measure", "--device", "cpu", "--draft-dir", str(d), "--target-dir",
-         str(t), "--gamma-max", "1", "--new-tokens", "8", "--json"]
+        ["edge-plan", "--measure", "--torch-device", "cpu", "--draft", str(d), "--target",
+         str(t), "--gamma-max", "1", "--tokens", "8", "--json"]
     )  # fmt: skip
     assert run.code == 0, run.err
     data = json.loads(run.out)
@@ -98,7 +101,8 @@ def test_cli_measure_json(cli, demo):
 
 
 def test_cli_measure_bad_input_exits_2(cli, tmp_path):
-    run = cli(["edge-plan", "--measure", "--device", "tpu"])
+    run = cli(["edge-plan", "--measure", "--torch-device", "tpu"])
     assert run.code == 2 and "device" in run.err and len(run.err.strip().splitlines()) == 1
-    run = cli(["edge-plan", "--measure", "--device", "cpu", "--draft-dir", str(tmp_path / "x")])
+    run = cli(["edge-plan", "--measure", "--torch-device", "cpu", "--draft", str(tmp_path / "x")])
     assert run.code == 2 and len(run.err.strip().splitlines()) == 1
+    assert "--draft" in run.err and "ahasd demo-models" in run.err

@@ -1,4 +1,4 @@
-"""EDC walked through hand-made sequences (research/ahasd.md §2)."""
+"""EDC walked through hand-made sequences ([ahasd26] §4.2)."""
 
 from __future__ import annotations
 
@@ -82,7 +82,7 @@ def test_commit_copy_leht_option():
     e.after_batch(0, 3.5)
     e.after_batch(1, 5.5)
     e.on_verified(0, True)
-    assert e.lceht == e.leht  # [R1]: whole speculative LEHT copied on a full accept
+    assert e.lceht == e.leht  # [ahasd-artifact]: whole speculative LEHT copied on a full accept
 
 
 def test_config_is_validated():

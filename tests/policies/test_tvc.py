@@ -1,4 +1,4 @@
-"""TVC slack arithmetic and its conservative insertion (research/ahasd.md §3)."""
+"""TVC slack arithmetic and its conservative insertion ([ahasd26] §4.3)."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def test_tvc_silent_unless_edc_stops():
 
 def test_r1_pending_batches_and_pvct_fallback_options():
     t = TVC(CFG.model_copy(update={"min_pending_batches": 2}))
-    assert t.plan(0, 64, pending_batches=1) == 0  # [R1]: only with >= 2 batches in flight
+    assert t.plan(0, 64, pending_batches=1) == 0  # artifact: only with >= 2 batches in flight
     assert t.plan(0, 64, pending_batches=2) == (6400 - 300) // 500
     try:
         t.plan(0, 64)
@@ -77,4 +77,4 @@ def test_r1_pending_batches_and_pvct_fallback_options():
     cold.record_verify(10_000, 10)  # 800 PIM cycles per KV token
     cold.record_draft(100, 1)  # PDCT 100 -> fallback PVCT 80
     assert cold.plan(0, 10) == int((8000 - 100) // 80)
-    assert TVC(TvcConfig(seeded=False)).plan(0, 10) == 0  # [P]: no PVCT sample, no plan
+    assert TVC(TvcConfig(seeded=False)).plan(0, 10) == 0  # paper: no PVCT sample, no plan

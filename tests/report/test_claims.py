@@ -42,3 +42,26 @@ def test_markdown_headline_has_ratio_column(rows):
     md = claims_markdown(evaluate_claims(rows) + [area_claim(2.5, "model")])
     assert "ours/claimed" in md
     assert "| area of additions" in md and "0.83" in md  # 2.5 / 3
+
+
+def test_headline_shows_the_matched_scale_baseline_and_its_platform(rows):
+    mobile = [
+        {
+            **r,
+            "variant": "gpu-only-mobile",
+            "throughput_tok_s": r["throughput_tok_s"] / 3,
+            "cfg.platform": "gpu-mobile",
+        }
+        for r in rows
+        if r["variant"] == "gpu-only"
+    ]
+    laptop = [{**r, "cfg.platform": "gpu-rtx4090-laptop"} if r["variant"] == "gpu-only" else r
+              for r in rows]  # fmt: skip
+    c = Claim("x", 2.0, "throughput_tok_s", "ahasd", "gpu-only", "max")
+    (r,) = evaluate_claims(laptop + mobile, [c])
+    assert r.ours == pytest.approx(3.0) and r.matched == pytest.approx(9.0)
+    assert (r.platform, r.matched_platform) == ("gpu-rtx4090-laptop", "gpu-mobile")
+    md = claims_markdown([r])
+    assert "ours, matched scale" in md and "| gpu-rtx4090-laptop |" in md and "| gpu-mobile |" in md
+    npu = evaluate_claims(rows, [Claim("n", 1.0, "throughput_tok_s", "ahasd", "npu-only", "mean")])
+    assert math.isnan(npu[0].matched)  # NPU+LPDDR5 is already at mobile scale

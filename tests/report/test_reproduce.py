@@ -1,5 +1,7 @@
 """End-to-end: ``ahasd reproduce --quick`` on the real simulator, and result determinism."""
 
+from pathlib import Path
+
 import pyarrow.parquet as pq
 import pytest
 
@@ -24,8 +26,9 @@ def test_rows_table_takes_the_union_of_columns(rows):
 
 def test_matrix_points_are_ordered_and_labelled():
     pts = points(MatrixSpec(seeds=(0, 1)))
-    assert len(pts) == 3 * 4 * 8 * 2
-    ablation = {p["variant"]: p["config"] for p in pts[:16]}
+    assert len(pts) == 3 * 4 * 10 * 2  # 8 systems + 2 baselines at matched (mobile) scale
+    ablation = {p["variant"]: p["config"] for p in pts[:20]}
+    assert ablation["gpu-only-mobile"] == {**ablation["gpu-only"], "platform": "gpu-mobile"}
     assert ablation["+aau"] == {**ablation["ahasd"], "use_edc": False, "use_tvc": False}
     assert ablation["+edc"] == {**ablation["ahasd"], "use_tvc": False}
     assert all(p["config"]["tokens"] == 1024 for p in pts)
@@ -44,7 +47,25 @@ def test_same_seed_gives_identical_parquet_across_executors(tmp_path):
 
 FILES = ("results.parquet", "report.md", "report.html", "throughput.png", "energy_efficiency.png",
          "ablation.png", "utilisation.png", "energy_breakdown.png", "draft_lengths.png",
-         "timeline.png")  # fmt: skip
+         "timeline.png", "throughput_abs.png", "energy_abs.png", "latency_split.png")  # fmt: skip
+
+
+def _git_head() -> str:
+    import subprocess
+
+    import ahasd
+
+    run = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                         cwd=Path(ahasd.__file__).parent)  # fmt: skip
+    return run.stdout.strip() if run.returncode == 0 else "unknown"
+
+
+def _assert_provenance_and_hardware(page: str, command: str) -> None:
+    """Must show (issue 16): "Hardware parameters" and "Provenance" naming the git commit."""
+    assert '<h2 id="hardware-parameters">Hardware parameters</h2>' in page
+    assert '<h2 id="provenance">Provenance</h2>' in page
+    assert f"<code>{_git_head()}</code>" in page and f"<code>{command}" in page
+    assert '<a href="#provenance">Provenance</a>' in page  # table of contents
 
 
 def test_reproduce_on_a_small_matrix_writes_every_output(tmp_path):
@@ -57,12 +78,15 @@ def test_reproduce_on_a_small_matrix_writes_every_output(tmp_path):
         assert (tmp_path / name).is_file(), name
     table = pq.read_table(tmp_path / "results.parquet")
     assert set(table.column_names) >= EXPECTED_COLUMNS
-    assert table.num_rows == 8 == len(outcome.rows)
+    assert table.num_rows == 10 == len(outcome.rows)
     assert sorted(table.column("variant").to_pylist()) == sorted(spec.variants)
     md = (tmp_path / "report.md").read_text()
     assert "Where we differ from the paper and why" in md and "Weight-streaming bound" in md
     assert "Why, per pair" in md and "built-in profile `opt-1.3b-opt-6.7b`" in md
-    assert "LP-Spec" not in md  # peers left out
+    assert "## LP-Spec" not in md and "### lpspec-mobile" not in md  # peers left out
+    assert "### ahasd-mobile" in md and "### gpu-rtx4090-laptop" in md  # platforms the rows used
+    assert "| ahasd |" in md.split("## Latency split per token")[1]
+    _assert_provenance_and_hardware((tmp_path / "report.html").read_text(), "(Python API) repro")
     assert not list(tmp_path.glob(".*.tmp"))
 
 
@@ -123,6 +147,8 @@ def test_quick_reproduce_writes_report_and_parquet(cli, tmp_path, monkeypatch):
     pngs = sorted(out.glob("*.png"))
     assert page.count("data:image/png;base64,") == len(pngs) >= len(FILES) - 3  # all embedded
     assert "missing figure" not in page and 'src="' not in page.replace('src="data:', "")
+    _assert_provenance_and_hardware(page, f"ahasd reproduce --quick --out {out} --jobs 2")
+    assert "### lpspec-mobile" in md and "### edge-imx95" in md
 
 
 @pytest.mark.parametrize(

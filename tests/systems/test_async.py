@@ -100,7 +100,7 @@ def test_async_commits_every_token_whatever_the_settings(
 
 
 def test_tvc_r1_options_reach_the_driver():
-    """[R1] pre-verifies only with >= 2 pending batches: the driver reports the queue's length."""
+    """The artifact pre-verifies only with >= 2 pending batches: the driver reports the queue."""
     kw = {"tokens": 256, "seed": 4, "platform_overrides": FAST_PIM}
     paper = simulate(**kw)
     r1 = simulate(tvc={"min_pending_batches": 2}, **kw)

@@ -37,3 +37,15 @@ def test_streaming_is_what_makes_it_slow(laptop):
 def test_pairs_that_fit_raise_no_warning():
     r = simulate(system="gpu-only", draft="llama2-7b", target="llama2-7b", tokens=32)
     assert r.fits_in_memory is True and r.warnings == ()
+
+
+def test_matched_scale_baselines_hold_the_pair_in_unified_memory():
+    """On the mobile GPU the LLaMA2 pair fits the 64 GB LPDDR5: nothing crosses a host link."""
+    from ahasd.systems import simulate
+
+    gpu = simulate(system="gpu-only", platform="gpu-mobile", tokens=64)
+    spim = simulate(system="specpim", platform="specpim-mobile", tokens=64)
+    for r in (gpu, spim):
+        assert r.fits_in_memory and not [w for w in r.warnings if "host link" in w]
+    assert gpu.extras["offload_bytes"] == {"draft": 0, "target": 0}
+    assert "lpddr5" in spim.devices and "pim" in spim.devices

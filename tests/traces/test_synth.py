@@ -56,7 +56,7 @@ def test_regime_tau_dp_matches_long_replay():
 
 @pytest.mark.calibration
 def test_vicuna_68m_tau_at_gamma5_matches_spec_bench():
-    # Spec-Bench leaderboard (algorithms.md §4.1): tau = 2.28 at gamma = 5, greedy
+    # [spec-bench] leaderboard: tau = 2.28 at gamma = 5, greedy
     st = trace_stats(synthesize("vicuna-68m-vicuna-7b", 20_000, 0))
     assert st.tau_by_gamma[5] == pytest.approx(2.28, abs=0.08)
 
@@ -71,7 +71,7 @@ def test_tau_profiles_hit_their_stated_tau(name):
 
 @pytest.mark.calibration
 def test_llama_68m_matches_sequoia_vector():
-    # Sequoia bundled vector (algorithms.md §2.3): a1 = 0.63, top-8 cumulative 0.86
+    # [sequoia] bundled vector: a1 = 0.63, top-8 cumulative 0.86
     st = trace_stats(synthesize("llama-68m-llama2-7b", 50_000, 0))
     assert st.alpha == pytest.approx(0.63, abs=0.015)
     assert st.top_k_cumulative[8] == pytest.approx(0.86, abs=0.015)
@@ -96,7 +96,7 @@ def test_alpha_profiles_hit_their_stated_alpha(name):
 
 @pytest.mark.calibration
 def test_medusa_profile_tree_tau():
-    # Spec-Bench Medusa on Vicuna-7B: tau = 2.31 with a ~63-node tree (algorithms.md §4.1, §2.3)
+    # Spec-Bench Medusa on Vicuna-7B: tau = 2.31 with a ~63-node tree ([spec-bench], [medusa])
     tr = synthesize("llama2-7b-medusa", 20_000, 0)
     ranks = tr.target_rank.tolist()
     pmf = [float(np.mean(tr.target_rank == r)) for r in range(10)]

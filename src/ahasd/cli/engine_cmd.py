@@ -13,12 +13,27 @@ from typing import Any
 
 import typer
 
+from ahasd.cli.progress import progress
+from ahasd.cli.vocab import engine_model_dir
 from ahasd.errors import field_error
+from ahasd.outputs import OUT_ROOT
 
-DRAFT = typer.Option(..., "--draft", help="Local directory of the draft model (HF format).")
-TARGET = typer.Option(..., "--target", help="Local directory of the target model (HF format).")
-DEVICE = typer.Option("cpu", "--device", help="cpu, cuda or cuda:N.")
+DRAFT = typer.Option(
+    None, "--draft", metavar="DIR", help="Draft model directory (HF format); default: demo pair."
+)
+TARGET = typer.Option(
+    None, "--target", metavar="DIR", help="Target model directory (HF format); default: demo pair."
+)
+TORCH_DEVICE = typer.Option("cpu", "--torch-device", help="Torch device: cpu, cuda or cuda:N.")
 DTYPE = typer.Option("fp32", "--dtype", help="fp32, fp16 or bf16.")
+
+
+def _load_pair(draft: str | None, target: str | None, **kwargs: Any) -> Any:
+    """Both models, each named by its flag in errors (missing: points at ``demo-models``)."""
+    from ahasd.engine import load_pair
+
+    return load_pair(engine_model_dir(draft, "--draft", "draft"),
+                     engine_model_dir(target, "--target", "target"), **kwargs)  # fmt: skip
 
 
 def _sampling(greedy: bool, temperature: float, top_k: int, top_p: float, seed: int) -> Any:
@@ -41,8 +56,8 @@ def _stream_printer(tokenizer: Any) -> Any:
 
 
 def generate_cmd(
-    draft: str = DRAFT,
-    target: str = TARGET,
+    draft: str | None = DRAFT,
+    target: str | None = TARGET,
     prompt: str = typer.Option(..., "--prompt", help="Prompt text (must not be empty)."),
     policy: str = typer.Option("adaedl", "--policy", help="Drafting policy (registry name)."),
     use_async: bool = typer.Option(False, "--async", help="Draft ahead in a thread (AHASD)."),
@@ -50,28 +65,27 @@ def generate_cmd(
     temperature: float = typer.Option(0.0, "--temperature", help="0 = greedy."),
     top_k: int = typer.Option(0, "--top-k", help="0 = off."),
     top_p: float = typer.Option(1.0, "--top-p", help="1 = off."),
-    seed: int = typer.Option(0, "--seed"),
-    max_new_tokens: int = typer.Option(64, "--max-new-tokens"),
+    seed: int = typer.Option(0, "--seed", help="Seed of every random draw."),
+    tokens: int = typer.Option(64, "--tokens", help="Tokens to generate."),
     mode: str = typer.Option("chain", "--mode", help="chain or tree."),
     no_edc: bool = typer.Option(False, "--no-edc", help="Async: always draft ahead."),
     no_tvc: bool = typer.Option(False, "--no-tvc", help="Async: no TVC slack batches."),
     queue_depth: int = typer.Option(4, "--queue-depth", help="Async: batches in flight."),
     compile_graphs: bool = typer.Option(False, "--compile", help="Steps via torch.compile."),
     baseline: bool = typer.Option(False, "--target-only", help="Plain target decoding."),
-    device: str = DEVICE,
+    device: str = TORCH_DEVICE,
     dtype: str = DTYPE,
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Speculative decoding on a local model pair; ends with a stats line."""
-    from ahasd.engine import load_pair
     from ahasd.engine.run import run_generation
 
     cfg = _sampling(greedy, temperature, top_k, top_p, seed)
     if not prompt:
         raise field_error("prompt", prompt, "a non-empty string")
-    pair = load_pair(draft, target, device=device, dtype=dtype)
+    pair = _load_pair(draft, target, device=device, dtype=dtype)
     res = run_generation(
-        pair, prompt, policy=policy, sampling=cfg, max_new_tokens=max_new_tokens, mode=mode,
+        pair, prompt, policy=policy, sampling=cfg, max_new_tokens=tokens, mode=mode,
         use_async=use_async, use_edc=not no_edc, use_tvc=not no_tvc, queue_depth=queue_depth,
         compile_graphs=compile_graphs, baseline=baseline,
         stream=None if as_json else _stream_printer(pair.tokenizer),
@@ -87,8 +101,8 @@ def generate_cmd(
 
 
 def validate_cmd(
-    draft: str = DRAFT,
-    target: str = TARGET,
+    draft: str | None = DRAFT,
+    target: str | None = TARGET,
     kv_len: int = typer.Option(128, "--kv", help="KV length of the timed steps."),
     gamma: int = typer.Option(4, "--gamma", help="Draft length of the summary speedup."),
     reps: int = typer.Option(20, "--reps", help="Timed repetitions per step (median)."),
@@ -100,12 +114,11 @@ def validate_cmd(
     prompt: str = typer.Option(
         "import os\nimport sys\n\n\ndef main(argv):\n", "--prompt", help="Prompt of the e2e runs."
     ),
-    device: str = DEVICE,
-    as_json: bool = typer.Option(False, "--json"),
+    device: str = TORCH_DEVICE,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON on stdout."),
 ) -> None:
     """Measured vs cost-model-predicted step latencies and end-to-end speedups (host-cpu)."""
-    from ahasd.engine import load_pair
-    from ahasd.engine.validate import task_count, validate
+    from ahasd.engine.validate import validate
 
     for flag, value in (("--kv", kv_len), ("--gamma", gamma), ("--reps", reps),
                         ("--rounds", rounds)):  # fmt: skip
@@ -113,13 +126,13 @@ def validate_cmd(
             raise field_error(flag, value, "an integer >= 1")
     if not calib_s > 0:
         raise field_error("--calibrate-seconds", calib_s, "a number > 0")
-    pair = load_pair(draft, target, device=device)
+    pair = _load_pair(draft, target, device=device)
     from ahasd.engine.run import encode_prompt
 
-    ids = encode_prompt(pair, prompt)
-    with _progress(task_count(rounds, gamma)) as tick:
-        r = validate(pair, kv_len=kv_len, gamma=gamma, reps=reps, calib_s=calib_s, rounds=rounds,
-                     dispatch=not no_dispatch, prompt_ids=ids, progress=tick)  # fmt: skip
+    with progress() as report:
+        r = validate(pair, kv_len=kv_len, gamma=gamma, reps=reps, calib_s=calib_s,
+                     rounds=rounds, dispatch=not no_dispatch,
+                     prompt_ids=encode_prompt(pair, prompt), progress=report)  # fmt: skip
     rows = [
         {"phase": x.phase, "n_tokens": x.n_tokens, "measured_ms": x.measured_s * 1e3,
          "predicted_ms": x.predicted_s * 1e3, "error_pct": x.error_pct,
@@ -145,35 +158,13 @@ def validate_cmd(
     _print_e2e(r)
 
 
-def _progress(total: int) -> Any:
-    """A rich progress bar on stderr; yields ``tick(description)`` (one call per task)."""
-    from contextlib import contextmanager
-
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    @contextmanager
-    def bar() -> Any:
-        cols = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
-        with Progress(*cols, console=Console(stderr=True), transient=True) as prog:
-            task = prog.add_task("validate", total=total)
-
-            def tick(what: str) -> None:
-                prog.update(task, description=what, completed=min(total, tick.done))
-                tick.done += 1
-
-            tick.done = 0
-            yield tick
-
-    return bar()
-
-
 def _print_e2e(r: dict[str, Any]) -> None:
     """End-to-end rows: measured vs predicted speedup (round formula with the loop's time)."""
     lo = r["calibration"]["loop_overheads"]
     typer.echo(f"decode loop (stand-in micro-benchmark): {lo['round_us']:.0f} us/round, "
                f"{lo['token_us']:.0f} us/drafted token, {lo['ar_token_us']:.0f} us/AR token, "
-               f"async +{lo['async_round_us']:.0f} us/round")  # fmt: skip
+               f"async +{lo['async_round_us']:.0f} us/round; draft re-read "
+               f"{lo['refill_us']:.0f} us/round")  # fmt: skip
     ar = r["target_only"]
     typer.echo(f"target-only: measured {ar['measured_tok_s']:.1f} tok/s, predicted "
                f"{ar['predicted_tok_s']:.1f} tok/s ({ar['error_pct']:+.1f}%, spread "
@@ -218,39 +209,51 @@ def _calibration_line(cal: dict[str, Any]) -> str:
 
 
 def demo_models_cmd(
-    out: Path = typer.Option(..., "--out", help="Directory for target/ and draft/."),
-    size: str = typer.Option("full", "--size", help="full (~15 min, 2 cores) or small (tests)."),
+    out: Path | None = typer.Option(
+        None,
+        "--out",
+        help="Folder for target/ and draft/; default: where the engine looks "
+        "($AHASD_DEMO_MODELS, else ~/.cache/ahasd/demo-models).",
+    ),
+    size: str = typer.Option(
+        "full", "--size", help="full (~10 min on 2 idle cores), small (seconds) or tiny (tests)."
+    ),
     small: bool = typer.Option(False, "--small", help="Same as --size small."),
-    seed: int = typer.Option(0, "--seed"),
+    seed: int = typer.Option(0, "--seed", help="Seed of every random draw."),
 ) -> None:
     """Train a demo llama-style pair on the Python standard library's sources (HF format)."""
     from ahasd.engine.demo import make_demo_models
+    from ahasd.report.host import demo_dir
 
-    summary = make_demo_models(out, size="small" if small else size, seed=seed,
-                               log=lambda m: typer.echo(m, err=True))  # fmt: skip
+    with progress() as report:
+        summary = make_demo_models(out or demo_dir(), size="small" if small else size,
+                                   seed=seed, progress=report)  # fmt: skip
     typer.echo(json.dumps(summary, indent=1))
 
 
 def trace_record_cmd(
-    draft: str = DRAFT,
-    target: str = TARGET,
+    draft: str | None = DRAFT,
+    target: str | None = TARGET,
     prompts: Path = typer.Option(..., "--prompts", help="Text file (one per line) or .jsonl."),
-    output: Path = typer.Option(..., "-o", "--output", help="Trace file (.parquet)."),
-    max_new_tokens: int = typer.Option(128, "--max-new-tokens"),
+    output: Path | None = typer.Option(
+        None, "-o", "--output", help="Trace file (.parquet) [default: ahasd-out/traces/...]."
+    ),
+    tokens: int = typer.Option(128, "--tokens", help="Tokens to generate per prompt."),
     temperature: float = typer.Option(0.0, "--temperature", help="0 = greedy."),
-    seed: int = typer.Option(0, "--seed"),
-    device: str = DEVICE,
+    seed: int = typer.Option(0, "--seed", help="Seed of every random draw."),
+    device: str = TORCH_DEVICE,
 ) -> None:
     """Record a token trace by teacher-forcing the target's own output."""
-    from ahasd.engine import load_pair
     from ahasd.engine.record import read_prompts, record_trace
     from ahasd.traces import save_trace
 
     texts = read_prompts(prompts)
-    pair = load_pair(draft, target, device=device)
+    pair = _load_pair(draft, target, device=device)
     cfg = _sampling(temperature == 0.0, temperature, 0, 1.0, seed)
-    trace = record_trace(pair, texts, max_new_tokens=max_new_tokens, sampling=cfg,
-                         dataset=prompts.stem)  # fmt: skip
+    with progress() as report:
+        trace = record_trace(pair, texts, max_new_tokens=tokens, sampling=cfg,
+                             dataset=prompts.stem, progress=report)  # fmt: skip
+    output = output or OUT_ROOT / "traces" / f"{prompts.stem}-recorded.parquet"
     save_trace(trace, output)
     typer.echo(f"wrote {len(trace)} positions from {len(texts)} prompts to {output}")
 

@@ -16,6 +16,7 @@ from typing import Any
 import typer
 
 from ahasd.errors import AhasdError
+from ahasd.outputs import OUT_ROOT
 
 ANALYTIC_NOTE = (
     "[yellow]mode=analytic rows come from the closed form (docs/explore.md), a screen that is "
@@ -34,7 +35,9 @@ def sweep(
     executor: str = typer.Option("local", "--executor", help="local (processes) or ray."),
     address: str | None = typer.Option(None, "--address", help="Ray cluster address."),
     jobs: int | None = typer.Option(None, "--jobs", "-j", help="Worker processes (1 = serial)."),
-    out: Path | None = typer.Option(None, "--out", help="Output/cache directory."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Output/cache directory [default: ahasd-out/sweeps/NAME-HASH]."
+    ),
     analytic: bool = typer.Option(False, "--analytic", help="Use the closed form (screening)."),
     top: int = typer.Option(5, "--top", help="Best points to list per objective."),
     json_out: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout."),
@@ -72,12 +75,12 @@ def sweep(
 
 
 def explore(
-    target: str = typer.Argument(..., help="A spec (YAML) path, or the word 'specpim'."),
+    spec: str = typer.Argument(..., help="A spec (YAML) path, or the word 'specpim'."),
     objectives: str = typer.Option(
         "throughput,tokens_per_joule",
         "--objectives",
         help="Comma list: throughput, tokens_per_joule, edp, energy, "
-        "area, or max:<column>/min:<column>.",
+        "area, or max:COLUMN/min:COLUMN.",
     ),
     trials: int = typer.Option(64, "--trials", help="Design points to evaluate."),
     population: int | None = typer.Option(None, "--population", help="NSGA-II population."),
@@ -87,19 +90,21 @@ def explore(
     executor: str = typer.Option("local", "--executor", help="local (processes) or ray."),
     address: str | None = typer.Option(None, "--address", help="Ray cluster address."),
     jobs: int | None = typer.Option(None, "--jobs", "-j", help="Worker processes (1 = serial)."),
-    out: Path | None = typer.Option(None, "--out", help="Output/cache directory."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Output/cache directory [default: ahasd-out/explore/NAME]."
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print JSON on stdout."),
     draft: str | None = typer.Option(None, "--draft", help="specpim: draft model."),
-    target_model: str | None = typer.Option(None, "--target", help="specpim: target model."),
+    target: str | None = typer.Option(None, "--target", help="specpim: target model."),
     gamma: int | None = typer.Option(None, "--gamma", help="specpim: draft length."),
     seed: int | None = typer.Option(None, "--seed", help="specpim: GA seed."),
     generations: int | None = typer.Option(None, "--generations", help="specpim: GA generations."),
 ) -> None:
     """Multi-objective search over a spec's axes (NSGA-II), or `explore specpim` (the GA)."""
-    if target == "specpim":
+    if spec == "specpim":
         _specpim(
             draft=draft,
-            target=target_model,
+            target=target,
             gamma=gamma,
             seed=seed,
             generations=generations,
@@ -109,7 +114,7 @@ def explore(
         return
     for flag, value in (
         ("--draft", draft),
-        ("--target", target_model),
+        ("--target", target),
         ("--gamma", gamma),
         ("--seed", seed),
         ("--generations", generations),
@@ -121,10 +126,10 @@ def explore(
     from ahasd.explore.search import run_search
     from ahasd.explore.spec import load_spec
 
-    s = load_spec(target)
+    s = load_spec(spec)
     objs = parse_objectives(objectives)
     ex = get_executor(executor, jobs=jobs, address=address)
-    out_dir = out or Path("ahasd-explore") / s.name
+    out_dir = out or OUT_ROOT / "explore" / s.name
     with _stopped_note(out_dir, None):
         res = run_search(
             s,

@@ -7,6 +7,8 @@ errors, missing files) becomes a one-line ``error: ...`` on stderr and exit code
 from __future__ import annotations
 
 import sys
+from functools import cache
+from typing import Any
 
 import typer
 
@@ -19,12 +21,15 @@ from ahasd import __version__
 from ahasd.cli import (
     engine_cmd,
     explore_cmd,
+    invert_cmd,
+    memory_cmd,
     models_cmd,
     peers_cmd,
     reproduce_cmd,
     simulate_cmd,
     trace_cmd,
 )
+from ahasd.cli.vocab import upgrade_argv
 from ahasd.errors import AhasdError, one_line
 
 app = typer.Typer(
@@ -56,12 +61,24 @@ for _module in (
     models_cmd,
     trace_cmd,
     simulate_cmd,
+    memory_cmd,
     reproduce_cmd,
     explore_cmd,
+    invert_cmd,
     peers_cmd,
     engine_cmd,
 ):
     _module.register(app)
+
+
+@cache
+def command() -> Any:
+    """The click command tree of :data:`app`, built once, with plain help (cli/help.py)."""
+    from typer.main import get_command
+
+    from ahasd.cli.help import plain_help
+
+    return plain_help(get_command(app))
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -77,7 +94,8 @@ def main(argv: list[str] | None = None) -> None:
     here, so every kind of bad input reads the same way.
     """
     try:
-        status = app(args=argv, prog_name="ahasd", standalone_mode=False)
+        args = upgrade_argv(sys.argv[1:] if argv is None else argv)
+        status = command().main(args=args, prog_name="ahasd", standalone_mode=False)
     except click_errors.NoArgsIsHelpError as exc:
         # A bare group or command: show its help, as `--help` would, and exit 2 like click does.
         # typer's rich help prints itself and returns ""; plain click returns the text.

@@ -88,7 +88,9 @@ def cost(
     tokens: int = typer.Option(1, "--tokens", help="New tokens (tree: nodes) in the step."),
     kv: int = typer.Option(0, "--kv", help="Cached context length."),
     precision: str = typer.Option("int8", "--precision", help="fp32, fp16, bf16, int8, int4."),
-    sets: list[str] = typer.Option([], "--set", help="Platform override KEY=VALUE (repeat)."),
+    sets: list[str] = typer.Option(
+        [], "--set", metavar="KEY=VALUE", help="Platform override (repeat)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Latency, energy and the binding resource of one step, per operator."""
@@ -131,9 +133,11 @@ def calibrate_host(
     ),
     seconds: float = typer.Option(2.0, "--seconds", help="Measurement budget."),
     draft: Optional[str] = typer.Option(
-        None, "--draft", help="Also calibrate for the engine on this pair: draft model dir."
+        None, "--draft", metavar="DIR", help="Also for the engine on this pair: draft model dir."
     ),
-    target: Optional[str] = typer.Option(None, "--target", help="With --draft: target dir."),
+    target: Optional[str] = typer.Option(
+        None, "--target", metavar="DIR", help="With --draft: the target model dir."
+    ),
 ) -> None:
     """Measure this CPU (numpy fp32 GEMM, copy bandwidth) and write the host-cpu preset.
 
@@ -148,10 +152,13 @@ def calibrate_host(
     values = measure(seconds)
     pair_values = None
     if draft is not None:
+        from ahasd.cli.progress import progress
         from ahasd.engine import load_pair
         from ahasd.engine.host_preset import pair_preset_values
 
-        pair_values = pair_preset_values(load_pair(draft, target), seconds=seconds)
+        with progress() as report:
+            pair_values = pair_preset_values(load_pair(draft, target), seconds=seconds,
+                                             progress=report)  # fmt: skip
     path = write_host_preset(values, out, pair_values)
     typer.echo(
         f"fp32 GEMM {values['fp32_gflops']:.1f} GFLOP/s, copy {values['mem_bw_gb_per_s']:.2f} GB/s,"

@@ -20,11 +20,26 @@ def register(app: typer.Typer) -> None:
 
 
 def edge_plan(
-    draft: str = typer.Option("llama-3.2-1b", "--draft", help="Draft model."),
-    target: str = typer.Option("llama-3.2-3b", "--target", help="Target model."),
+    draft: str | None = typer.Option(
+        None,
+        "--draft",
+        help="Draft model: a bundled name or a local directory [default: "
+        "llama-3.2-1b; with --measure, the demo pair's draft/].",
+    ),
+    target: str | None = typer.Option(
+        None,
+        "--target",
+        help="Target model: a bundled name or a local directory [default: "
+        "llama-3.2-3b; with --measure, the demo pair's target/].",
+    ),
     platform: str = typer.Option("edge-imx95", "--platform", help="edge-imx95 or host-cpu."),
     profile: str | None = typer.Option(None, "--profile", help="Trace profile (default: pair)."),
-    tokens: int = typer.Option(512, "--tokens", help="Tokens replayed for E[tokens] and sims."),
+    tokens: int | None = typer.Option(
+        None,
+        "--tokens",
+        help="Tokens to generate: replayed for E[tokens] and sims [default: "
+        "512], or per measured run with --measure [default: 64].",
+    ),
     prompt_len: int = typer.Option(32, "--prompt-len", help="Prompt length (short at the edge)."),
     seed: int = typer.Option(0, "--seed", help="Trace seed."),
     top: int = typer.Option(12, "--top", help="Rows to print (all with --json)."),
@@ -37,17 +52,10 @@ def edge_plan(
         "--measure",
         help="Run the real engine on this machine: every CPU/GPU mapping x γ, measured vs plan.",
     ),
-    draft_dir: str | None = typer.Option(
-        None, "--draft-dir", help="--measure: draft model dir (default: the demo pair's)."
-    ),
-    target_dir: str | None = typer.Option(
-        None, "--target-dir", help="--measure: target model dir (default: the demo pair's)."
-    ),
     device: str = typer.Option(
-        "auto", "--device", help="--measure: auto (cpu, plus cuda if visible), cpu or cuda."
+        "auto", "--torch-device", help="--measure: auto (cpu, plus cuda if visible), cpu or cuda."
     ),
     gamma_max: int = typer.Option(8, "--gamma-max", help="--measure: largest γ run."),
-    new_tokens: int = typer.Option(64, "--new-tokens", help="--measure: tokens per run."),
 ) -> None:
     """Rank every (draft device, target device, γ = 0..8) mapping by the analytic cost model."""
     from ahasd.systems.edge.compare import compare_plans, plan_context
@@ -55,14 +63,15 @@ def edge_plan(
     if top < 1:
         raise field_error("top", top, "an integer >= 1")
     if measure:
-        _measure(draft_dir, target_dir, device, gamma_max, new_tokens, top, json_out)
+        _measure(draft, target, device, gamma_max, 64 if tokens is None else tokens, top, json_out)
         return
+    draft, target = draft or "llama-3.2-1b", target or "llama-3.2-3b"
     ctx = plan_context(
         draft=draft,
         target=target,
         platform=platform,
         profile=profile,
-        tokens=tokens,
+        tokens=512 if tokens is None else tokens,
         prompt_len=prompt_len,
         seed=seed,
     )
@@ -85,27 +94,27 @@ def edge_plan(
 
 
 def _measure(
-    draft_dir: str | None,
-    target_dir: str | None,
+    draft: str | None,
+    target: str | None,
     device: str,
     gamma_max: int,
-    new_tokens: int,
+    tokens: int,
     top: int,
     json_out: bool,
 ) -> None:
     """``edge-plan --measure``: the engine's runs beside the plan built from profiled steps."""
+    from ahasd.cli.progress import progress
+    from ahasd.cli.vocab import engine_model_dir
     from ahasd.report.edge_measure import measure_mappings, resolve_devices, row_cells
-    from ahasd.report.host import demo_dir
 
-    resolve_devices(device)  # a bad --device or a missing torch fails before any loading
-    root = demo_dir()
-    res = measure_mappings(
-        draft_dir or root / "draft",
-        target_dir or root / "target",
-        device=device,
-        gamma_max=gamma_max,
-        new_tokens=new_tokens,
-    )
+    resolve_devices(device)  # a bad --torch-device or a missing torch fails before any loading
+    draft_dir = engine_model_dir(draft, "--draft", "draft")
+    target_dir = engine_model_dir(target, "--target", "target")
+    with progress() as report:
+        res = measure_mappings(
+            draft_dir, target_dir, device=device, gamma_max=gamma_max, new_tokens=tokens,
+            progress=report,
+        )  # fmt: skip
     if json_out:
         print(json.dumps({"devices": res.devices, "notes": res.notes, "plans": res.rows}))
         return

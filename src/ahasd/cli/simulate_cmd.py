@@ -27,22 +27,37 @@ def _parse_policy_args(items: list[str]) -> dict[str, Any]:
     return out
 
 
+def _system_fields(name: str) -> dict[str, Any]:
+    """A system, or an ablation step by its ``--compare``/report label (``+aau``, ``+edc``)."""
+    from ahasd.systems import SYSTEMS
+    from ahasd.systems.chain import ABLATION_CHAIN, step_fields
+
+    step = step_fields(name)
+    if step is not None:
+        return step
+    if name not in SYSTEMS:
+        names = dict.fromkeys([*SYSTEMS, *(label for label, _, _ in ABLATION_CHAIN)])
+        raise field_error("--system", name, ", ".join(names))
+    return {"system": name}
+
+
 def _config_fields(**opts: Any) -> dict[str, Any]:
     if opts["trace"] is not None and opts["profile"] is not None:
         raise AhasdError("--trace and --profile are exclusive: give one or neither")
+    step = _system_fields(opts["system"])
     fields: dict[str, Any] = {
-        "system": opts["system"],
+        "system": step["system"],
         "draft": opts["draft"],
-        "target": opts["target"],
         "policy": opts["policy"],
         "policy_args": _parse_policy_args(opts["policy_arg"] or []),
         "tokens": opts["tokens"],
         "seed": opts["seed"],
-        "use_aau": not opts["no_aau"],
-        "use_edc": not opts["no_edc"],
-        "use_tvc": not opts["no_tvc"],
+        **{
+            f"use_{name}": step.get(f"use_{name}", True) and not opts[f"no_{name}"]
+            for name in ("aau", "edc", "tvc", "gtsu")
+        },
     }
-    for key in ("platform", "trace", "profile", "precision"):
+    for key in ("platform", "trace", "profile", "target", "precision"):
         if opts[key] is not None:
             fields[key] = str(opts[key])
     if opts["precision"] is None and opts["platform"] == "host-cpu":
@@ -56,18 +71,30 @@ def _config_fields(**opts: Any) -> dict[str, Any]:
 
 
 def simulate(
-    system: str = typer.Option("ahasd", "--system", help="System (see docs/systems.md)."),
+    system: str = typer.Option(
+        "ahasd", "--system", help="System, or an ablation step: +aau, +edc (docs/systems.md)."
+    ),
     platform: Optional[str] = typer.Option(
         None, "--platform", help="Platform preset; default: the system's own."
     ),
     sets: Optional[list[str]] = typer.Option(
-        None, "--set", help="Platform override KEY=VALUE, e.g. switches.gops_scope=per-rank."
+        None,
+        "--set",
+        metavar="KEY=VALUE",
+        help="Platform override (repeat), e.g. switches.gops_scope=per-rank.",
     ),
-    draft: str = typer.Option("llama2-7b", "--draft", help="Draft model."),
-    target: str = typer.Option("llama2-13b", "--target", help="Target model."),
+    draft: str = typer.Option(
+        "llama2-7b", "--draft", help="Draft model: a bundled name or a local directory."
+    ),
+    target: Optional[str] = typer.Option(
+        None,
+        "--target",
+        help="Target model: a bundled name or a local directory (default llama2-13b; lpspec: "
+        "llama2-7b).",
+    ),
     policy: str = typer.Option("adaedl", "--policy", help="Drafting policy."),
     policy_arg: Optional[list[str]] = typer.Option(
-        None, "--policy-arg", help="Policy argument KEY=VALUE (repeatable)."
+        None, "--policy-arg", metavar="KEY=VALUE", help="Policy argument (repeat)."
     ),
     trace: Optional[Path] = typer.Option(None, "--trace", help="Token trace file."),
     profile: Optional[str] = typer.Option(None, "--profile", help="Synthetic trace profile."),
@@ -79,6 +106,9 @@ def simulate(
     no_aau: bool = typer.Option(False, "--no-aau", help="ahasd: draft attention ops on the NPU."),
     no_edc: bool = typer.Option(False, "--no-edc", help="ahasd: no EDC look-ahead control."),
     no_tvc: bool = typer.Option(False, "--no-tvc", help="ahasd: no TVC pre-verification."),
+    no_gtsu: bool = typer.Option(
+        False, "--no-gtsu", help="ahasd: rank switches by a plain controller's mode change."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     timeline: Optional[Path] = typer.Option(
         None, "--timeline", help="Write a Perfetto trace (FILE.json.gz)."
@@ -147,7 +177,8 @@ def _print_result(r: Any, timeline: Optional[Path]) -> None:
     console = Console()
     console.print(t)
     for w in r.warnings:
-        console.print(f"[yellow]warning:[/yellow] {w}")
+        console.print("[yellow]warning:[/yellow] ", end="")
+        console.print(w, markup=False, highlight=False)  # citations look like [key] markup
     if timeline is not None:
         console.print(f"timeline written to {timeline} (open it at https://ui.perfetto.dev)")
 

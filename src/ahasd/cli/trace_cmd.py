@@ -10,6 +10,8 @@ from pathlib import Path
 
 import typer
 
+from ahasd.outputs import OUT_ROOT
+
 trace_app = typer.Typer(
     name="trace",
     help="Token traces: synthesise from a profile, list profiles, statistics.",
@@ -22,12 +24,15 @@ def synth_cmd(
     profile: str = typer.Option(..., "--profile", help="Profile (`ahasd trace profiles`)."),
     tokens: int = typer.Option(1024, "--tokens", help="Positions to generate."),
     seed: int = typer.Option(0, "--seed", help="Generator seed."),
-    output: Path = typer.Option(..., "-o", "--output", help="Output .parquet file."),
+    output: Path | None = typer.Option(
+        None, "-o", "--output", help="Output .parquet file [default: ahasd-out/traces/...]."
+    ),
 ) -> None:
     """Synthesise a trace from a calibrated profile and write it as Parquet."""
     from ahasd.traces import save_trace, synthesize
 
     trace = synthesize(profile, tokens, seed)
+    output = output or OUT_ROOT / "traces" / f"{profile}-{tokens}-seed{seed}.parquet"
     save_trace(trace, output)
     typer.echo(f"wrote {len(trace)} positions ({profile}, seed {seed}) to {output}")
 

@@ -11,6 +11,9 @@ import math
 from dataclasses import dataclass, field
 
 from ahasd.hardware.devices import DramDevice, NpuDevice, PimDevice, RooflineDevice
+from ahasd.memory.model import Residence
+from ahasd.memory.pim import PimRates, Spread
+from ahasd.memory.spec import DramSpec
 from ahasd.models.ops import MATRIX_KINDS, Op, OpKind, elements
 
 # Vector work per element (ops). Assumption, no paper gives it: softmax = max, subtract, exp,
@@ -22,8 +25,8 @@ OPS_PER_ELEM = {
     OpKind.ACTIVATION: 8.0,
     OpKind.ELEMENTWISE: 1.0,
 }
-# AAU cycles per chunk relative to the preset's softmax/LayerNorm figure ([R1]: GELU 2,
-# softmax/LN 3, attention 4 cycles per 16-element chunk; research/ahasd.md section 4).
+# AAU cycles per chunk relative to the preset's softmax/LayerNorm figure ([ahasd-artifact]:
+# GELU 2, softmax/LN 3, attention 4 cycles per 16-element chunk).
 AAU_CHUNK_SCALE = {
     OpKind.SOFTMAX: 1.0,
     OpKind.NORM: 1.0,
@@ -80,31 +83,128 @@ def npu_compute_s(op: Op, npu: NpuDevice) -> float:
     return work / (npu.vector_ops_per_s * npu.compute_efficiency)
 
 
-def on_npu(op: Op, npu: NpuDevice, mem: DramDevice, *, cross_bytes: int = 0) -> Cost:
-    """All of the op on the NPU; weights and KV stream over the DRAM bus."""
+def stream_bytes_per_s(dram: DramSpec, spread: Spread | None) -> float:
+    """Sustained read rate of bytes spread over ``spread``'s dies: the busiest channel binds."""
+    if spread is None or not spread.dies:
+        return dram.channel_sustained_bytes_per_s * dram.channels
+    return dram.channel_sustained_bytes_per_s * spread.dies / spread.max_per_channel
+
+
+def on_npu(
+    op: Op,
+    npu: NpuDevice,
+    mem: DramDevice,
+    *,
+    cross_bytes: int = 0,
+    dram: DramSpec | None = None,
+    where: Residence | None = None,
+) -> Cost:
+    """All of the op on the NPU; weights and KV stream over the DRAM bus.
+
+    With ``dram`` (a package with timing) the stream runs at the timing-derived sustained rate
+    of the channels that hold the bytes (``where``; every channel when None) and each row it
+    opens costs an activate; without it, at peak x ``bw_efficiency``.
+    """
     n = op.count
     spill = op.act_bytes if op.act_bytes > npu.scratchpad_bytes else 0
-    dram = (op.weight_bytes + op.kv_read_bytes + op.kv_write_bytes + spill + cross_bytes) * n
-    bw = mem.external_bw_bytes_per_s * mem.bw_efficiency
-    times = {"compute": npu_compute_s(op, npu) * n, "memory": dram / bw}
-    vec_ops = elements(op) * OPS_PER_ELEM.get(op.kind, 0.0) * n
+    kv = op.kv_read_bytes + op.kv_write_bytes
+    dram_bytes = (op.weight_bytes + kv + spill + cross_bytes) * n
     energy = {
-        "compute": op.macs * n * npu.mac_j_per_mac + vec_ops * npu.vector_j_per_op,
+        "compute": op.macs * n * npu.mac_j_per_mac
+        + elements(op) * OPS_PER_ELEM.get(op.kind, 0.0) * n * npu.vector_j_per_op,
         "sram": op.act_bytes * n * 8 * npu.sram_j_per_bit,
-        "mem_off_chip": dram * 8 * mem.off_chip_j_per_bit,
+        "mem_off_chip": dram_bytes * 8 * mem.off_chip_j_per_bit,
     }
+    if dram is None:
+        bw = mem.external_bw_bytes_per_s * mem.bw_efficiency
+        memory_s = dram_bytes / bw
+        label = f"{mem.name} bus {bw / 1e9:.1f} GB/s"
+    else:
+        bw_w = stream_bytes_per_s(dram, where.weights if where else None)
+        bw_kv = stream_bytes_per_s(dram, where.kv if where else None)
+        bw_any = stream_bytes_per_s(dram, None)
+        memory_s = (op.weight_bytes / bw_w + kv / bw_kv + (spill + cross_bytes) / bw_any) * n
+        bw = bw_w if op.weight_bytes else bw_kv
+        energy["act"] = dram_bytes / dram.row_bytes * dram.act_pre_j
+        label = f"{mem.name} {bw / 1e9:.1f} GB/s (timing, refresh)"
+    times = {"compute": npu_compute_s(op, npu) * n, "memory": memory_s}
     limits = {
         "compute": f"{npu.name} {'matrix' if op.kind in MATRIX_KINDS else 'vector'} unit",
-        "memory": f"{mem.name} bus {bw / 1e9:.1f} GB/s",
+        "memory": label,
     }
     return _finish(times, energy, limits, npu.name)
+
+
+def pim_io_bytes(op: Op, elem_bytes: float) -> tuple[float, float]:
+    """(input vector, output) bytes of one instance of a matrix op on PIM."""
+    if not op.macs:
+        return 0.0, 0.0
+    per = op.macs
+    return per / max(op.n, 1) * elem_bytes, per / max(op.k, 1) * elem_bytes
+
+
+def on_pim_derived(
+    op: Op,
+    pim: PimDevice,
+    rates: PimRates,
+    where: Residence,
+    *,
+    use_aau: bool,
+    elem_bytes: float,
+) -> Cost:
+    """The op on the PIM dies that hold its operands, timed from the GEMV command sequence.
+
+    Matrix ops: input written to every die, ``ceil(m / n_alu)`` passes of row cycles over the
+    weights (and KV), outputs read back (:mod:`ahasd.memory.pim`). Vector ops run on the AAU of
+    each die holding the model (one AAU per rank) or, without it, on the bank ALUs.
+    """
+    n = op.count
+    dram = rates.dram
+    spread = where.kv if op.kind in (OpKind.ATTN_SCORE, OpKind.ATTN_VALUE) else where.weights
+    dies = max(spread.dies, 1)
+    if op.kind in MATRIX_KINDS:
+        passes = math.ceil(op.m / rates.n_alu)
+        array = (rates.array_s(op.weight_bytes, op.m, where.weights)
+                 + rates.array_s(op.kv_read_bytes, op.m, where.kv)
+                 + rates.array_s(op.kv_write_bytes, 1, where.kv)) * n  # fmt: skip
+        in_b, out_b = pim_io_bytes(op, elem_bytes)
+        io = rates.io_s(in_b, out_b, spread) * n
+        in_bank = ((op.weight_bytes + op.kv_read_bytes) * passes + op.kv_write_bytes) * n
+        moved = rates.io_bytes(in_b, out_b, spread) * n
+        energy = {
+            "mem_in_bank": in_bank * 8 * pim.in_bank_j_per_bit,
+            "act": in_bank / dram.row_bytes * dram.act_pre_j,
+            "mem_off_chip": moved * 8 * pim.off_chip_j_per_bit,
+            "compute": op.macs * n * pim.alu_j_per_mac,
+        }
+        times = {"array": array, "io": io}
+        bound = "array" if array >= io else "io"
+        rate = rates.gemv_ops_per_s * dies / 1e9
+        limits = f"{pim.name} {dies} dies x {rates.gemv_ops_per_s / 1e9:.1f} GOPS = {rate:.0f} GOPS"
+        energy = {k: v for k, v in energy.items() if v}
+        return Cost(array + io, sum(energy.values()), bound, energy, limits, pim.name, times)
+    if use_aau and pim.has_aau:
+        per_unit = math.ceil(elements(op) / dies)
+        cpc = pim.aau_cycles_per_chunk * AAU_CHUNK_SCALE[op.kind]
+        cycles = pim.aau_base_cycles + cpc * math.ceil(per_unit / pim.aau_width)
+        secs = cycles / pim.clock_hz * n
+        energy = {"aau": elements(op) * n * pim.aau_j_per_elem,
+                  "mem_in_bank": op.act_bytes * n * 8 * pim.in_bank_j_per_bit}  # fmt: skip
+        label = f"{pim.name} AAU ({dies} x {pim.aau_width}-wide)"
+    else:
+        work = elements(op) * OPS_PER_ELEM[op.kind] * n
+        secs = work / (rates.peak_ops_per_s * dies * pim.compute_efficiency)
+        energy = {"compute": work / 2 * pim.alu_j_per_mac}
+        label = f"{pim.name} ALUs {rates.peak_ops_per_s * dies / 1e9:g} GOPS"
+    return Cost(secs, sum(energy.values()), "compute", energy, label, pim.name,
+                {"compute": secs})  # fmt: skip
 
 
 def on_pim(op: Op, pim: PimDevice, *, use_aau: bool, cross_bytes: int = 0) -> Cost:
     """The op inside PIM: bank ALUs at internal bandwidth, vector ops on the AAU or the ALUs.
 
     Bank ALUs serve ``n_alu`` tokens per weight pass, so a bandwidth-bound op takes
-    ``ceil(m / n_alu)`` passes (LP-Spec section V-B, research/peers.md 3.3).
+    ``ceil(m / n_alu)`` passes ([lpspec25] §V-B).
     ``cross_bytes`` are activations that cross the external bus to or from the host.
     """
     n = op.count

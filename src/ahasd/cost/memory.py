@@ -27,18 +27,29 @@ def _host_capacity(platform, device) -> int:
                    if d.kind == "cpu" and n != device.name))  # fmt: skip
 
 
-def plan_memory(platform, models: Sequence, *, precision: str, device: str) -> MemoryPlan:
-    """Fit the models' weights on ``device``; the excess streams from host memory each pass.
+def plan_memory(
+    platform, models: Sequence, *, precision: str, device: str, kv_tokens: int = 0
+) -> MemoryPlan:
+    """Fit the models' weights and KV caches on ``device``; excess weights stream from host
+    memory each pass.
 
-    Models are placed smallest first (the draft runs most often, so it stays resident); the
-    remainder of the first model that does not fit, and every later model, is offloaded.
-    Raises AhasdError when the weights fit neither on the device nor with the host's help.
+    The KV caches (``kv_tokens`` positions each) stay on the device; models' weights are placed
+    smallest first (the draft runs most often, so it stays resident); the remainder of the
+    first model that does not fit, and every later model, is offloaded.
+    Raises AhasdError when they fit neither on the device nor with the host's help.
     """
     dev = platform.device(device)
     holder = platform.device(dev.memory) if isinstance(dev, NpuDevice) else dev
     capacity = int(holder.capacity_bytes)
     sizes = {m.name: m.weight_bytes(precision) for m in models}
-    required = sum(sizes.values())
+    kv = sum(m.kv_bytes_per_token(precision) * kv_tokens for m in models)
+    required = sum(sizes.values()) + kv
+    if kv > capacity:
+        raise AhasdError(
+            f"models: the KV caches of {', '.join(sizes)} for {kv_tokens} tokens need "
+            f"{kv / 1e9:.1f} GB but {device} holds {capacity / 1e9:.1f} GB; accepted: fewer "
+            "tokens, a lower precision or a larger platform"
+        )
     if required <= capacity:
         return MemoryPlan(True, capacity, required, dict.fromkeys(sizes, 0), device)
     host = _host_capacity(platform, dev)
@@ -48,7 +59,7 @@ def plan_memory(platform, models: Sequence, *, precision: str, device: str) -> M
             f"{device} holds {capacity / 1e9:.1f} GB and host memory {host / 1e9:.1f} GB; "
             "accepted: smaller models, a lower precision or a larger platform"
         )
-    offload, free = {}, capacity
+    offload, free = {}, capacity - kv
     for name in sorted(sizes, key=lambda n: sizes[n]):
         keep = min(sizes[name], free)
         offload[name] = sizes[name] - keep

@@ -19,10 +19,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ahasd.cost.engines import Cost, on_npu, on_pim, on_roofline, with_sync
+from ahasd.cost.engines import Cost, on_npu, on_pim, on_pim_derived, on_roofline, with_sync
 from ahasd.errors import AhasdError, field_error
 from ahasd.hardware.devices import DramDevice, NpuDevice, PimDevice, RooflineDevice
+from ahasd.memory.model import Residence, dram_spec, pim_rates
 from ahasd.models.ops import MATRIX_KINDS, Op, OpKind, ops_for_phase
+from ahasd.models.shape import elem_bytes
 
 PLACEMENTS = ("npu", "gpu", "cpu", "pim", "pim-no-aau", "npu-pim-op", "gpu-hbmpim-op")
 ENGINE_ALIASES = {"gpu": "gpu", "pim": "pim", "hbm-pim": "pim"}
@@ -75,16 +77,44 @@ def _engine_for(op: Op, op_engine: Mapping[str, str] | None) -> str | None:
     return ENGINE_ALIASES[raw]
 
 
+def _npu(op: Op, platform, where: Residence | None, device: str | None = None,
+         cross_bytes: int = 0) -> Cost:  # fmt: skip
+    npu, mem = _npu_mem(platform, device)
+    dram = dram_spec(platform, mem.name) if mem.timing_s else None
+    return on_npu(op, npu, mem, cross_bytes=cross_bytes, dram=dram, where=where)
+
+
+def _pim(op: Op, platform, pim: PimDevice, where: Residence | None, precision: str, *,
+         use_aau: bool, cross_bytes: int = 0) -> Cost:  # fmt: skip
+    """PIM from the command model when the platform describes it, else the published roofline."""
+    rates = pim_rates(platform, pim, precision)
+    if rates is None:
+        return on_pim(op, pim, use_aau=use_aau, cross_bytes=cross_bytes)
+    if where is None:  # no placement given: the operand spread over every die of the package
+        spread = rates.dram.ranks and _everywhere(rates.dram)
+        where = Residence((), spread, (), spread)
+    return on_pim_derived(op, pim, rates, where, use_aau=use_aau,
+                          elem_bytes=elem_bytes(precision))  # fmt: skip
+
+
+def _everywhere(spec):
+    from ahasd.memory.pim import Spread
+
+    return Spread((spec.dies_per_channel,) * spec.channels)
+
+
 def op_cost(op: Op, platform, placement: str, **kw) -> Cost:
     """Cost of ``op`` (all ``op.count`` instances) under ``placement``.
 
     Keywords: ``precision`` (gpu/cpu rate, default int8), ``offload_fraction`` (gpu/cpu),
     ``resident_bytes`` (cpu/gpu: the model's weights, for the cache level), ``device`` (a
-    specific device name), ``engine`` (gpu-hbmpim-op: "gpu" or "pim").
+    specific device name), ``engine`` (gpu-hbmpim-op: "gpu" or "pim"), ``where`` (a
+    :class:`~ahasd.memory.model.Residence`: the ranks holding the model, for the memory layer).
     """
+    where = kw.get("where")
+    precision = kw.get("precision", "int8")
     if placement == "npu":
-        npu, mem = _npu_mem(platform, kw.get("device"))
-        return on_npu(op, npu, mem)
+        return _npu(op, platform, where, kw.get("device"))
     if placement in ("gpu", "cpu"):
         dev = _device(platform, placement, (RooflineDevice,), kw.get("device"))
         return on_roofline(op, dev, precision=kw.get("precision", "int8"),
@@ -92,14 +122,14 @@ def op_cost(op: Op, platform, placement: str, **kw) -> Cost:
                            resident_bytes=float(kw.get("resident_bytes", 0.0)))  # fmt: skip
     if placement == "pim":
         pim = _device(platform, placement, (PimDevice,), kw.get("device"))
-        return on_pim(op, pim, use_aau=True)
+        return _pim(op, platform, pim, where, precision, use_aau=True)
     if placement == "pim-no-aau":
-        return _pim_no_aau(op, platform, kw.get("device"))
+        return _pim_no_aau(op, platform, kw.get("device"), where, precision)
     if placement == "npu-pim-op":
-        return _npu_pim_op(op, platform)
+        return _npu_pim_op(op, platform, where, precision)
     if placement == "gpu-hbmpim-op":
-        return _gpu_hbmpim_op(op, platform, kw.get("engine"), kw.get("precision", "int8"),
-                              float(kw.get("offload_fraction", 0.0)))  # fmt: skip
+        return _gpu_hbmpim_op(op, platform, kw.get("engine"), precision,
+                              float(kw.get("offload_fraction", 0.0)), where)  # fmt: skip
     raise field_error("placement", placement, ", ".join(PLACEMENTS))
 
 
@@ -107,31 +137,32 @@ _NPU_SIDE = frozenset({OpKind.ATTN_SCORE, OpKind.ATTN_VALUE, OpKind.SOFTMAX, OpK
                        OpKind.ACTIVATION, OpKind.ELEMENTWISE})  # fmt: skip
 
 
-def _pim_no_aau(op: Op, platform, device: str | None) -> Cost:
+def _pim_no_aau(op: Op, platform, device: str | None, where, precision: str) -> Cost:
     pim = _device(platform, "pim-no-aau", (PimDevice,), device)
     if op.kind not in _NPU_SIDE:
-        return on_pim(op, pim, use_aau=False)
-    npu, mem = _npu_mem(platform)
-    return with_sync(on_npu(op, npu, mem, cross_bytes=op.act_bytes), pim.op_sync_s, op.count)
+        return _pim(op, platform, pim, where, precision, use_aau=False)
+    return with_sync(_npu(op, platform, where, cross_bytes=op.act_bytes), pim.op_sync_s, op.count)
 
 
-def _npu_pim_op(op: Op, platform) -> Cost:
-    npu, mem = _npu_mem(platform)
+def _npu_pim_op(op: Op, platform, where, precision: str) -> Cost:
     pim = _device(platform, "npu-pim-op", (PimDevice,), None)
-    best = on_npu(op, npu, mem)
+    best = _npu(op, platform, where)
     if op.kind in MATRIX_KINDS:
-        on_p = on_pim(op, pim, use_aau=False, cross_bytes=op.act_bytes)
+        on_p = _pim(op, platform, pim, where, precision, use_aau=False, cross_bytes=op.act_bytes)
         if on_p.seconds < best.seconds:
             best = on_p
     return with_sync(best, pim.op_sync_s, op.count)
 
 
-def _gpu_hbmpim_op(op: Op, platform, engine: str | None, precision: str, frac: float) -> Cost:
+def _gpu_hbmpim_op(op: Op, platform, engine: str | None, precision: str, frac: float,
+                   where) -> Cost:  # fmt: skip
     gpu = _device(platform, "gpu", (RooflineDevice,), None)
     pim = _device(platform, "gpu-hbmpim-op", (PimDevice,), None)
     choices = {
         "gpu": lambda: on_roofline(op, gpu, precision=precision, offload_fraction=frac),
-        "pim": lambda: on_pim(op, pim, use_aau=False, cross_bytes=op.act_bytes),
+        "pim": lambda: _pim(
+            op, platform, pim, where, precision, use_aau=False, cross_bytes=op.act_bytes
+        ),  # fmt: skip
     }
     if engine is not None:
         cost = choices[ENGINE_ALIASES.get(engine, engine)]()
@@ -153,6 +184,7 @@ def step_cost(
     op_engine: Mapping[str, str] | None = None,
     device: str | None = None,
     memo: dict | None = None,
+    where: Residence | None = None,
 ) -> StepCost:
     """Cost of one step (sum over its operators; ops within a step run one after another).
 
@@ -170,6 +202,8 @@ def step_cost(
           "resident_bytes": weights}  # fmt: skip
     if device is not None:
         kw["device"] = device
+    if where is not None:
+        kw["where"] = where
     pairs = []
     for op in ops:
         engine = _engine_for(op, op_engine) if placement == "gpu-hbmpim-op" else None

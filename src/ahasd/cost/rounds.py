@@ -1,4 +1,4 @@
-"""The speculative round formula, with the decode loop's own time (edge SD, paper C §4.3 form).
+"""The speculative round formula, with the decode loop's own time ([edgesd] §III form).
 
 One synchronous round drafts γ tokens, verifies γ + 1 positions and commits:
 

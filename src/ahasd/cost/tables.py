@@ -22,7 +22,7 @@ class StepCostTable:
     """Step costs of one model under one placement on one platform, per (phase, n, kv bucket)."""
 
     __slots__ = ("platform", "model", "placement", "precision", "kv_bucket", "offload_bytes",
-                 "op_engine", "device", "_hot", "_detail", "_ops")  # fmt: skip
+                 "op_engine", "device", "where", "_hot", "_detail", "_ops")  # fmt: skip
 
     def __init__(
         self,
@@ -35,6 +35,7 @@ class StepCostTable:
         offload_bytes: int = 0,
         op_engine: Mapping[str, str] | None = None,
         device: str | None = None,
+        where=None,
     ) -> None:
         if placement not in PLACEMENTS:
             raise field_error("placement", placement, ", ".join(PLACEMENTS))
@@ -45,6 +46,7 @@ class StepCostTable:
         self.precision, self.kv_bucket, self.offload_bytes = precision, kv_bucket, offload_bytes
         self.op_engine = dict(op_engine) if op_engine else None
         self.device = device
+        self.where = where  # Residence of the model (memory layer); None = everywhere
         self._hot: dict[tuple[str, int, int], tuple[float, float, Mapping[str, float]]] = {}
         self._detail: dict[tuple[str, int, int], StepCost] = {}
         self._ops: dict = {}  # operator costs shared by the entries (step_cost's memo)
@@ -66,7 +68,7 @@ class StepCostTable:
                 self.platform, self.model, placement=self.placement, phase=phase,
                 n_tokens=n_tokens, kv_len=key[2], precision=self.precision,
                 offload_bytes=self.offload_bytes, op_engine=self.op_engine, device=self.device,
-                memo=self._ops,
+                memo=self._ops, where=self.where,
             )  # fmt: skip
             self._detail[key] = found
         return found

@@ -1,4 +1,4 @@
-"""Task-level asynchronous speculative decoding (AHASD's idea in software, research/ahasd.md).
+"""Task-level asynchronous speculative decoding (AHASD's idea in software, [ahasd26]).
 
 A draft thread drafts batches ahead into a queue while the main thread verifies with the target.
 A rejection squashes every look-ahead batch (epoch bump). EDC decides after each batch whether
@@ -7,7 +7,7 @@ fits the predicted remaining verification time (software stand-in for PIM pre-ve
 has no second target engine). TVC's tables are fed with measured step times in nanoseconds.
 
 Losslessness: every committed token is tested against the target conditioned on the committed
-prefix with the exact q it was drawn from (algorithms.md §5); when a batch is fully accepted and a
+prefix with the exact q it was drawn from ([pearl], [amusd]); when a batch is fully accepted and a
 look-ahead batch is already being drafted on top of it, the bonus token is skipped (PEARL's
 post-verify mode) so that batch stays valid.
 """

@@ -2,7 +2,7 @@
 
 One round follows the driving loop of docs/dev/contracts.md (policies): draft until the policy
 stops or the cap is hit, verify in one target pass, commit accepted + one target token, roll both
-KV caches back (algorithms.md §1.1 step 6), tell the policy.
+KV caches back ([leviathan23]), tell the policy.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ DEFAULT_TREE_WIDTHS = (3, 2, 1, 1)  # children per node at depth 1..4: 3+6+6+6 =
 
 @dataclass
 class GenerationResult:
-    """Tokens plus the metrics of DESIGN.md §4 measured on this run."""
+    """Tokens plus the metrics of docs/metrics.md measured on this run."""
 
     tokens: list[int]
     wall_s: float

@@ -38,13 +38,19 @@ class ArchSpec:
 
 @dataclass(frozen=True, slots=True)
 class DemoSize:
-    """Corpus bytes, sequence length, batch size and the two architectures."""
+    """Corpus bytes, sequence length, batch size, the two architectures, torch threads.
+
+    ``threads`` None keeps torch's default (one per core). The small sizes train on one thread:
+    their operators are too small to split, and two threads made a step 4x dearer in CPU time
+    (and slower in wall time) on a 2-core host shared with other jobs.
+    """
 
     corpus_bytes: int
     seq_len: int
     batch: int
     target: ArchSpec
     draft: ArchSpec
+    threads: int | None = None
 
 
 SIZES = {
@@ -58,11 +64,11 @@ SIZES = {
     ),
     # a few seconds: quick experiments
     "small": DemoSize(
-        200_000, 32, 8, ArchSpec(48, 2, 4, 96, 60, 3e-3), ArchSpec(24, 1, 2, 48, 60, 3e-3)
+        200_000, 32, 8, ArchSpec(48, 2, 4, 96, 60, 3e-3), ArchSpec(24, 1, 2, 48, 60, 3e-3), 1
     ),
     # tests: about a second
     "tiny": DemoSize(
-        50_000, 32, 4, ArchSpec(32, 1, 4, 64, 25, 3e-3), ArchSpec(16, 1, 2, 32, 25, 3e-3)
+        50_000, 32, 4, ArchSpec(32, 1, 4, 64, 25, 3e-3), ArchSpec(16, 1, 2, 32, 25, 3e-3), 1
     ),
 }
 
@@ -126,9 +132,24 @@ def _model(spec: ArchSpec, seq_len: int) -> Any:
 
 
 def train_one(
-    spec: ArchSpec, data: np.ndarray, size: DemoSize, seed: int, log: Any = None
+    spec: ArchSpec, data: np.ndarray, size: DemoSize, seed: int, progress: Any = None
 ) -> tuple[Any, list[float]]:
-    """Next-byte training with AdamW and a cosine schedule; returns the model and loss curve."""
+    """Next-byte training with AdamW and a cosine schedule; returns the model and loss curve.
+
+    ``progress(step, steps, loss)``, when given, is called after every step.
+    """
+    threads = torch.get_num_threads()
+    if size.threads is not None:
+        torch.set_num_threads(size.threads)
+    try:
+        return _train(spec, data, size, seed, progress)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train(
+    spec: ArchSpec, data: np.ndarray, size: DemoSize, seed: int, progress: Any
+) -> tuple[Any, list[float]]:
     torch.manual_seed(seed)
     model = _model(spec, size.seq_len)
     rng = np.random.default_rng(np.random.SeedSequence(seed))
@@ -148,8 +169,8 @@ def train_one(
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         losses.append(float(loss.detach()))
-        if log is not None and (step % 100 == 0 or step == spec.steps - 1):
-            log(f"step {step + 1}/{spec.steps} loss {losses[-1]:.3f}")
+        if progress is not None:
+            progress(step + 1, spec.steps, losses[-1])
     return model.eval(), losses
 
 
@@ -158,10 +179,17 @@ def _loss(model: Any, x: torch.Tensor) -> torch.Tensor:
     return torch.nn.functional.cross_entropy(logits.reshape(-1, VOCAB), x[:, 1:].reshape(-1))
 
 
+def _reporter(progress: Any, label: str) -> Any:
+    return lambda step, steps, loss: progress(label, step, steps, f"loss {loss:.3f}")
+
+
 def make_demo_models(
-    out: str | Path, *, size: str = "full", seed: int = 0, log: Any = None
+    out: str | Path, *, size: str = "full", seed: int = 0, progress: Any = None
 ) -> dict:
-    """Train and save ``out/target`` and ``out/draft`` (config.json, safetensors, tokenizer)."""
+    """Train and save ``out/target`` and ``out/draft`` (config.json, safetensors, tokenizer).
+
+    ``progress(label, step, steps, note)``, when given, follows each model's training.
+    """
     if size not in SIZES:
         raise field_error("size", size, ", ".join(SIZES))
     spec = SIZES[size]
@@ -171,7 +199,9 @@ def make_demo_models(
     summary: dict[str, Any] = {"size": size, "seed": seed, "corpus_bytes": int(len(data))}
     for role, arch, s in (("target", spec.target, seed), ("draft", spec.draft, seed + 1)):
         t0 = time.perf_counter()
-        model, losses = train_one(arch, data, spec, s, log)
+        label = f"training the {role} ({arch.layers} x {arch.hidden})"
+        report = None if progress is None else _reporter(progress, label)
+        model, losses = train_one(arch, data, spec, s, report)
         d = out / role
         d.mkdir(parents=True, exist_ok=True)
         model.save_pretrained(str(d), safe_serialization=True)

@@ -121,7 +121,7 @@ def round_figures(
     max_new: int,
     tick: Callable[[str], None] = lambda _what: None,
 ) -> tuple[dict[RunSpec, Any], Any]:
-    """Every spec once, and target-only before, halfway and after them (``tick`` before each
+    """Every spec once, and target-only before, halfway and after them (``tick`` after each
     run); the target-only run of median speed is the round's baseline, so that one slow moment
     of a shared host does not move every speedup of the round."""
     from ahasd.engine.decode import target_only
@@ -130,11 +130,11 @@ def round_figures(
     half = len(specs) // 2
     for i, spec in enumerate([*specs, None]):
         if i in (0, half, len(specs)):
-            tick("target-only")
             ars.append(target_only(target, ids, max_new_tokens=max_new))
+            tick("target-only")
         if spec is not None:
-            tick(f"{spec.label} {spec.mode}")
             runs[spec] = run_one(spec, draft, target, ids, max_new)
+            tick(f"{spec.label} {spec.mode}")
     return runs, sorted(ars, key=lambda r: r.tokens_per_s)[len(ars) // 2]
 
 

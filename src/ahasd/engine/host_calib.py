@@ -1,7 +1,7 @@
 """Micro-benchmarks that calibrate the ``host-cpu`` cost model for the real engine.
 
 Never the timings of the model under test (the edge-SD method calibrates the device, then predicts
-the model; research/peers.md §4.3):
+the model; [edgesd] §III):
 
 * weight streaming: torch fp32 ``linear`` over fixed generic matrices, at several working-set
   sizes (which exposes the cache level) and token widths (1 token takes the matrix-vector path,

@@ -36,26 +36,28 @@ def pair_preset_values(
     seconds: float = 2.0,
     rounds: int = 3,
     reps: int = 10,
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[..., None] | None = None,
 ) -> dict[str, float]:
-    """``cpu`` preset fields (YAML units) for ``pair``, medians over ``rounds`` calibrations."""
+    """``cpu`` preset fields (YAML units) for ``pair``, medians over ``rounds`` calibrations;
+    ``progress(label, done, total)`` as each round finishes."""
     from ahasd.models import load_model
 
-    tick = progress or (lambda _what: None)
+    report = progress or (lambda label, done, total: None)
+    label = "calibrating host-cpu for the pair (rounds)"
+    report(label, 0, rounds)
     shapes = load_model(str(pair.draft_dir)), load_model(str(pair.target_dir))
     d, t = CachedLM(pair.draft), CachedLM(pair.target)
     cals, loops, refills = [], [], []
     for r in range(rounds):
-        tick(f"round {r + 1}/{rounds}: host micro-benchmarks")
         # one-token steps suffice: the multi-token rates come from the streaming curve (widths
         # 1, 2, 4, 8, interpolated between), the framework time from the one-token miniature
         pred = predict_steps(d, t, shapes, kv_len, (1,), calib_s=seconds / rounds, reps=reps)
         cals.append(pred.calibration)
-        tick(f"round {r + 1}/{rounds}: decode-loop stand-ins")
         loop = measure_loop_overheads(KvShape.of(d), KvShape.of(t), seconds / rounds,
                                       asynchronous=False)  # fmt: skip
         loops.append(loop)
         refills.append(draft_refill_s(pred.calibration, shapes, loop, seconds / rounds / 2))
+        report(label, r + 1, rounds)
     return preset_values(cals, loops, refills, shapes, kv_len)
 
 

@@ -97,7 +97,7 @@ class CachedLM:
         """Append tree nodes; a node sees the prefix before the tree, its ancestors and itself.
 
         ``parents`` index the tree segment since :meth:`begin_tree` (-1 = attached to the
-        prefix); positions are tree start + depth (algorithms.md §2.1).
+        prefix); positions are tree start + depth ([specinfer]).
         """
         n, seg0 = len(tokens), self.length - self.tree_start
         for i, par in enumerate(parents):

@@ -2,7 +2,7 @@
 
 For every generated position the target's token is fixed; one forward of each model over the
 whole sequence gives p and q at every position, from which the trace schema's columns follow
-(docs/dev/contracts.md, traces; DESIGN.md §3 "Token traces").
+(docs/dev/contracts.md, traces; docs/traces.md).
 """
 
 from __future__ import annotations
@@ -73,8 +73,12 @@ def record_trace(
     max_new_tokens: int = 128,
     sampling: SamplingConfig | None = None,
     dataset: str = "prompts",
+    progress: Any = None,
 ) -> Any:
-    """A TokenTrace whose rows are the target's generated positions, prompts concatenated."""
+    """A TokenTrace whose rows are the target's generated positions, prompts concatenated.
+
+    ``progress(label, done, total)``, when given, is called as each prompt finishes.
+    """
     from ahasd.traces import TokenTrace, TraceMeta
 
     cfg = sampling or SamplingConfig()
@@ -85,6 +89,8 @@ def record_trace(
         out = target_only(pair.target, ids, sampling=run_cfg, max_new_tokens=max_new_tokens)
         for k, v in position_stats(pair.draft, pair.target, ids, out.tokens, cfg).items():
             cols.setdefault(k, []).append(v)
+        if progress is not None:
+            progress(f"recording {max_new_tokens} tokens per prompt", i + 1, len(prompts))
     meta = TraceMeta(
         pair=pair.name,
         dataset=dataset,

@@ -1,8 +1,8 @@
-"""Lossless speculative sampling (Leviathan et al. 2023; research/algorithms.md §1, §2.2).
+"""Lossless speculative sampling ([leviathan23], [chen23]; tree children as [specinfer], [eagle2]).
 
 Everything here works on fp32 probabilities that are *exactly* the distributions sampled from:
 temperature, top-k and top-p are applied by one function to both p (target) and q (draft), so the
-q-mismatch bug of HF #47932 / DeepSpec #31 (algorithms.md §1.5) cannot happen. Random numbers come
+q-mismatch bug of [hf-assisted] issue #47932 (and DeepSpec #31) cannot happen. Random numbers come
 from a numpy Generator, so a seed fixes every draw.
 """
 
@@ -79,7 +79,7 @@ def choose(pr: torch.Tensor, cfg: SamplingConfig, rng: np.random.Generator) -> i
 
 
 def residual(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
-    """norm(max(0, p - q)); an all-zero residual (p == q) falls back to p (algorithms.md §1.5)."""
+    """norm(max(0, p - q)); an all-zero residual (p == q) falls back to p, not NaN."""
     r = torch.clamp(p - q, min=0.0)
     total = float(r.sum())
     return p if total <= 0.0 or not math.isfinite(total) else r / total
@@ -111,7 +111,7 @@ def verify_chain(
 def verify_children(
     p: torch.Tensor, children: list[int], cfg: SamplingConfig, rng: np.random.Generator
 ) -> tuple[int | None, int]:
-    """Multi-candidate acceptance for deterministic (top-k) children (algorithms.md §2.2).
+    """Multi-candidate acceptance for deterministic (top-k) children ([eagle2]).
 
     The proposal is a point mass: accept child x with probability p(x); on rejection zero p(x),
     renormalise and try the next. Returns (index of the accepted child or None, token emitted).

@@ -1,4 +1,4 @@
-"""Cost-model validation, the edge-SD paper's method (research/peers.md §4.3).
+"""Cost-model validation, the edge-SD paper's method ([edgesd] §III).
 
 Measure draft-step and verify(n) latencies of the real models, calibrate the ``host-cpu`` preset
 by micro-benchmarks only (:mod:`ahasd.engine.host_calib`: numpy GEMM rate, torch ``linear``
@@ -11,6 +11,7 @@ with the decode loop's own time (:mod:`ahasd.engine.loop_calib`, stand-ins of th
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from statistics import median
@@ -54,7 +55,7 @@ def validate(
     gammas: tuple[int, ...] = e2e.E2E_GAMMAS,
     adaptive: str | None = e2e.ADAPTIVE,
     modes: tuple[str, ...] = e2e.MODES,
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[..., None] | None = None,
 ) -> dict[str, Any]:
     """Predicted vs measured per phase and end to end.
 
@@ -64,7 +65,8 @@ def validate(
     plus ``gamma``, and ``adaptive``, in each of ``modes``). A row is the median over rounds of
     each side. Why: a shared or throttled host drifts by tens of percent within seconds, and a
     calibration taken in one state and runs timed in another disagree for that reason alone.
-    ``progress`` is called with a short description before each task (:func:`task_count`).
+    ``progress(label, done, total, note)``, when given, is called as each task finishes (the
+    calibration, the loop benchmark and each run of every round; ``note`` says what ran).
     """
     from ahasd.models import load_model
 
@@ -73,24 +75,31 @@ def validate(
     if pair.device.type != "cpu" or pair.dtype != torch.float32:
         raise field_error("device/dtype", f"{pair.device}/{pair.dtype}",
                           "cpu/fp32 (validate checks the host-cpu cost model in fp32)")  # fmt: skip
-    tick = progress or (lambda _what: None)
     shapes = load_model(str(pair.draft_dir)), load_model(str(pair.target_dir))
     d, t = CachedLM(pair.draft), CachedLM(pair.target)
     specs = e2e.run_specs(tuple(sorted(set(gammas) | {gamma})), adaptive, modes)
     longest = e2e.max_draft_len(specs)
     ns = tuple(sorted(set(widths) | {1, gamma + 1} | set(range(1, longest + 2))))
     ids = prompt_ids or [1 + (i % 200) for i in range(kv_len)]
+    report = progress or (lambda label, done, total, note="": None)
+    label = f"validate: {rounds} rounds of calibration, steps and {len(specs) + 3} runs"
+    total, done = task_count(rounds, len(specs)), itertools.count(1)
+
+    def tick(note: str) -> None:
+        report(label, next(done), total, note)
+
+    report(label, 0, total)
     preds, figs = [], []
     for r in range(rounds):
-        tick(f"round {r + 1}/{rounds}: calibrate and time steps")
         p = predict_steps(d, t, shapes, kv_len, ns, calib_s=calib_s / rounds, reps=reps,
                           overhead=dispatch, measure=True)  # fmt: skip
-        tick(f"round {r + 1}/{rounds}: loop micro-benchmark")
+        tick(f"round {r + 1}: calibrated, {len(ns) + 1} steps timed")
         loop = measure_loop_overheads(KvShape.of(d), KvShape.of(t), calib_s / rounds)
-        at = f"round {r + 1}/{rounds}: run "
+        refill = draft_refill_s(p.calibration, shapes, loop, calib_s / rounds / 2)
+        tick(f"round {r + 1}: decode loop on stand-ins, draft re-read")
+        at = f"round {r + 1}: "
         runs, ar = e2e.round_figures(specs, d, t, ids, max_new_tokens, lambda w, a=at: tick(a + w))
         measured = (p.measured_s[("draft", 1)], {n: p.measured_s[("verify", n)] for n in ns})
-        refill = draft_refill_s(p.calibration, shapes, loop, calib_s / rounds / 2)
         figs.append(e2e.RoundFigures(runs, ar, (p.draft_s, p.verify_s), measured, loop, refill))
         preds.append(p)
     keys = [("draft", 1)] + [("verify", n) for n in sorted(set(widths) | {1, gamma + 1})]
@@ -130,8 +139,7 @@ def draft_refill_s(
     return measure_refill_s(*sizes, gap, budget_s)
 
 
-def task_count(rounds: int, gamma: int, gammas: tuple[int, ...] = e2e.E2E_GAMMAS) -> int:
-    """How many times :func:`validate` calls ``progress`` (default policies and modes): per
-    round, calibration, the loop benchmark, three target-only runs and one per configuration."""
-    specs = e2e.run_specs(tuple(sorted(set(gammas) | {gamma})))
-    return rounds * (2 + len({0, len(specs) // 2, len(specs)}) + len(specs))
+def task_count(rounds: int, n_specs: int) -> int:
+    """Tasks of :func:`validate`: per round, the calibration, the loop benchmark, three
+    target-only runs and one run per configuration."""
+    return rounds * (2 + len({0, n_specs // 2, n_specs}) + n_specs)

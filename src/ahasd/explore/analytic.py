@@ -2,13 +2,15 @@
 
 For screening thousands of design points per second, not for final numbers. Per point:
 
-- tokens per round E = (1 − α^{γ+1}) / (1 − α)   (Leviathan; research/algorithms.md §1.2),
+- tokens per round E = (1 − α^{γ+1}) / (1 − α)   ([leviathan23]),
   with α the per-token acceptance of the point's own trace (``trace_stats``);
 - round time T = γ·t_draft(1, L) + t_verify(γ+1, L) for synchronous systems, and
   max(γ·t_draft, t_verify) for the asynchronous ones (draft on PIM overlaps verify on the NPU),
   with step costs from ``StepCostTable`` at the mid-generation KV length L = prompt + tokens/2
   (taken every ``KV_KNOT_TOKENS`` of KV and interpolated linearly in between);
-- energy per round = γ·e_draft + e_verify + (sum of static power)·T;
+- energy per round = γ·e_draft + e_verify + (sum of static power)·T, and on platforms with a
+  described DRAM the memory layer's time-based energy: every die in power-down plus refresh all
+  the time, a die active while a task of its model runs, ungated PIM units leaking;
 - γ = the config's ``gamma``, the ``fixed`` policy's γ, or, for adaptive policies, the best
   fixed γ in 1..(the policy's ``max_len`` cap) — an optimistic stand-in for adaptive drafting
   that ignores EDC/TVC, look-ahead and wasted drafts.
@@ -35,7 +37,7 @@ KV_KNOT_TOKENS = 256  # cost-table knots for the analytic path (benchmark prints
 
 
 def expected_tokens(alpha: np.ndarray, gamma: np.ndarray) -> np.ndarray:
-    """E[N+1] = (1 − α^{γ+1})/(1 − α), and γ + 1 at α = 1 (research/algorithms.md §1.2)."""
+    """E[N+1] = (1 − α^{γ+1})/(1 − α), and γ + 1 at α = 1 ([leviathan23])."""
     alpha = np.asarray(alpha, dtype=np.float64)
     gamma = np.asarray(gamma, dtype=np.float64)
     a = np.clip(alpha, 0.0, 1.0)
@@ -78,6 +80,7 @@ def _table(
     precision: str,
     kv_bucket: int,
     offload_bytes: int,
+    where: Any = None,
 ):
     from ahasd.cost import StepCostTable
     from ahasd.models import load_model
@@ -90,7 +93,21 @@ def _table(
         precision=precision,
         kv_bucket=kv_bucket,
         offload_bytes=offload_bytes,
+        where=where,
     )
+
+
+def _memory(cfg: Any, platform: Any, system: str):
+    """The run's memory model (as ``prepare`` builds it), or None."""
+    from ahasd.memory.model import build_memory
+    from ahasd.models import load_model
+    from ahasd.systems.base import SYSTEMS
+
+    if not SYSTEMS.get(system).uses_memory_model:
+        return None
+    kv_tokens = cfg.prompt_len + cfg.tokens + cfg.queue_depth * 8
+    return build_memory(platform, load_model(cfg.draft), load_model(cfg.target),
+                        precision=cfg.precision, kv_tokens=kv_tokens)  # fmt: skip
 
 
 @lru_cache(maxsize=4096)
@@ -137,6 +154,7 @@ def _offloads(cfg: Any, platform: Any, placement: str, memory_device: str) -> di
         [load_model(cfg.draft), load_model(cfg.target)],
         precision=cfg.precision,
         device=memory_device,
+        kv_tokens=cfg.prompt_len + cfg.tokens,
     )
     return {k: int(v) for k, v in plan.offload_bytes.items()}
 
@@ -172,6 +190,7 @@ def _group_key(cfg: Any) -> tuple:
         cfg.precision,
         cfg.kv_bucket,
         cfg.use_aau,
+        cfg.prompt_len + cfg.tokens + cfg.queue_depth * 8,  # KV sizes the placement
     )
 
 
@@ -215,13 +234,18 @@ def _evaluate_group(
     pkey = (first.platform, _group_key(first)[2])
     platform = cached_platform(*pkey)
     offload = _offloads(first, platform, vp, SYSTEMS.get(first.system).memory_device)
-    t_d = _table(
-        pkey, first.draft, dp, first.precision, first.kv_bucket, offload.get(first.draft, 0)
+    mem = _memory(first, platform, first.system)
+    where = {r: mem.residence(r) if mem else None for r in ("draft", "target")}
+    t_d = _table(pkey, first.draft, dp, first.precision, first.kv_bucket,
+                 offload.get(first.draft, 0), where["draft"])  # fmt: skip
+    t_v = _table(pkey, first.target, vp, first.precision, first.kv_bucket,
+                 offload.get(first.target, 0), where["target"])  # fmt: skip
+    from ahasd.memory.energy import package_power
+
+    mem_floor, draft_w, verify_w = package_power(mem)
+    static_w = mem_floor + sum(
+        float(getattr(d, "static_w", 0.0) or 0.0) for d in platform.devices.values()
     )
-    t_v = _table(
-        pkey, first.target, vp, first.precision, first.kv_bucket, offload.get(first.target, 0)
-    )
-    static_w = sum(float(getattr(d, "static_w", 0.0) or 0.0) for d in platform.devices.values())
     alpha = np.array(
         [_alpha(c.profile, c.trace, c.draft, c.target, c.tokens, c.seed) for c in cfgs]
     )
@@ -234,6 +258,8 @@ def _evaluate_group(
     cost = _cost_grid(t_d, t_v, np.unique(kv), gmax, kv_knot)
     k = np.searchsorted(np.unique(kv), kv)
     g = gammas[None, :]
+    cost["ed"] = cost["ed"] + draft_w * cost["td"]  # the draft's dies active while it runs
+    cost["ev"] = cost["ev"] + verify_w * cost["tv"]
     m = round_metrics(
         alpha=alpha[:, None],
         gamma=g,

@@ -2,8 +2,8 @@
 
 Only what a design point switches or sizes is counted (AAU, EDC, TVC, unverified-draft queue,
 GTSU), so the objective ranks designs by the area they add; the DRAM die itself is the same for
-all of them. Published areas are from AHASD's manuscript table (research/ahasd.md §5.4, column
-[P]); GTSU has no [P] figure and uses the [R2] table. EDC/TVC scale with their storage bits and
+all of them. Published areas are from AHASD's manuscript table ([ahasd26] area
+table); GTSU has no figure there and uses [ahasd-resim]'s. EDC/TVC scale with their storage bits and
 the queue with its depth, relative to the sizes those areas were reported for (an assumption:
 area ∝ bits, as for SRAM tables). Systems without the additions add 0 mm².
 """
@@ -13,11 +13,11 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-AAU_MM2 = 1.25  # [P] research/ahasd.md §5.4 (28 nm, Yosys + OpenROAD)
-EDC_MM2 = 0.05  # [P] §5.4, at the default EDC table sizes
-TVC_MM2 = 0.03  # [P] §5.4, at the default TVC table sizes
-QUEUE_MM2 = 0.01  # [P] §5.4, async queues at 8 entries (ahasd.md §1.2)
-GTSU_MM2 = 0.006  # [R2] §5.4 (no [P] figure)
+AAU_MM2 = 1.25  # [ahasd26] area table (28 nm, Yosys + OpenROAD)
+EDC_MM2 = 0.05  # [ahasd26] area table, at the default EDC table sizes
+TVC_MM2 = 0.03  # [ahasd26] area table, at the default TVC table sizes
+QUEUE_MM2 = 0.01  # [ahasd26] area table, queues at 8 entries ([ahasd-resim])
+GTSU_MM2 = 0.006  # [ahasd-resim] (no figure in [ahasd26])
 QUEUE_REF_DEPTH = 8
 
 ADDITIONS = {"ahasd": True, "npu-pim-async": False}  # system -> has AAU/EDC/TVC/GTSU flags

@@ -1,4 +1,4 @@
-"""One design point → one flat result row, in-process (STYLE.md rule 12)."""
+"""One design point → one flat result row, in-process."""
 
 from __future__ import annotations
 

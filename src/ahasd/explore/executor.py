@@ -4,7 +4,7 @@ One small interface (``map``) behind three back ends: in-process (``jobs=1``), a
 pool (default; a ``forkserver``/``spawn`` context so workers never inherit typer/rich state or
 threads), and Ray (the ``[ray]`` extra, imported lazily). Items are cut into deterministic,
 contiguous chunks, and every back end returns the same list, so results never depend on the
-executor (DESIGN.md §5, STYLE.md rule 12).
+executor (the determinism invariant of docs/metrics.md).
 """
 
 from __future__ import annotations

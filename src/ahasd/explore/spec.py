@@ -2,7 +2,7 @@
 
 A spec is YAML validated into :class:`SweepSpec`; :func:`expand` turns it into fully resolved
 ``SimConfig`` points (grid or seeded random sampling) and validates every one of them before any
-work starts, so a typo fails in a second with one line naming the path (STYLE.md rule 3).
+work starts, so a typo fails in a second with one line naming the path.
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """SpecPIM design evaluator: architecture + dataflow genome -> time and energy per token.
 
-research/peers.md §2.2–2.3 and §2.6. The architecture genome picks the memory technology (HBM2
-or GDDR6, SpecPIM §7.1 access energies 5.47 / 6.48 pJ/bit, via the preset's ``pim`` switch),
-how many of its stacks/channels are PIM-enabled (the rest are normal memory whose bandwidth the
-xPU reads), and how the PIM ones are split between the draft and the target model. The dataflow
-genome binds every operator of each model wholly to one engine (xPU or PIM, never split) and
-chooses serial or concurrent draft/target execution.
+[specpim24] as [h2llm] and [saddle26] describe it. The architecture genome picks the memory
+technology (HBM2 or GDDR6, SpecPIM §7.1 access energies 5.47 / 6.48 pJ/bit, via the preset's ``pim``
+switch), how many of its stacks/channels are PIM-enabled (the rest are normal memory whose bandwidth
+the xPU reads), and how the PIM ones are split between the draft and the target model. The dataflow
+genome binds every operator of each model wholly to one engine (xPU or PIM, never split) and chooses
+serial or concurrent draft/target execution.
 
 Times and energies come from the cost layer (``op_cost`` with placement ``gpu-hbmpim-op``) on a
 platform variant per (architecture, model); this module only sums them. Concurrent execution
@@ -31,7 +31,7 @@ PLATFORM = "specpim-2x4090l-hbmpim"
 PLACEMENT = "gpu-hbmpim-op"
 # memory type -> the preset switch that describes it (SpecPIM Table 2 spans HBM2 and GDDR6)
 MEMORY_SWITCH = {"hbm2": "hbm-pim", "gddr6": "gddr6-aim"}
-# SpecPIM §7.1 access energies from TPU-v4i (research/peers.md §2.2)
+# SpecPIM §7.1 access energies from TPU-v4i ([specpim24] §7.1)
 MEMORY_PJ_PER_BIT = {"hbm2": 5.47, "gddr6": 6.48}
 ATTENTION_OPS = frozenset({"attn-score", "softmax", "attn-value"})
 

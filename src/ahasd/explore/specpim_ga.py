@@ -1,9 +1,9 @@
 """SpecPIM's architecture + dataflow co-exploration: a genetic algorithm per (model pair, γ).
 
-research/peers.md §2.3 (SpecPIM searches offline with a GA, one design per draft length; the
-H2-LLM artifact's operators: re-sample, mutations at several depths, crossover, top-K
-selection) and §2.6 (genome contents). The evaluator is :mod:`specpim_eval`. Every random draw
-comes from one ``numpy`` Generator seeded by ``seed``, so a search is deterministic.
+[saddle26], [h2llm] (SpecPIM searches offline with a GA, one design per draft length; the H2-LLM
+artifact's operators: re-sample, mutations at several depths, crossover, top-K selection) and
+[specpim24] (what the genome holds). The evaluator is :mod:`specpim_eval`. Every random draw comes
+from one ``numpy`` Generator seeded by ``seed``, so a search is deterministic.
 """
 
 from __future__ import annotations
@@ -227,6 +227,20 @@ def explore_gamma(
     }
 
 
+CLI_GAMMAS = tuple(range(1, 9))  # what `explore specpim` searches without --gamma
+
+
+def cli_config(*, population: int = 48, generations: int = 40, seed: int = 0) -> GaConfig:
+    """The GA settings ``ahasd explore specpim`` uses for these options (the report reuses it,
+    so the command it quotes gives the same numbers)."""
+    return GaConfig(
+        population=population,
+        generations=generations,
+        seed=seed,
+        elite=max(1, min(8, population - 1)),
+    )
+
+
 def run_cli(
     *,
     draft: str = "llama2-7b",
@@ -238,13 +252,8 @@ def run_cli(
     json_out: bool = False,
 ) -> None:
     """``ahasd explore specpim``: best design per γ (all of 1..8 unless ``gamma`` is given)."""
-    cfg = GaConfig(
-        population=population,
-        generations=generations,
-        seed=seed,
-        elite=max(1, min(8, population - 1)),
-    )
-    gammas = [gamma] if gamma is not None else list(range(1, 9))
+    cfg = cli_config(population=population, generations=generations, seed=seed)
+    gammas = [gamma] if gamma is not None else list(CLI_GAMMAS)
     rows = [explore_gamma(draft, target, g, cfg) for g in gammas]
     if json_out:
         print(json.dumps(rows, indent=1, sort_keys=True))

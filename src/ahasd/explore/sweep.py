@@ -17,6 +17,7 @@ from ahasd.explore.evaluate import evaluate
 from ahasd.explore.executor import Executor
 from ahasd.explore.points import Point, build_points
 from ahasd.explore.spec import SweepSpec
+from ahasd.outputs import OUT_ROOT
 
 MODE_EVENT = "event"  # the event simulator (Result.to_row)
 MODE_ANALYTIC = "analytic"  # closed form (explore/analytic.py), for screening only
@@ -50,11 +51,11 @@ def evaluate_point(item: tuple[str, dict[str, Any]]) -> dict[str, Any]:
 
 
 def default_out_dir(spec: SweepSpec, points: list[Point]) -> Path:
-    """Derived from the content, never the clock (STYLE.md rule 11)."""
+    """Derived from the content, never the clock (so reruns find their cache)."""
     import hashlib
 
     digest = hashlib.sha256("".join(p.hash for p in points).encode()).hexdigest()[:12]
-    return Path("ahasd-sweeps") / f"{spec.name}-{digest}"
+    return OUT_ROOT / "sweeps" / f"{spec.name}-{digest}"
 
 
 def run_sweep(

@@ -18,6 +18,13 @@ from ahasd.hardware.units import yaml_spellings
 from ahasd.registry import Registry
 
 Scope = Literal["total", "per-unit"]
+# string fields with a fixed set of values
+CHOICES: dict[str, tuple[str, ...]] = {
+    "ops_scope": get_args(Scope),
+    "internal_bw_scope": get_args(Scope),
+    "rate_model": ("derived", "published"),
+    "channel_sharing": ("concurrent", "blocked"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,10 +71,29 @@ class DramDevice:
     in_bank_j_per_bit: float  # a bit read from the array and used inside the bank (PIM)
     static_w: float
     timing_cycles: tuple[tuple[str, int], ...] = ()
+    # --- organisation and timing for the memory layer (``ahasd.memory``); a device without
+    # ``timing_s`` keeps the flat-bus model (bytes / (peak x bw_efficiency)) ---
+    rank_channels: int = 1  # channels one rank spans: 1 = a rank is one die (AHASD's 16 ranks)
+    bank_groups: int = 1
+    row_bytes: float = 0.0  # one bank's page (2 KiB for LPDDR5 in BG mode)
+    burst_length: int = 16
+    timing_s: tuple[tuple[str, float], ...] = ()  # JEDEC names (tCK, tRCD, tRPab, ...) -> s
+    max_ranks_per_channel: int = 1_000_000  # what real parts select per channel (warning only)
+    # --- per-die background and command energy (DRAMPower-style states) ---
+    active_standby_w: float = 0.0
+    precharge_standby_w: float = 0.0
+    power_down_w: float = 0.0
+    power_down_after_s: float = 0.0  # idle this long -> power-down (0: never)
+    refresh_j: float = 0.0  # one all-bank refresh of one die
+    act_pre_j: float = 0.0  # one row activation + precharge
 
     @property
     def external_bw_bytes_per_s(self) -> float:
         return self.data_rate_hz * self.bus_bits / 8.0
+
+    @property
+    def timing(self) -> dict[str, float]:
+        return dict(self.timing_s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +125,18 @@ class PimDevice:
     aau_j_per_elem: float = 0.0
     gtsu_switch_s: float = 0.0
     gtsu_switch_j: float = 0.0
+    memory: str = ""  # the DRAM device whose dies hold the PIM units
+    # --- command model (``ahasd.memory.pim``): used when ``rate_model`` is "derived" and the
+    # memory device has timing; "published" keeps the roofline of alu_ops / internal_bw ---
+    rate_model: str = "published"
+    channel_sharing: str = "concurrent"  # NPU reads and PIM work on one channel: both or one
+    units_per_die: int = 16  # bank units per die (pseudo-channel for HBM, channel for GDDR6)
+    lanes: int = 16  # MACs one unit does per PIM cycle (one PIM cycle = tCCD_L)
+    all_bank_act: bool = True  # one command opens a row in every bank (else per-bank under tFAW)
+    power_tccd_s: float = 0.0  # power-capped column-command interval (0: none)
+    mode_rows: int = 0  # reserved-row writes to enter + leave PIM mode (0: modes not modelled)
+    program_writes: int = 0  # instruction-register writes per PIM program load
+    unit_leak_w: float = 0.0  # leakage of one die's PIM units while powered
 
     @property
     def peak_ops_per_s(self) -> float:
@@ -181,9 +219,9 @@ _FRACTIONS = {"compute_efficiency", "bw_efficiency"}
 def _check(cls: type, f: dataclasses.Field, value: object, where: str) -> object:
     label = f"{where}.{yaml_spellings(f.name)[0]}"
     ftype = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
-    if f.name.endswith("_scope"):
-        if value not in get_args(Scope):
-            raise field_error(label, value, " or ".join(get_args(Scope)))
+    if f.name in CHOICES:
+        if value not in CHOICES[f.name]:
+            raise field_error(label, value, " or ".join(CHOICES[f.name]))
         return value
     if ftype == "bool":
         if not isinstance(value, bool):
@@ -199,6 +237,13 @@ def _check(cls: type, f: dataclasses.Field, value: object, where: str) -> object
         ):
             raise field_error(label, value, "a mapping of timing name to cycles >= 0")
         return tuple(sorted((str(k), int(v)) for k, v in value.items()))
+    if f.name == "timing_s":
+        if not isinstance(value, dict) or not all(
+            not isinstance(v, bool) and isinstance(v, (int, float)) and v > 0
+            for v in value.values()
+        ):
+            raise field_error(label, value, "a mapping of timing name to nanoseconds > 0")
+        return tuple(sorted((str(k), float(v)) for k, v in value.items()))
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise field_error(label, value, "a number")
     if ftype == "int":

@@ -25,7 +25,8 @@ from ahasd.errors import AhasdError, field_error
 from ahasd.hardware.devices import Device, PimDevice, build_device
 from ahasd.hardware.units import to_si
 
-_TOP_KEYS = {"name", "description", "base", "remove_devices", "devices", "switches", "sources"}
+_TOP_KEYS = {"name", "description", "base", "remove_devices", "devices", "switches", "sources",
+             "placement"}  # fmt: skip
 _PIM_FROM_MEMORY = ("external_bw_bytes_per_s", "in_bank_j_per_bit", "off_chip_j_per_bit",
                     "capacity_bytes")  # fmt: skip
 
@@ -36,6 +37,11 @@ class Platform:
     devices: Mapping[str, Device]
     config: dict  # resolved preset: devices (YAML units), switches chosen, sources
     config_hash: str
+
+    @property
+    def placement(self) -> dict:
+        """The ``placement:`` section (policy and options of ``ahasd.memory.placement``)."""
+        return dict(self.config.get("placement") or {})
 
     def device(self, name: str) -> Device:
         try:
@@ -104,10 +110,12 @@ def _with_base(data: dict, seen: tuple[str, ...] = ()) -> dict:
         devices.setdefault(dev, {}).update(fields or {})
     switches = {**(base.get("switches") or {}), **(data.get("switches") or {})}
     switches = _prune_switches(switches, devices)
+    placement = {**(base.get("placement") or {}), **(data.get("placement") or {})}
     sources = {**(base.get("sources") or {}), **(data.get("sources") or {})}
     sources = {k: v for k, v in sources.items() if _source_kept(k, devices, switches)}
     merged = {k: v for k, v in data.items() if k not in ("base", "remove_devices")}
-    return {**merged, "devices": devices, "switches": switches, "sources": sources}
+    return {**merged, "devices": devices, "switches": switches, "sources": sources,
+            "placement": placement}  # fmt: skip
 
 
 def _source_kept(key: str, devices: dict, switches: dict) -> bool:
@@ -153,12 +161,20 @@ def _set(devices: dict, dotted: str, value: object) -> None:
     target[key] = _coerce(value)
 
 
-def _apply(data: dict, overrides: Mapping[str, object]) -> tuple[dict, dict]:
+def _apply(data: dict, overrides: Mapping[str, object]) -> tuple[dict, dict, dict]:
     devices = copy.deepcopy(data.get("devices") or {})
     switches = data.get("switches") or {}
+    placement = copy.deepcopy(data.get("placement") or {})
+    if not isinstance(placement, dict):
+        raise field_error("placement", placement, "a mapping (policy: paper | ...)")
     chosen = {name: spec.get("default") for name, spec in switches.items()}
     for key, value in overrides.items():
-        if key.startswith("switches."):
+        if key.startswith("placement."):
+            field = key.split(".", 1)[1]
+            if not field or "." in field:
+                raise field_error("override", key, "placement.FIELD")
+            placement[field] = _coerce(value)
+        elif key.startswith("switches."):
             sw = key.split(".", 1)[1]
             if sw not in switches:
                 raise field_error("switch", sw, ", ".join(switches) or "(this preset has none)")
@@ -170,9 +186,9 @@ def _apply(data: dict, overrides: Mapping[str, object]) -> tuple[dict, dict]:
         for dotted, value in (options[option] or {}).items():
             _set(devices, dotted, value)
     for key, value in overrides.items():
-        if not key.startswith("switches."):
+        if not key.startswith(("switches.", "placement.")):
             _set(devices, key, value)
-    return devices, chosen
+    return devices, chosen, placement
 
 
 def _resolve(devices_yaml: dict) -> dict[str, Device]:
@@ -186,7 +202,7 @@ def _resolve(devices_yaml: dict) -> dict[str, Device]:
         si_all[name] = dict(to_si(k, v) for k, v in raw.items())
     out: dict[str, Device] = {}
     for name, si in si_all.items():
-        memory = si.pop("memory", None) if str(si.get("kind", "")).endswith("pim") else None
+        memory = si.get("memory") if str(si.get("kind", "")).endswith(("pim", "aim")) else None
         if memory is not None:
             if memory not in si_all:
                 raise field_error(f"devices.{name}.memory", memory, ", ".join(si_all))
@@ -217,7 +233,7 @@ def load_platform(name_or_path: str, overrides: Mapping[str, object] | None = No
     if key in _CACHE:
         return _CACHE[key]
     data = _with_base(_read_yaml(location))
-    devices_yaml, chosen = _apply(data, overrides)
+    devices_yaml, chosen, placement = _apply(data, overrides)
     devices = _resolve(devices_yaml)
     if not devices:
         raise AhasdError(f"{location}: a platform needs at least one device")
@@ -226,6 +242,7 @@ def load_platform(name_or_path: str, overrides: Mapping[str, object] | None = No
         "description": data.get("description", ""),
         "devices": devices_yaml,
         "switches": chosen,
+        "placement": placement,
         "overrides": overrides,
         "sources": data.get("sources") or {},
     }

@@ -45,10 +45,18 @@ def to_si(key: str, value: object) -> tuple[str, object]:
     for suffix, si_suffix, factor in SUFFIXES:
         if key.endswith(suffix):
             stem = key[: -len(suffix)]
+            if isinstance(value, dict):  # a table in one unit (``timing_ns: {tCK: 1.25}``)
+                return stem + si_suffix, {k: _scaled(v, factor) for k, v in value.items()}
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 return stem + si_suffix, value  # the schema check reports the type
             return stem + si_suffix, float(value) * factor
     return key, value
+
+
+def _scaled(value: object, factor: float) -> object:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    return float(value) * factor
 
 
 def yaml_spellings(si_key: str) -> list[str]:

@@ -1,11 +1,11 @@
 """``adaedl``: stop after a token whose entropy lower bound 1 − √(γ_e·H) falls below λ
-(AdaEDL, algorithms.md §3.3; γ_e = 0.2), with λ adapted online.
+([adaedl]; γ_e = 0.2), with λ adapted online.
 
-The paper's update law was not verified (§3.3). Default law ``"target"`` (ours): after each round
+We could not check [adaedl]'s update law for λ. Default law ``"target"`` (ours): after each round
 λ ← clip(λ + η·(ρ* − ρ), λ_min, λ_max) with ρ = accepted/proposed. Why: it is a Robbins–Monro
 controller whose fixed point makes the draft acceptance rate ρ*, so λ rises in hard stretches
 (shorter drafts, less waste) and falls in easy runs (longer drafts) — λ tracks the acceptance
-regime in the direction that helps throughput. ``"ema"`` is the digest's literal suggestion
+regime in the direction that helps throughput. ``"ema"`` is a plain reading of "adapted online"
 (λ ← λ + η·(EMA of ρ − λ)), kept for comparison; ``"fixed"`` never adapts.
 The bound test is folded into an entropy threshold: 1 − √(γ_e·H) < λ ⇔ H > (1 − λ)²/γ_e (λ < 1).
 """

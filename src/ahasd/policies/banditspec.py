@@ -1,4 +1,4 @@
-"""``banditspec``: UCB over draft lengths chosen before each round (BanditSpec, algorithms.md §3.4).
+"""``banditspec``: UCB over draft lengths chosen before each round ([banditspec]).
 
 Arms γ ∈ {1, 2, 3, 4}; warm-up plays the arms round-robin for the first ``warmup`` rounds (the
 reference: 7); then argmax_i mean_i + √(c·ln t / n_i) with c = 6 and reward = tokens committed in

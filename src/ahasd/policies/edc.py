@@ -1,12 +1,12 @@
 """EDC — Entropy-History-Aware Drafting Control, as AHASD's hardware state machine.
 
-research/ahasd.md §2: after each draft batch its mean entropy is bucketised over [0, H_max] and
-pushed into the 8×3-bit LEHT; a 3-bit LLR counts batches in flight; the 9-bit PHT index is
-{mean bucket of the older LEHT half, mean bucket of the newer half, LLR}; the 2-bit saturating
-counter there (initialised to 2) says "continue look-ahead" iff ≥ 2. On verification: full
-acceptance commits the batch's bucket into LCEHT and increments the counter; anything else
-restores LEHT from LCEHT and decrements it. Each ambiguity of §2.5 is an option; the default is
-the paper's reading (or, where the paper is silent, the branch-predictor reading of §2.4).
+[ahasd26] §4.2: after each draft batch its mean entropy is bucketised over [0, H_max] and pushed
+into the 8×3-bit LEHT; a 3-bit LLR counts batches in flight; the 9-bit PHT index is {mean bucket of
+the older LEHT half, mean bucket of the newer half, LLR}; the 2-bit saturating counter there
+(initialised to 2) says "continue look-ahead" iff ≥ 2. On verification: full acceptance commits the
+batch's bucket into LCEHT and increments the counter; anything else restores LEHT from LCEHT and
+decrements it. Where the paper is ambiguous (and [ahasd-artifact] picks one way) the choice is an
+option; the default is the paper's reading or, where the paper is silent, a branch predictor's.
 """
 
 from __future__ import annotations
@@ -17,20 +17,20 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class EdcConfig(BaseModel):
-    """EDC sizes and the §2.5 ambiguity switches (defaults: paper / §2.4 reading)."""
+    """EDC sizes and the ambiguity switches (defaults: the paper's reading)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    h_max: float = Field(10.0, gt=0.0, le=100.0)  # [R1] 10 nats ≈ ln 32000; [P] "statistical max"
+    h_max: float = Field(10.0, gt=0.0, le=100.0)  # artifact: 10 ≈ ln 32000; paper: "observed max"
     history: int = Field(8, ge=2, le=64)  # LEHT/LCEHT entries (even: two halves)
     bucket_bits: int = Field(3, ge=1, le=8)  # 8 buckets
     llr_bits: int = Field(3, ge=1, le=8)
     counter_bits: int = Field(2, ge=1, le=8)
-    counter_init: int | None = None  # None: weakly continue (2 for 2-bit counters), [R1]/[R2]
-    leht_order: Literal["shift", "circular"] = "shift"  # §2.5: shift register (likely intent)
-    update_index: Literal["checkpoint", "recompute"] = "checkpoint"  # [R1]: recompute
-    commit: Literal["batch", "copy-leht"] = "batch"  # [P]: the batch's bucket; [R1]: copy LEHT
-    llr_on_reject: Literal["reset", "decrement"] = "reset"  # later batches are squashed; [R1]: -1
+    counter_init: int | None = None  # None: weakly continue (2 for 2-bit), as the artifact
+    leht_order: Literal["shift", "circular"] = "shift"  # shift register (the likely intent)
+    update_index: Literal["checkpoint", "recompute"] = "checkpoint"  # artifact: recompute
+    commit: Literal["batch", "copy-leht"] = "batch"  # paper: the batch's bucket; artifact: copy
+    llr_on_reject: Literal["reset", "decrement"] = "reset"  # later batches squashed; artifact: -1
 
 
 class EDC:
@@ -61,7 +61,7 @@ class EDC:
         self.leht = [0] * c.history
         self.lceht = [0] * c.history
         self.ptr = 0  # circular LEHT write pointer (leht_order="circular")
-        self.cptr = 0  # circular LCEHT write pointer; [R1] does not restore ptr on rollback
+        self.cptr = 0  # circular LCEHT write pointer (the artifact never restores it)
         self.llr = 0
         self.pht = [self.ctr_init] * (1 << self.index_bits)
         self.pending: dict[int, tuple[int, int]] = {}  # batch_id -> (index, bucket)
@@ -83,7 +83,7 @@ class EDC:
         """{older-half mean bucket, newer-half mean bucket, LLR} as one integer.
 
         "shift": leht[0] is the newest entry (H0), so H0-3 are the recent half; "circular":
-        physical slots, whose meaning rotates with the write pointer ([R1], ahasd.md §2.5).
+        physical slots, whose meaning rotates with the write pointer ([ahasd-artifact]).
         ``after_batch`` inlines the same expression.
         """
         half, leht = self._half, self.leht

@@ -1,5 +1,5 @@
 """``hf-confidence``: stop when the drafted token's probability is below θ (HF dynamic
-speculation, algorithms.md §3.5: θ0 = 0.4, max 20), θ re-fitted after each round by the ROC
+speculation, [hf-assisted]: θ0 = 0.4, max 20), θ re-fitted after each round by the ROC
 point minimising FPR + 3·FNR over every (probability, matched?) pair seen so far.
 
 The token's probability is the signal's top-1 probability (greedy drafting). Pairs are kept as

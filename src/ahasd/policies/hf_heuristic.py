@@ -1,5 +1,5 @@
 """``hf-heuristic``: Hugging Face's old schedule, γ += 2 after a fully accepted round, else γ −= 1
-(floor 1), capped at ``max_len`` (SVIP's baseline cap 40; algorithms.md §3, §3.2)."""
+(floor 1), capped at ``max_len`` (SVIP's baseline cap 40; [hf-assisted], [svip])."""
 
 from __future__ import annotations
 

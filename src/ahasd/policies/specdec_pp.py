@@ -1,6 +1,6 @@
 """``specdec-pp``: an acceptance-prediction head; stop when P(some candidate rejected) > h.
 
-SpecDec++ (algorithms.md §3.1): keep P = Π p̂_i over the round's tokens and stop after token t
+SpecDec++ ([specdecpp]): keep P = Π p̂_i over the round's tokens and stop after token t
 when 1 − P > h, within bounds [2, 20]. Our head sees ``signal_features`` (entropy, top-1
 probability, √H, ln p1) instead of the draft's hidden state, and predicts the acceptance of the
 token just drafted (the trace's signals belong to that token, so there is no off-by-one).
@@ -42,7 +42,7 @@ class SpecDecPPArgs(Params):
     head: Literal["logistic", "mlp"] = "logistic"
     hidden: int = Field(8, ge=1, le=256)
     seed: int = Field(0, ge=0)
-    lag: bool = False  # True: SpecDec++'s one-token-late scoring (algorithms.md §3.1)
+    lag: bool = False  # True: SpecDec++'s one-token-late scoring ([specdecpp] code)
 
     @model_validator(mode="after")
     def _bounds(self) -> SpecDecPPArgs:

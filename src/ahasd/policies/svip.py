@@ -1,5 +1,5 @@
 """``svip``: stop after a token whose draft entropy H gives √(c·H) > h (SVIP reference: c = 0.15,
-h = 0.3, i.e. H > 0.6 nats; cap 40; algorithms.md §3.2). The high-entropy token stays in the
+h = 0.3, i.e. H > 0.6 nats; cap 40; [svip]). The high-entropy token stays in the
 batch. The square root is folded into one precomputed entropy threshold h²/c."""
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 A node is the tuple of draft ranks along its path from the root: ``(r1, .., rd)`` is the
 r_d-th most likely draft token at depth d below the path ``(r1, .., r_{d-1})``. Scoring is by
 cumulative draft probability (product of the draft's probabilities along the path, EAGLE-2 /
-Sequoia, algorithms.md §2.3), so a best-first tree is always a connected subtree.
+[sequoia]), so a best-first tree is always a connected subtree.
 
 Trace consumers (docs/traces.md): under greedy verification a tree rooted at committed position
 i accepts depth d when the path ``(target_rank[i], .., target_rank[i+d-1])`` is in the tree

@@ -1,12 +1,13 @@
 """TVC — Time-Aware Pre-Verification Control, as AHASD's hardware state machine.
 
-research/ahasd.md §3: three 4-entry ratio tables (NVCT: NPU verify cycles per KV token, in the
+[ahasd26] §4.3: three 4-entry ratio tables (NVCT: NPU verify cycles per KV token, in the
 PIM clock domain; PDCT: PIM draft cycles per token; PVCT: PIM pre-verify cycles per token),
 seeded with offline per-token profiles, and the NCR (cycles the current NPU verification has
 run). When EDC says stop, the slack C_left = mean(NVCT)·L_KV − NCR − mean(PDCT)·1 pre-verifies
 ⌊C_left / mean(PVCT)⌋ of the oldest unverified tokens (0 = none). Callers pass NPU cycles at the
-NPU clock; TVC converts them with ``pim_per_npu_clock`` (PIM 800 MHz / NPU 1 GHz = 0.8). §3.4's
-[R1] deviations are options; defaults follow the paper.
+NPU clock; TVC converts them with ``pim_per_npu_clock`` (PIM 800 MHz / NPU 1 GHz = 0.8). Where
+[ahasd-artifact] ("artifact" below) deviates from the paper ("paper"), the deviation is an
+option; defaults follow the paper.
 """
 
 from __future__ import annotations
@@ -17,33 +18,36 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ahasd.errors import AhasdError
 
-# Seeds: back-of-envelope per-token costs for LLaMA2-7B -> 13B on ahasd-mobile (ahasd.md §5.5,
-# [D]): NPU verify ≈ 254 ms per pass at L_KV ≈ 640 -> 4.0e5 NPU cycles/KV token ≈ 3.2e5 PIM
-# cycles; PIM draft ≈ 26 ms/token ≈ 2.1e7 PIM cycles; PIM pre-verify of the 13B ≈ 51 ms/token
-# ≈ 4.1e7 PIM cycles. They only steady the first predictions; measurements replace them.
+# Fallback seeds, used only when neither the config nor the driver gives an offline profile (the
+# simulator seeds from the platform's own step costs, :class:`ahasd.systems._async_parts`):
+# back-of-envelope per-token costs for LLaMA2-7B -> 13B at Table 2's published rates
+# ([ahasd26] Table 2): NPU verify ≈ 254 ms per pass at L_KV ≈ 640 -> 3.2e5 PIM cycles/KV token;
+# PIM draft ≈ 26 ms/token ≈ 2.1e7 PIM cycles; pre-verify of the 13B ≈ 51 ms ≈ 4.1e7 cycles.
 SEED_NVCT = 3.2e5
 SEED_PDCT = 2.1e7
 SEED_PVCT = 4.1e7
 
 
 class TvcConfig(BaseModel):
-    """TVC table sizes, seeds and the §3.4 options (defaults: the paper's reading)."""
+    """TVC table sizes, seeds and the artifact's options (defaults: the paper's reading)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     entries: int = Field(4, ge=1, le=64)
-    entry_bits: int = Field(16, ge=1, le=128)  # [R2] 3x4x16 b; [R1] 64 + 32 b
+    entry_bits: int = Field(16, ge=1, le=128)  # [ahasd-resim] 3x4x16 b; artifact 64 + 32 b
     ncr_bits: int = Field(16, ge=1, le=128)
-    pim_per_npu_clock: float = Field(0.8, gt=0.0, le=100.0)  # f_PIM / f_NPU ([R1]: 0.8)
-    seed_nvct: float = Field(SEED_NVCT, gt=0.0)  # PIM cycles per KV token
-    seed_pdct: float = Field(SEED_PDCT, gt=0.0)  # PIM cycles per draft token
-    seed_pvct: float = Field(SEED_PVCT, gt=0.0)  # PIM cycles per pre-verified token
-    seeded: bool = True  # [P]: tables pre-loaded; False: empty until the first sample
-    ncr_domain: Literal["convert", "raw"] = "convert"  # [R1] "raw": NCR stays in NPU cycles
-    max_tokens: int | None = Field(None, ge=1, le=4096)  # [R1]: 8
-    no_slack: Literal["draft", "stop"] = "draft"  # [P]: keep drafting; [R1]: stop
-    min_pending_batches: int = Field(1, ge=1, le=64)  # [R1]: 2 (pre-verify only with >= 2)
-    pvct_fallback: float | None = Field(None, gt=0.0, le=100.0)  # [R1]: 0.8 x PDCT while no PVCT
+    pim_per_npu_clock: float = Field(0.8, gt=0.0, le=100.0)  # f_PIM / f_NPU (artifact: 0.8)
+    # seeds in PIM cycles (per KV token, per draft token, per pre-verified token); None = the
+    # driver's offline profile (the simulator: the platform's own step costs)
+    seed_nvct: float | None = Field(None, gt=0.0)
+    seed_pdct: float | None = Field(None, gt=0.0)
+    seed_pvct: float | None = Field(None, gt=0.0)
+    seeded: bool = True  # paper: tables pre-loaded; False: empty until the first sample
+    ncr_domain: Literal["convert", "raw"] = "convert"  # artifact "raw": NCR in NPU cycles
+    max_tokens: int | None = Field(None, ge=1, le=4096)  # artifact: 8
+    no_slack: Literal["draft", "stop"] = "draft"  # paper: keep drafting; artifact: stop
+    min_pending_batches: int = Field(1, ge=1, le=64)  # artifact: 2 (pre-verify only with >= 2)
+    pvct_fallback: float | None = Field(None, gt=0.0, le=100.0)  # artifact: 0.8 x PDCT until a PVCT
 
 
 class _Table:
@@ -82,8 +86,17 @@ class _Table:
 class TVC:
     """Predicts NPU/PIM latencies from ratio tables and plans pre-verification into the slack."""
 
-    def __init__(self, config: TvcConfig | None = None) -> None:
+    def __init__(
+        self, config: TvcConfig | None = None, profile: tuple[float, float, float] | None = None
+    ) -> None:
+        """``profile``: offline (NVCT, PDCT, PVCT) seeds used where the config gives none."""
         self.cfg = c = config or TvcConfig()
+        fallback = profile or (SEED_NVCT, SEED_PDCT, SEED_PVCT)
+        self.seeds = tuple(
+            given if given is not None else default
+            for given, default in zip((c.seed_nvct, c.seed_pdct, c.seed_pvct), fallback,
+                                      strict=True)
+        )  # fmt: skip
         # decoded once: plan() and the record_* calls run in the simulator's event loop
         self._pim_per_npu = c.pim_per_npu_clock
         self._ncr_scale = c.pim_per_npu_clock if c.ncr_domain == "convert" else 1
@@ -91,9 +104,10 @@ class TVC:
 
     def reset(self) -> None:
         c = self.cfg
-        self.nvct = _Table(c.entries, c.seed_nvct if c.seeded else None)
-        self.pdct = _Table(c.entries, c.seed_pdct if c.seeded else None)
-        self.pvct = _Table(c.entries, c.seed_pvct if c.seeded else None)
+        nvct, pdct, pvct = self.seeds
+        self.nvct = _Table(c.entries, nvct if c.seeded else None)
+        self.pdct = _Table(c.entries, pdct if c.seeded else None)
+        self.pvct = _Table(c.entries, pvct if c.seeded else None)
         self.consultations = 0
 
     @property
@@ -134,7 +148,7 @@ class TVC:
     def plan(self, ncr_cycles: float, l_kv: int, pending_batches: int | None = None) -> int:
         """Tokens to pre-verify now (0 = none); call only when EDC said stop.
 
-        ``pending_batches`` (unverified batches in flight) is needed only by the [R1] option
+        ``pending_batches`` (unverified batches in flight) is needed only by the artifact's option
         ``min_pending_batches > 1``; a driver that cannot report it gets an error, not a silent
         no-op.
         """

@@ -3,9 +3,9 @@
 EDC and TVC are sized from the controllers' own ``storage_bits`` (policies/edc.py, tvc.py); the
 queues and GTSU from their stated entry counts. Bits are flip-flops (small tables are register
 files, not SRAM macros: an assumption) and control logic is a stated NAND2-gate estimate; both
-use [R2]'s 28 nm LP constants (research/ahasd.md §5.3). The AAU has no published netlist, so its
+use [ahasd-resim]'s 28 nm LP constants. The AAU has no published netlist, so its
 area is the paper's synthesised figure. The denominator is the 50 mm² die the paper divides by
-(§5.4); the artifact's scripts divide by 18 mm², which the table also shows.
+([ahasd26] area table); the artifact's scripts divide by 18 mm², which the table also shows.
 """
 
 from __future__ import annotations
@@ -15,24 +15,25 @@ from dataclasses import dataclass
 
 from ahasd.report.table import fmt, markdown_table
 
-NAND2_UM2 = 0.05  # [R2] 28 nm LP tech constants, research/ahasd.md §5.3
-FF_NAND2 = 4  # [R2] §5.3: one flip-flop = 4 NAND2
+NAND2_UM2 = 0.05  # [ahasd-resim] 28 nm LP technology constants
+FF_NAND2 = 4  # [ahasd-resim]: one flip-flop = 4 NAND2
 PLACEMENT_DENSITY = 0.7  # assumption: 70 % cell utilisation after place and route
-DIE_MM2 = 50.0  # [P] §5.4: every % in the paper's area table divides by 50 mm²
-DIE_ALT_MM2 = 18.0  # [R1] §5.4: the artifact's area scripts divide by 18 mm²
-AAU_MM2 = 1.25  # [P] §4/§5.4: AAU synthesised at 28 nm (Yosys + OpenROAD)
+DIE_MM2 = 50.0  # [ahasd26] area table: every % in it divides by 50 mm²
+DIE_ALT_MM2 = 18.0  # [ahasd-artifact]: its area scripts divide by 18 mm²
+AAU_MM2 = 1.25  # [ahasd26] area table: AAU synthesised at 28 nm (Yosys + OpenROAD)
 QUEUE_ENTRY_BITS = 64  # assumption: batch id, start position, length, buffer pointer
-QUEUE_DEPTHS = (8, 4, 4)  # [R2] manuscript hardware table, §1.2: unverified, feedback, pre-verify
-GTSU_BITS = 16  # [R2] §4: 16-bit one-hot rank-select register
+QUEUE_DEPTHS = (8, 4, 4)  # [ahasd-resim] manuscript table: unverified, feedback, pre-verify
+GTSU_BITS = 16  # [ahasd-resim]: 16-bit one-hot rank-select register
 GTSU_GATES = 200  # assumption: CKE/CS gating FSM
 EDC_GATES = 600  # assumption: average-entropy unit, bucketiser, 9-bit index, counter update
 TVC_GATES = 3 * 1500  # assumption: three 16x16 multiply-accumulate paths for the predictions
 QUEUE_GATES = 3 * 100  # assumption: head/tail pointers and full/empty logic per queue
 
-# [P] (2025-11-14) per-unit areas, research/ahasd.md §5.4, for comparison only
+# [ahasd26] per-unit areas (LaTeX of 2025-11-14), for comparison only
 PAPER_MM2 = {"AAU": 1.25, "EDC": 0.05, "TVC": 0.03, "queues": 0.01, "GTSU": None}
-# Bit counts of the paper's structures, used only when the policies layer cannot report its own:
-# EDC = LEHT 8x3 + LCEHT 8x3 + LLR 3 + PHT 512x2 (§2.1); TVC = 3 tables x 4 x 16 b + 16 b NCR (§3.1)
+# Bit counts of the paper's structures ([ahasd26]), used only when the policies layer cannot report
+# its own: EDC = LEHT 8x3 + LCEHT 8x3 + LLR 3 + PHT 512x2 (§4.2); TVC = 3 tables x 4 x 16 b + 16 b
+# NCR (§4.3)
 DIGEST_BITS = {"EDC": 8 * 3 + 8 * 3 + 3 + 512 * 2, "TVC": 3 * 4 * 16 + 16}
 
 
@@ -66,7 +67,7 @@ def controller_bits(unit: str) -> tuple[int, str]:
             from ahasd.policies.tvc import TvcConfig as Cfg
         return int(Ctl(Cfg()).storage_bits), f"policies.{unit.lower()}.storage_bits"
     except (ImportError, AttributeError, TypeError):
-        return DIGEST_BITS[unit], "ahasd.md §2.1/§3.1 (policies layer unavailable)"
+        return DIGEST_BITS[unit], "[ahasd-artifact] table sizes (policies layer unavailable)"
 
 
 def area_items(queue_depth: int = QUEUE_DEPTHS[0]) -> list[AreaItem]:
@@ -75,7 +76,7 @@ def area_items(queue_depth: int = QUEUE_DEPTHS[0]) -> list[AreaItem]:
     tvc_bits, tvc_src = controller_bits("TVC")
     q_bits = (queue_depth + sum(QUEUE_DEPTHS[1:])) * QUEUE_ENTRY_BITS
     return [
-        AreaItem("AAU", 0, 0, AAU_MM2, "paper's synthesis, ahasd.md §4/§5.4 [P]"),
+        AreaItem("AAU", 0, 0, AAU_MM2, "paper's synthesis, [ahasd26] area table"),
         AreaItem("EDC", edc_bits, EDC_GATES, logic_mm2(edc_bits, EDC_GATES), edc_src),
         AreaItem("TVC", tvc_bits, TVC_GATES, logic_mm2(tvc_bits, TVC_GATES), tvc_src),
         AreaItem(
@@ -90,7 +91,7 @@ def area_items(queue_depth: int = QUEUE_DEPTHS[0]) -> list[AreaItem]:
             GTSU_BITS,
             GTSU_GATES,
             logic_mm2(GTSU_BITS, GTSU_GATES),
-            "ahasd.md §4 [R2] rank-select + FSM",
+            "[ahasd-resim] rank-select + FSM",
         ),
     ]
 
@@ -133,12 +134,13 @@ def area_markdown(items: Sequence[AreaItem]) -> str:
     logic = total_mm2([i for i in items if i.unit != "AAU"])
     note = (
         f"\n\nConstants: NAND2 {NAND2_UM2} µm², flip-flop = {FF_NAND2} NAND2, placement density "
-        f"{PLACEMENT_DENSITY} (28 nm LP, ahasd.md §5.3 [R2]; density an assumption). "
+        f"{PLACEMENT_DENSITY} (28 nm LP, [ahasd-resim]; density an assumption). "
         f"EDC+TVC+queues+GTSU come to {logic:.4f} mm² from their bit counts, against "
         f"{fmt(sum(PAPER_MM2[u] or 0 for u in ('EDC', 'TVC', 'queues')), 2)} mm² in the paper's "
         "table: the claim rests almost entirely on the AAU. The paper's die is 50 mm²; the "
         "artifact's scripts use 18 mm², and the AAU grew from 0.45 to 1.25 mm² between drafts "
-        "while the '< 3 %' stayed (ahasd.md §5.4). EDC and TVC sit in the CPU-side SoC "
-        "(§1.1), so counting them against the DRAM die is the paper's convention, kept here."
+        "while the '< 3 %' stayed ([ahasd26-draft] vs [ahasd26]). EDC and TVC sit in the "
+        "CPU-side SoC ([ahasd26] §4.1), so counting them against the DRAM die is the paper's "
+        "convention, kept here."
     )
     return table + note

@@ -1,6 +1,6 @@
 """AHASD's published claims beside our numbers, with the ratio ours / claimed.
 
-Every claim is from research/ahasd.md §7 ([A] abstract / [P] paper text; Table 4 for the
+Every claim is from [ahasd26] (its abstract and text; Table 4 for the
 NPU+LPDDR5 rows; §6.1 ablation figure). "up to" claims are compared with the maximum over
 (model pair × drafting algorithm) cells; averaged claims with the arithmetic mean of the per-cell
 ratios (each cell's ratio is taken on seed means). Nothing here is tuned: the claims are only
@@ -28,7 +28,16 @@ class Claim:
     den: str  # variant in the denominator
     agg: Literal["max", "mean"]
     invert: bool = False  # den/num instead (energy per token from tokens per joule)
-    source: str = "research/ahasd.md §7"
+    source: str = "[ahasd26]"
+
+    @property
+    def matched(self) -> str:
+        """The denominator re-hosted at mobile scale (gpu-mobile, specpim-mobile), or ""."""
+        return MATCHED.get(self.den, "")
+
+
+# Baselines as printed -> the same baseline at matched (mobile) scale (matrix variants)
+MATCHED = {"gpu-only": "gpu-only-mobile", "specpim": "specpim-mobile"}
 
 
 CLAIMS: tuple[Claim, ...] = (
@@ -39,7 +48,7 @@ CLAIMS: tuple[Claim, ...] = (
         "ahasd",
         "gpu-only",
         "max",
-        source="ahasd.md §7 [A/P] headline",
+        source="[ahasd26] abstract",
     ),
     Claim(
         "tokens/J vs gpu-only (up to)",
@@ -48,7 +57,7 @@ CLAIMS: tuple[Claim, ...] = (
         "ahasd",
         "gpu-only",
         "max",
-        source="ahasd.md §7 [A/P] headline",
+        source="[ahasd26] abstract",
     ),
     Claim(
         "throughput vs specpim (up to)",
@@ -57,7 +66,7 @@ CLAIMS: tuple[Claim, ...] = (
         "ahasd",
         "specpim",
         "max",
-        source="ahasd.md §7 [A/P] headline",
+        source="[ahasd26] abstract",
     ),
     Claim(
         "tokens/J vs specpim (up to)",
@@ -66,7 +75,7 @@ CLAIMS: tuple[Claim, ...] = (
         "ahasd",
         "specpim",
         "max",
-        source="ahasd.md §7 [A/P] headline",
+        source="[ahasd26] abstract",
     ),
     Claim(
         "throughput vs npu-only",
@@ -75,7 +84,7 @@ CLAIMS: tuple[Claim, ...] = (
         "ahasd",
         "npu-only",
         "mean",
-        source="ahasd.md §7 [P] Table 4",
+        source="[ahasd26] Table 4",
     ),
     Claim(
         "energy/token vs npu-only",
@@ -85,7 +94,7 @@ CLAIMS: tuple[Claim, ...] = (
         "npu-only",
         "mean",
         invert=True,
-        source="ahasd.md §7 [P] Table 4",
+        source="[ahasd26] Table 4",
     ),
     Claim(
         "ablation: npu-pim-async vs gpu-only",
@@ -94,7 +103,7 @@ CLAIMS: tuple[Claim, ...] = (
         "npu-pim-async",
         "gpu-only",
         "mean",
-        source="ahasd.md §7 [P] §6.1 ablation",
+        source="[ahasd26] §6.1 ablation",
     ),
     Claim(
         "ablation: +aau vs gpu-only",
@@ -103,7 +112,7 @@ CLAIMS: tuple[Claim, ...] = (
         "+aau",
         "gpu-only",
         "mean",
-        source="ahasd.md §7 [P] §6.1 ablation",
+        source="[ahasd26] §6.1 ablation",
     ),
     Claim(
         "ablation: +edc vs gpu-only",
@@ -112,7 +121,7 @@ CLAIMS: tuple[Claim, ...] = (
         "+edc",
         "gpu-only",
         "mean",
-        source="ahasd.md §7 [P] §6.1 ablation",
+        source="[ahasd26] §6.1 ablation",
     ),
     Claim(
         "ablation: ahasd (+tvc) vs gpu-only",
@@ -121,7 +130,7 @@ CLAIMS: tuple[Claim, ...] = (
         "ahasd",
         "gpu-only",
         "mean",
-        source="ahasd.md §7 [P] §6.1 ablation",
+        source="[ahasd26] §6.1 ablation",
     ),
     Claim(
         "ablation tokens/J: npu-pim-async",
@@ -130,7 +139,7 @@ CLAIMS: tuple[Claim, ...] = (
         "npu-pim-async",
         "gpu-only",
         "mean",
-        source="ahasd.md §7 [P] §6.1 ablation",
+        source="[ahasd26] §6.1 ablation",
     ),
     Claim(
         "ablation tokens/J: +aau",
@@ -139,7 +148,7 @@ CLAIMS: tuple[Claim, ...] = (
         "+aau",
         "gpu-only",
         "mean",
-        source="ahasd.md §7 [P] §6.1 ablation",
+        source="[ahasd26] §6.1 ablation",
     ),
     Claim(
         "ablation tokens/J: +edc",
@@ -148,7 +157,7 @@ CLAIMS: tuple[Claim, ...] = (
         "+edc",
         "gpu-only",
         "mean",
-        source="ahasd.md §7 [P] §6.1 ablation",
+        source="[ahasd26] §6.1 ablation",
     ),
     Claim(
         "ablation tokens/J: ahasd",
@@ -157,11 +166,11 @@ CLAIMS: tuple[Claim, ...] = (
         "ahasd",
         "gpu-only",
         "mean",
-        source="ahasd.md §7 [P] §6.1 ablation",
+        source="[ahasd26] §6.1 ablation",
     ),
 )
 
-AREA_CLAIM_PCT = 3.0  # "< 3% of the DRAM die", ahasd.md §7 [A/P]
+AREA_CLAIM_PCT = 3.0  # "< 3% of the DRAM die", [ahasd26] abstract
 
 # The four ablation steps of the throughput chain, in order (contracts.md, sim and systems).
 ABLATION = ("npu-pim-async", "+aau", "+edc", "ahasd")
@@ -173,24 +182,39 @@ class ClaimResult:
     ours: float  # NaN when the matrix lacks the variants
     where: str  # the (pair, policy) cell of a maximum; "" for means
     n_cells: int
+    platform: str = ""  # the denominator's platform
+    matched: float = math.nan  # ours against the matched-scale baseline (NaN: none)
+    matched_platform: str = ""
 
     @property
     def ratio(self) -> float:
         return self.ours / self.claim.claimed if self.claim.claimed else math.nan
 
 
+def _aggregate(rows: Sequence[Row], c: Claim, den: str) -> tuple[float, str, int]:
+    """(value, the max's cell or "", cells) of claim ``c`` against denominator variant ``den``."""
+    per_cell = ratios(rows, c.metric, c.num, den, invert=c.invert)
+    if not per_cell:
+        return math.nan, "", 0
+    if c.agg == "max":
+        key = max(per_cell, key=per_cell.__getitem__)
+        return per_cell[key], f"{key[0]}, {key[1]}", len(per_cell)
+    return mean(per_cell.values()), "", len(per_cell)
+
+
+def _platform(rows: Sequence[Row], variant: str) -> str:
+    return next((str(r["cfg.platform"]) for r in rows
+                 if r.get("variant") == variant and r.get("cfg.platform")), "")  # fmt: skip
+
+
 def evaluate_claims(rows: Sequence[Row], claims: Iterable[Claim] = CLAIMS) -> list[ClaimResult]:
-    """Our number for every claim from the result rows."""
+    """Our number for every claim from the result rows, as printed and at matched scale."""
     out = []
     for c in claims:
-        per_cell = ratios(rows, c.metric, c.num, c.den, invert=c.invert)
-        if not per_cell:
-            out.append(ClaimResult(c, math.nan, "", 0))
-        elif c.agg == "max":
-            key = max(per_cell, key=per_cell.__getitem__)
-            out.append(ClaimResult(c, per_cell[key], f"{key[0]}, {key[1]}", len(per_cell)))
-        else:
-            out.append(ClaimResult(c, mean(per_cell.values()), "", len(per_cell)))
+        ours, where, n = _aggregate(rows, c, c.den)
+        matched = _aggregate(rows, c, c.matched)[0] if c.matched else math.nan
+        out.append(ClaimResult(c, ours, where, n, _platform(rows, c.den), matched,
+                               _platform(rows, c.matched) if c.matched else ""))  # fmt: skip
     return out
 
 
@@ -203,24 +227,28 @@ def area_claim(total_pct: float, basis: str) -> ClaimResult:
         "ahasd",
         "die",
         "max",
-        source="ahasd.md §5.4, §7 [P]",
+        source="[ahasd26] abstract and area table",
     )
     return ClaimResult(c, total_pct, basis, 1)
 
 
 def claims_markdown(results: Sequence[ClaimResult]) -> str:
-    """The headline table as Markdown: claim, paper, ours, ours/claimed, where, source."""
+    """The headline table as Markdown: claim, paper, ours (baseline as printed, and at matched
+    scale, each with the baseline's platform), ours/claimed, where, source."""
     body = [
         (
             r.claim.label,
             f"{r.claim.claimed:g}",
             fmt(r.ours),
+            r.platform or "—",
             fmt(r.ratio),
+            fmt(r.matched) if r.claim.matched else "—",
+            r.matched_platform or "—",
             r.where or f"mean of {r.n_cells} cells",
             r.claim.source,
         )
         for r in results
     ]
-    return markdown_table(
-        ["claim", "paper", "ours", "ours/claimed", "cell (max) / basis", "source"], body
-    )
+    head = ["claim", "paper", "ours", "baseline on", "ours/claimed", "ours, matched scale",
+            "matched baseline on", "cell (max) / basis", "source"]  # fmt: skip
+    return markdown_table(head, body)

@@ -1,6 +1,6 @@
 """Edge mappings measured for real: every (draft device, target device) × γ with the engine.
 
-Paper C's method (research/peers.md §4.3) on this machine: profile one draft step and a target
+Paper C's method ([edgesd] §III) on this machine: profile one draft step and a target
 pass over m = 1..γ_max + 1 tokens on each device, rank every mapping with the analytic model of
 :mod:`ahasd.systems.edge.plan` using those profiled steps and the τ each run measured, then run
 the real engine for every mapping (draft on one device, target on the other) and put the
@@ -12,7 +12,7 @@ calibrate-host --draft --target``.
 
 Devices are ``cpu`` and, where torch sees one, ``cuda``; without a GPU the GPU mappings are
 skipped with a note. Lives in ``report`` (not ``systems``): it imports torch and the engine,
-which the simulator layers never do (DESIGN.md §2).
+which the simulator layers never do (docs/dev/contracts.md).
 """
 
 from __future__ import annotations
@@ -95,18 +95,19 @@ def measure_mappings(
     reps: int = 10,
     repeats: int = 3,
     calib_s: float = 1.0,
+    progress: Any = None,
 ) -> MeasuredPlans:
     """Profile, plan and run every mapping × γ = 0..gamma_max on this machine's devices.
 
     ``reps``: timed repetitions per profiled step (median); ``repeats``: end-to-end runs per
     mapping (the median-speed one is kept), each set after one warm-up run; ``calib_s``: the
-    host micro-benchmarks' budget for the cost-model column.
+    host micro-benchmarks' budget for the cost-model column; ``progress(label, done, total)``
+    follows the mappings as they run.
     """
     with warnings.catch_warnings():  # transformers' deprecation chatter is not a result
         warnings.simplefilter("ignore", FutureWarning)
-        return _measure(
-            Path(draft_dir), Path(target_dir), device, gamma_max, new_tokens, reps, repeats, calib_s
-        )
+        args = (device, gamma_max, new_tokens, reps, repeats, calib_s)
+        return _measure(Path(draft_dir), Path(target_dir), *args, progress or (lambda *_: None))
 
 
 def _measure(
@@ -118,6 +119,7 @@ def _measure(
     reps: int,
     repeats: int,
     calib_s: float,
+    progress: Any,
 ) -> MeasuredPlans:
     """The work of :func:`measure_mappings` (warnings already filtered)."""
     if not 0 <= gamma_max <= 16:
@@ -147,10 +149,15 @@ def _measure(
         done = sorted((fn() for _ in range(repeats)), key=lambda r: r.tokens_per_s)
         return done[len(done) // 2]
 
-    ar = {
-        dev: median_run(lambda dev=dev: target_only(lms[dev][1], ids, max_new_tokens=new_tokens))
-        for dev in devices
-    }
+    label = f"running every mapping ({1 + repeats} runs of {new_tokens} tokens each)"
+    total = len(devices) * (1 + gamma_max * len(devices))
+    progress(label, 0, total)
+    ar = {}
+    for dev in devices:
+        ar[dev] = median_run(
+            lambda dev=dev: target_only(lms[dev][1], ids, max_new_tokens=new_tokens)
+        )
+        progress(label, len(ar), total)
     ar_best = max(r.tokens_per_s for r in ar.values())
     runs: dict[tuple[str | None, str, int], Any] = {}
     for g in range(1, gamma_max + 1):
@@ -164,6 +171,7 @@ def _measure(
                     )
 
                 runs[(dd, td, g)] = median_run(sd)
+                progress(label, len(ar) + len(runs), total)
     # E[tokens] per γ: the τ the engine measured on the first mapping (greedy: same on all)
     expected = [1.0] + [runs[(devices[0], devices[0], g)].tau for g in range(1, gamma_max + 1)]
     plans = enumerate_plans(steps, expected, lambda *_: (0.0, 0.0), gamma_max=gamma_max)

@@ -9,49 +9,34 @@ more than 20x, so a 0.1x bar stays as visible as a 10x one.
 
 from __future__ import annotations
 
-import io
-import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator  # noqa: E402
-
-from ahasd.report import matrix  # noqa: E402
-from ahasd.report.atomic import write_bytes  # noqa: E402
-from ahasd.report.claims import ABLATION, CLAIMS  # noqa: E402
-from ahasd.report.table import Row, cells, ordered, stat  # noqa: E402
+from ahasd.report import matrix
+from ahasd.report.claims import ABLATION, CLAIMS
+from ahasd.report.lengths import draft_length_hist, length_cut  # noqa: F401 (one place for all)
+from ahasd.report.style import color, hatch, nth, plt, save
+from ahasd.report.table import Row, cells, ordered, stat
 
 # Colours and orders follow the matrix, so a variant added there gets its own colour everywhere
 VARIANTS = tuple(matrix.VARIANTS)
 POLICIES = matrix.POLICIES
 DEVICES = ("gpu", "hbm-pim", "npu", "pim", "cpu", "host", "lpddr5")  # preferred column order
-_DPI = 100
-_NICE = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500)
-
-
-def _color(name: str, names: Sequence[str]) -> tuple[float, ...]:
-    names = list(names)
-    return plt.get_cmap("tab10")(names.index(name) % 10 if name in names else 9)
-
-
-def _save(fig, path: Path) -> Path:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=_DPI, metadata={"Software": None})
-    plt.close(fig)
-    return write_bytes(Path(path), buf.getvalue())
 
 
 def _times(v: float, _pos: object = None) -> str:
     return f"{v:g}×"
 
 
-def _ratio_axis(axes: Sequence, values: Sequence[float]) -> None:
-    """One y scale for all ``axes``: log with 1-2-5 ticks if the ratios span > 20x, else linear."""
+def _plain(v: float, _pos: object = None) -> str:
+    return f"{v:g}"
+
+
+def _ratio_axis(axes: Sequence, values: Sequence[float], formatter=_times) -> None:
+    """One y scale for all ``axes``: log with 1-2-5 ticks if the values span > 20x, else linear."""
     pos = [v for v in values if np.isfinite(v) and v > 0]
     if not pos:
         return
@@ -60,25 +45,22 @@ def _ratio_axis(axes: Sequence, values: Sequence[float]) -> None:
         if hi > 20 * lo:
             ax.set_yscale("log")
             ax.set_ylim(lo / 1.6, hi * 1.6)
-            ax.yaxis.set_major_locator(FixedLocator([t for t in _NICE if lo / 2 <= t <= hi * 2]))
+            ticks = [m * 10.0**e for e in range(-3, 6) for m in (1, 2, 5)]
+            ax.yaxis.set_major_locator(FixedLocator([t for t in ticks if lo / 2 <= t <= hi * 2]))
             ax.yaxis.set_minor_locator(NullLocator())
         else:
             ax.set_ylim(0, hi * 1.12)
-        ax.yaxis.set_major_formatter(FuncFormatter(_times))
+        ax.yaxis.set_major_formatter(FuncFormatter(formatter))
         ax.grid(axis="y", color="0.9", lw=0.6)
         ax.set_axisbelow(True)
 
 
-def relative_bars(
-    rows: Sequence[Row],
-    metric: str,
-    path: Path,
-    *,
-    title: str,
-    ylabel: str,
-    baseline: str = "gpu-only",
-) -> Path:
-    """Bars per pair (panel) × policy (group) × variant (bar), relative to ``baseline``."""
+Ceilings = Mapping[str, Sequence[tuple[str, float]]]  # pair -> (label, tokens/s) lines
+_CEILING_STYLES = ("--", ":", "-.")
+
+
+def _bars(rows, metric, path, *, title, ylabel, baseline, ceilings=None) -> Path:
+    """Bars per pair (panel) × policy (group) × variant (bar); ratios to ``baseline`` if given."""
     stats = cells(rows, metric)
     pairs = ordered((k[0] for k in stats), ())
     policies = ordered((k[1] for k in stats), POLICIES)
@@ -93,27 +75,59 @@ def relative_bars(
         for i, var in enumerate(variants):
             vals, errs = [], []
             for pol in policies:
-                s, b = stats.get((pair, pol, var)), stats.get((pair, pol, baseline))
-                ok = s is not None and b is not None and b.mean > 0
-                vals.append(s.mean / b.mean if ok else np.nan)
-                errs.append(s.std / b.mean if ok else 0.0)
+                s = stats.get((pair, pol, var))
+                b = stats.get((pair, pol, baseline)) if baseline else None
+                den = (b.mean if b is not None and b.mean > 0 else np.nan) if baseline else 1.0
+                vals.append(s.mean / den if s is not None else np.nan)
+                errs.append(s.std / den if s is not None and np.isfinite(den) else 0.0)
             xs = x + (i - (len(variants) - 1) / 2) * width
-            ax.bar(xs, vals, width, label=var, color=_color(var, VARIANTS))
+            ax.bar(xs, vals, width, label=var, color=color(var, VARIANTS))
             if any(e > 0 for e in errs):
                 ax.errorbar(xs, vals, yerr=errs, fmt="none", ecolor="k", elinewidth=0.7,
                             capsize=1.5)  # fmt: skip
             drawn += vals
-        ax.axhline(1.0, color="0.3", lw=0.8, ls="--")
+        if baseline:
+            ax.axhline(1.0, color="0.3", lw=0.8, ls="--")
+        for j, (label, value) in enumerate((ceilings or {}).get(pair, ())):
+            ax.axhline(value, color="0.15", lw=1.1, ls=_CEILING_STYLES[j % 3], label=label)
+            drawn.append(value)
         ax.set_xticks(x, policies)
         ax.set_title(pair, fontsize=10)
         ax.set_xlabel("drafting algorithm")
     axes[0][0].set_ylabel(ylabel)
-    _ratio_axis(axes[0], drawn)
+    _ratio_axis(axes[0], drawn, _times if baseline else _plain)
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=len(variants), fontsize=8, frameon=False)
+    ncol = min(len(labels), len(variants))
+    fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=8, frameon=False)
     fig.suptitle(title)
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
-    return _save(fig, path)
+    fig.tight_layout(rect=(0, 0.07 * (1 + (len(labels) > ncol)), 1, 1))
+    return save(fig, path)
+
+
+def relative_bars(
+    rows: Sequence[Row],
+    metric: str,
+    path: Path,
+    *,
+    title: str,
+    ylabel: str,
+    baseline: str = "gpu-only",
+) -> Path:
+    """Bars per pair (panel) × policy (group) × variant (bar), relative to ``baseline``."""
+    return _bars(rows, metric, path, title=title, ylabel=ylabel, baseline=baseline)
+
+
+def absolute_bars(
+    rows: Sequence[Row],
+    metric: str,
+    path: Path,
+    *,
+    title: str,
+    ylabel: str,
+    ceilings: Ceilings | None = None,
+) -> Path:
+    """The same bars in the metric's own unit, with per-pair ceilings drawn as lines."""
+    return _bars(rows, metric, path, title=title, ylabel=ylabel, baseline=None, ceilings=ceilings)
 
 
 def ablation_chain(rows: Sequence[Row], path: Path, baseline: str = "gpu-only") -> Path:
@@ -133,7 +147,7 @@ def ablation_chain(rows: Sequence[Row], path: Path, baseline: str = "gpu-only") 
             ]
             ours.append(stat(r))
         means = [s.mean for s in ours]
-        ax.bar(x, means, 0.6, yerr=[s.std for s in ours], color=f"C{j}", capsize=3)
+        ax.bar(x, means, 0.6, yerr=[s.std for s in ours], color=nth(3 * j), capsize=3)
         for xi, m in zip(x, means, strict=True):
             if np.isfinite(m):
                 ax.annotate(f"{m:.2f}×", (xi, m), xytext=(-14, 3), textcoords="offset points",
@@ -150,13 +164,13 @@ def ablation_chain(rows: Sequence[Row], path: Path, baseline: str = "gpu-only") 
         ax.set_title(f"{label.capitalize()} relative to {baseline}", fontsize=10)
     fig.legend(
         [plt.Rectangle((0, 0), 1, 1, color="0.5"), plt.Line2D([], [], color="k", lw=2.5)],
-        ["ours: mean ± std over (pair, algorithm) cells", "paper (research/ahasd.md §7)"],
+        ["ours: mean ± std over (pair, algorithm) cells", "paper ([ahasd26] §6.1)"],
         loc="lower center", ncol=2, fontsize=8, frameon=False,
     )  # fmt: skip
     fig.suptitle("Ablation chain: task-level async → +AAU → +EDC → +TVC (= AHASD), mean over "
                  "pairs × algorithms")  # fmt: skip
     fig.tight_layout(rect=(0, 0.05, 1, 1))
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def _device_columns(rows: Sequence[Row], suffix: str) -> list[str]:
@@ -191,7 +205,7 @@ def utilisation(rows: Sequence[Row], path: Path) -> Path:
     ax.set_title("Device utilisation: busy % of wall time, mean over pairs × algorithms × seeds",
                  fontsize=10)  # fmt: skip
     fig.tight_layout()
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def energy_breakdown(rows: Sequence[Row], path: Path) -> Path:
@@ -215,7 +229,8 @@ def energy_breakdown(rows: Sequence[Row], path: Path) -> Path:
                     if r["variant"] == var and r["pair"] == pair
                 ]
                 vals.append(stat(per).mean if per else 0.0)
-            ax.bar(variants, vals, bottom=bottom, label=col.split(".", 1)[1], color=f"C{i % 10}")
+            ax.bar(variants, vals, bottom=bottom, label=col.split(".", 1)[1], color=nth(i),
+                   hatch=hatch(i))  # fmt: skip
             bottom += np.array(vals)
         ax.set_ylim(0, max(bottom.max(), 1e-9) * 1.08)
         ax.set_title(pair, fontsize=10)
@@ -229,40 +244,7 @@ def energy_breakdown(rows: Sequence[Row], path: Path) -> Path:
     fig.legend(handles[::-1], labels[::-1], loc="center right", fontsize=8, title="component")
     fig.suptitle("Energy per committed token by component (mean over algorithms × seeds)")
     fig.tight_layout(rect=(0, 0, 0.9, 1))
-    return _save(fig, path)
-
-
-def draft_length_hist(rows: Sequence[Row], path: Path, variant: str = "ahasd") -> Path:
-    """Distribution of draft batch lengths per policy for ``variant`` (all pairs and seeds)."""
-    policies = ordered((str(r["cfg.policy"]) for r in rows), POLICIES)
-    fig, ax = plt.subplots(figsize=(7.5, 4.0))
-    width = 0.8 / max(len(policies), 1)
-    for i, pol in enumerate(policies):
-        counts: dict[int, int] = {}
-        for r in rows:
-            if r["variant"] == variant and r["cfg.policy"] == pol and r.get("draft_len_hist"):
-                for k, v in json.loads(str(r["draft_len_hist"])).items():
-                    counts[int(k)] = counts.get(int(k), 0) + int(v)
-        total = sum(counts.values())
-        if not total:
-            continue
-        ks = np.array(sorted(counts))
-        mean_len = sum(k * c for k, c in counts.items()) / total
-        ax.bar(
-            ks + (i - (len(policies) - 1) / 2) * width,
-            [counts[k] / total for k in ks],
-            width,
-            label=f"{pol} (mean {mean_len:.2f})",
-            color=_color(pol, POLICIES),
-        )
-    ax.set_xlabel("draft batch length (tokens)")
-    ax.set_ylabel("fraction of batches")
-    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-    ax.set_title(f"Draft-length distribution per drafting algorithm ({variant}, all pairs, seeds)",
-                 fontsize=10)  # fmt: skip
-    ax.legend(fontsize=8, title="algorithm")
-    fig.tight_layout()
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def gantt(spans: Sequence, path: Path, *, title: str, window_s: float | None = None) -> Path:
@@ -282,9 +264,9 @@ def gantt(spans: Sequence, path: Path, *, title: str, window_s: float | None = N
                 if s.name == kind and f"{s.device}/{s.track}" == lane
             ]
             if bars:
-                ax.broken_barh(bars, (lane_i - 0.4, 0.8), facecolor=_color(kind, kinds),
+                ax.broken_barh(bars, (lane_i - 0.4, 0.8), facecolor=color(kind, kinds),
                                edgecolor="white", linewidth=0.8)  # fmt: skip
-    handles = [plt.Rectangle((0, 0), 1, 1, color=_color(k, kinds)) for k in kinds]
+    handles = [plt.Rectangle((0, 0), 1, 1, color=color(k, kinds)) for k in kinds]
     ax.legend(handles, kinds, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0),
               title="task")  # fmt: skip
     ax.set_yticks(range(len(lanes)), lanes)
@@ -294,4 +276,4 @@ def gantt(spans: Sequence, path: Path, *, title: str, window_s: float | None = N
     ax.set_xlabel("time since the first task (ms)")
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
-    return _save(fig, path)
+    return save(fig, path)

@@ -1,4 +1,4 @@
-"""AHASD's evaluation matrix (research/ahasd.md §6–7): pairs × algorithms × systems × seeds.
+"""AHASD's evaluation matrix ([ahasd26] Table 1, §5, §6): pairs × algorithms × systems × seeds.
 
 A *variant* is a system label of the paper's figures; the ablation steps are ``ahasd`` with
 controllers switched off (docs/dev/contracts.md, "Ablation chain names"). Points are plain dicts
@@ -15,15 +15,18 @@ from typing import Any
 
 from ahasd.errors import AhasdError
 
-PAIRS: tuple[tuple[str, str], ...] = (  # ahasd.md §6.1 [P Table 1]
+PAIRS: tuple[tuple[str, str], ...] = (  # [ahasd26] Table 1
     ("opt-1.3b", "opt-6.7b"),
     ("llama2-7b", "llama2-13b"),
     ("palm-like-8b", "palm-like-30b"),
 )
-POLICIES = ("specdec-pp", "svip", "adaedl", "banditspec")  # ahasd.md §6.2
+POLICIES = ("specdec-pp", "svip", "adaedl", "banditspec")  # [ahasd26] §5
 VARIANTS: dict[str, dict[str, Any]] = {
     "gpu-only": {"system": "gpu-only"},
     "specpim": {"system": "specpim"},
+    # the same two baselines at matched (mobile) scale: an embedded GPU on LPDDR5-6400
+    "gpu-only-mobile": {"system": "gpu-only", "platform": "gpu-mobile"},
+    "specpim-mobile": {"system": "specpim", "platform": "specpim-mobile"},
     "npu-only": {"system": "npu-only"},
     "npu-pim-sync": {"system": "npu-pim-sync"},
     "npu-pim-async": {"system": "npu-pim-async"},
@@ -31,7 +34,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "+edc": {"system": "ahasd", "use_tvc": False},
     "ahasd": {"system": "ahasd"},
 }
-TOKENS = 1024  # ahasd.md §6.1: generation length 1024
+TOKENS = 1024  # [ahasd26] §5: generation length 1024
 TRACE_SUFFIXES = (".parquet", ".csv", ".jsonl")
 
 

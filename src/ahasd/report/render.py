@@ -34,17 +34,31 @@ def section_markdown(section: Section) -> str:
     return "\n".join(parts)
 
 
-def report_markdown(title: str, intro: str, sections: Sequence[Section]) -> str:
+def slug(title: str) -> str:
+    """The anchor GitHub gives a heading: lower case, punctuation dropped, spaces as hyphens."""
+    return re.sub(r"[^\w\- ]", "", title.strip().lower()).replace(" ", "-")
+
+
+def contents(sections: Sequence[Section]) -> str:
+    """A table of contents: one linked line per section (anchors as ``slug`` makes them)."""
+    return "\n".join(f"- [{s.title}](#{slug(s.title)})" for s in sections)
+
+
+def report_markdown(
+    title: str, intro: str, sections: Sequence[Section], *, toc: bool = False
+) -> str:
     body = [f"# {title}", "", intro.strip(), ""]
+    if toc:
+        body += ["**Contents**", "", contents(sections), ""]
     body += [section_markdown(s) for s in sections]
     return "\n".join(body).rstrip() + "\n"
 
 
 def write_report(
-    out_dir: Path, title: str, intro: str, sections: Sequence[Section]
+    out_dir: Path, title: str, intro: str, sections: Sequence[Section], *, toc: bool = False
 ) -> tuple[Path, Path]:
     """Write ``report.md`` and ``report.html`` into ``out_dir`` atomically."""
-    md = report_markdown(title, intro, sections)
+    md = report_markdown(title, intro, sections, toc=toc)
     md_path = write_text(out_dir / "report.md", md)
     html_path = write_text(out_dir / "report.html", markdown_to_html(md, out_dir, title))
     return md_path, html_path
@@ -91,8 +105,8 @@ def markdown_to_html(md: str, base: Path, title: str) -> str:
             flush()
         elif m := re.match(r"^(#{1,4}) (.*)$", line):
             flush()
-            n = len(m.group(1))
-            out.append(f"<h{n}>{_inline(m.group(2))}</h{n}>")
+            n, text = len(m.group(1)), m.group(2)
+            out.append(f'<h{n} id="{html.escape(slug(text))}">{_inline(text)}</h{n}>')
         elif m := _IMG.match(line.strip()):
             flush()
             out.append(_image(m.group(1), m.group(2), base))

@@ -41,7 +41,7 @@ class SimConfig(BaseModel):
     use_gtsu: bool = True
     edc: EdcConfig = Field(default_factory=EdcConfig)
     tvc: TvcConfig = Field(default_factory=TvcConfig)
-    queue_depth: int = Field(8, ge=1, le=4096)  # [R2] manuscript: 8 entries (ahasd.md §1.2)
+    queue_depth: int = Field(8, ge=1, le=4096)  # [ahasd-resim] manuscript table: 8 entries
     kv_bucket: int = Field(64, ge=1, le=65_536)
     record_timeline: bool = False
     gamma: int | None = Field(None, ge=1, le=64)  # fixed-γ systems (specpim); None = policy

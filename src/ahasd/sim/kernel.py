@@ -1,4 +1,4 @@
-"""A lean, simpy-shaped discrete-event kernel (STYLE.md rule 6).
+"""A lean, simpy-shaped discrete-event kernel (no third-party simulation framework).
 
 Heap entries are ``(time_s, priority, seq, handler, payload)``: ties on time break by priority,
 then by the order of scheduling (``seq`` from the kernel's own counter), so a run is

@@ -174,7 +174,7 @@ class Metrics:
 
     # --- summary -----------------------------------------------------------------------------
     def summary(self) -> dict[str, object]:
-        """The token-side metrics of DESIGN.md §4 (time and energy are added by the result)."""
+        """The token-side metrics of docs/metrics.md (time and energy are added by the result)."""
         proposed = self.proposed
         compared = self.accepted + self.rejections
         return {

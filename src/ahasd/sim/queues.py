@@ -1,6 +1,6 @@
 """Bounded FIFO queues linking devices (AHASD's unverified-draft and feedback queues).
 
-The paper gives no sizes (research/ahasd.md §1.2); the depth is ``SimConfig.queue_depth``. A full
+The paper gives no sizes ([ahasd26] §4.1); the depth is ``SimConfig.queue_depth``. A full
 queue is back-pressure: the producer must wait, so ``push`` on a full queue is a driver bug.
 """
 

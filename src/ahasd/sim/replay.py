@@ -1,6 +1,6 @@
 """Trace replay: which draft tokens match, and how long each draft batch is.
 
-DESIGN.md "Token traces": from a committed (or pre-verification-corrected) position i the draft's
+docs/traces.md: from a committed (or pre-verification-corrected) position i the draft's
 continuation matches the target for ``k_i`` tokens. Greedy decoding: a position matches when the
 target's token is the draft's greedy token (``target_rank == 0``; ``k = trace.match_runs()``).
 Sampled decoding: one uniform draw per position from the config's seeded generator, matching when

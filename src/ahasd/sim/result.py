@@ -15,7 +15,7 @@ from ahasd.sim.timeline import Span
 
 @dataclass(frozen=True)
 class Result:
-    """Metrics of one run (DESIGN.md §4) plus provenance."""
+    """Metrics of one run (docs/metrics.md) plus provenance."""
 
     system: str
     committed_tokens: int
@@ -34,7 +34,7 @@ class Result:
     energy_by_component: dict[str, float]
     ar_throughput_tok_s: float
     ar_tokens_per_joule: float
-    prefill_s: float
+    prefill_s: float  # both models' prefill, before decoding starts (not in wall_s)
     fits_in_memory: bool
     warnings: tuple[str, ...]
     extras: dict[str, Any]
@@ -42,6 +42,10 @@ class Result:
     config_hash: str
     trace_hash: str
     version: str
+    ttft_s: float = 0.0  # time to first token: the target's prefill (and the draft's before it)
+    e2e_throughput_tok_s: float = 0.0  # committed tokens / (prefill + decode)
+    prefill_energy_j: float = 0.0
+    memory: dict[str, Any] = field(default_factory=dict)  # channels, ranks, contention, ...
     timeline: tuple[Span, ...] | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:

@@ -121,6 +121,10 @@ class Timelines:
             row = self._rows[-1]
             self._rows[-1] = (*row[:6], flow_to, row[7])
 
+    def lanes(self) -> dict[tuple[str, str], Lane]:
+        """Every lane by (device, track)."""
+        return dict(self._lanes)
+
     @property
     def spans(self) -> list[Span]:
         return [Span(*row) for row in self._rows]

@@ -1,6 +1,6 @@
 """systems layer: one registered driver per system, and ``simulate``.
 
-Each module registers itself in ``SYSTEMS`` on import (STYLE.md rule 2): a new system is one
+Each module registers itself in ``SYSTEMS`` on import: a new system is one
 module, one import line here and one test file.
 """
 

@@ -1,4 +1,4 @@
-"""Task-level asynchronous NPU + LPDDR5-PIM speculative decoding (research/ahasd.md §1.3–§1.5).
+"""Task-level asynchronous NPU + LPDDR5-PIM speculative decoding ([ahasd26] §3–§4).
 
 The draft model drafts batches on PIM into the bounded unverified-draft queue, on top of tokens
 not yet verified (look-ahead); the target verifies the oldest batch on the NPU. Acceptance
@@ -6,47 +6,73 @@ replay: the current draft chain is anchored at a position A whose prefix is know
 its first wrong token is at ``first_wrong = A + k_A``. A verification commits the accepted drafts
 plus the target's token; a mismatch (or a bonus token landing on ``first_wrong``) squashes every
 later draft and the DLM restarts from the corrected token. Optional AHASD features (flags):
-AAU (the draft's attention and non-linear ops stay in PIM; off = they cross to the NPU and steal
-its time), EDC (stop look-ahead), TVC (pre-verify the oldest queued tokens with the target on PIM
-when the NPU's remaining time allows; a mismatch found there truncates the look-ahead early,
-only the NPU commits) and GTSU (rank-gating switch stall and energy around each pre-verify).
+AAU (the draft's attention and non-linear ops stay in PIM; off = they run on the NPU and share
+it with verification), EDC (stop look-ahead), TVC (pre-verify the oldest queued tokens with the
+target on PIM when the NPU's remaining time allows; a mismatch found there truncates the
+look-ahead early, only the NPU commits) and GTSU (the rank switch around each pre-verify takes
+the gate's time; without it, a plain controller's mode change, :mod:`ahasd.memory.gating`).
 
-The loop is the simulator's hot path (DESIGN.md §6: ≥ 100k committed tokens/s): events go
-through ``Kernel.call`` (a bound handler and a plain payload, no event objects), timelines are
-:class:`~ahasd.sim.timeline.Lane` appends, and the controllers' methods are bound once per run.
+Two lanes, PIM and NPU, each run one task at a time. While both run, they share the memory
+resources both use (channels, dies, the NPU itself) at rates recomputed whenever a task starts
+or ends (:mod:`ahasd.memory.sharing`): a task's remaining work is kept in full-speed seconds and
+its end time moves when its rate changes.
+
+The loop is the simulator's hot path. With two event sources a heap is not needed: the next
+event is the lane whose task ends first (ties: feedback before new work, as the kernel's
+priorities order them), so a rate change is two assignments, never a stale event. Timelines
+are :class:`~ahasd.sim.timeline.Lane` appends, pair rates are memoised per pair of step costs,
+and the controllers' methods are bound once per run.
 """
 
 from __future__ import annotations
 
-from heapq import heappush
+import gc
 
+from ahasd.memory.sharing import overlap_factor
 from ahasd.policies import RoundOutcome
 from ahasd.sim.build import builder
-from ahasd.sim.kernel import Kernel, Priority
+from ahasd.sim.kernel import Priority
 from ahasd.sim.metrics import Metrics
 from ahasd.sim.queues import BoundedQueue
 from ahasd.sim.timeline import Timelines
 from ahasd.systems._async_parts import AsyncParts, Batch
 
 _FEEDBACK, _NORMAL, _LATE = int(Priority.FEEDBACK), int(Priority.NORMAL), int(Priority.LATE)
+_PIM, _NPU = 0, 1
 
 outcome = builder(RoundOutcome, ("proposed", "accepted", "seconds"))  # one per verification
 
 
+class _Slot:
+    """One lane's task in flight: remaining full-speed seconds, current rate and end time."""
+
+    __slots__ = ("active", "left", "rate", "since", "end", "usage", "handler", "payload", "prio",
+                 "stalled")  # fmt: skip
+
+    def __init__(self) -> None:
+        self.active = False
+        self.left = self.since = self.end = self.stalled = 0.0
+        self.rate = 1.0
+        self.usage: dict = {}
+        self.handler = self.payload = None
+        self.prio = _NORMAL
+
+
 class AsyncLoop:
-    """Per-run state of the asynchronous system; one event per task."""
+    """Per-run state of the asynchronous system; one event per task (plus reschedules)."""
 
     def __init__(self, parts: AsyncParts) -> None:
         self.p = p = parts
         ctx = p.ctx
-        self.kernel = Kernel()
-        # the two most frequent events skip Kernel.call (their delays are costs, always >= 0)
-        self._heap, self._seq = self.kernel.hot_queue()
+        self.now = 0.0
+        self.events = 0
+        self._stopped = False
         self.m = Metrics(ctx.n, ctx.replay.match)
         self.rec = ctx.config.record_timeline  # keep span rows and their args
         self.tl = tl = Timelines(tuple(ctx.platform.devices), keep_spans=self.rec)
         self._pim_draft = tl.lane("pim", "draft")
         self._npu_verify = tl.lane("npu", "verify")
+        self._offload = tl.lane("npu", "draft-offload")
         self.links: dict[int, int] = {}
         self.queue: BoundedQueue[Batch] = BoundedQueue("unverified", ctx.config.queue_depth)
         self._queued = self.queue.items  # read-only view for the hot checks
@@ -57,19 +83,20 @@ class AsyncLoop:
         self.first_wrong = self.runs[0]
         self.frontier = 0  # next position a new draft batch starts at
         self.pv_upto = 0  # tokens before this were pre-verified (or are committed)
-        self.version = 0  # bumped by every squash: stale PIM events are ignored
+        self.version = 0  # bumped by every squash: stale PIM results are ignored
         self.ids = 0
         self.batch_ids = 0
-        self.pim_busy = False  # drafting, switching or pre-verifying
         self.in_target_mode = False
         self.current: Batch | None = None  # batch being drafted
         self.verifying: Batch | None = None
         self.verify_t0 = 0.0
-        self.npu_debt_s = 0.0  # NPU time taken by no-AAU draft ops during a verification
         self.waiting = False  # EDC stopped look-ahead until the next feedback
         self.blocked = False  # the DLM waits for room in the full queue
         self._pending_pv = (0, 0)
-        self._pim_task: tuple = ("", 0.0, 0, {}, ())
+        self._pim_task: tuple = ("", 0.0, 0, (), ())
+        self._slots = (_Slot(), _Slot())
+        self._pim, self._npu = self._slots
+        self._pair: dict[tuple[int, int], float] = {}  # (id(usage), id(usage)) -> shared rate
         # bound once: these run once per draft batch or verification
         self._batch = ctx.drafter.batch
         self._observe = ctx.drafter.policy.observe
@@ -86,7 +113,78 @@ class AsyncLoop:
         self._pim_hz, self._npu_hz = p.pim_hz, p.npu_hz
         self._use_aau, self._use_tvc = p.use_aau, p.use_tvc
         self.counters = {"edc_stops": 0, "preverifies": 0, "squashes": 0, "npu_stolen_s": 0.0}
+        self.switch_s = self.switch_j = 0.0
         self._start_draft()
+
+    # --- lanes: start, reschedule, finish ------------------------------------------------------
+    def _begin(self, slot: _Slot, dur: float, usage, handler, payload, prio: int) -> None:
+        """Start a task of ``dur`` full-speed seconds on ``slot``; both lanes get their shared
+        rate."""
+        now = self.now
+        other = self._npu if slot is self._pim else self._pim
+        rate = 1.0
+        if other.active:
+            theirs = other.usage
+            if usage and theirs:
+                key = (id(usage), id(theirs))
+                rate = self._pair.get(key)
+                if rate is None:
+                    rate = self._pair[key] = overlap_factor(usage, theirs)
+            if rate != other.rate:
+                self._retime(other, now, rate)
+        slot.active, slot.left, slot.rate, slot.since = True, dur, rate, now
+        slot.usage, slot.handler, slot.payload, slot.prio = usage, handler, payload, prio
+        slot.end = now + dur / rate
+
+    @staticmethod
+    def _retime(slot: _Slot, now: float, rate: float) -> None:
+        """Bank ``slot``'s progress at its old rate, then move its end to the new ``rate``."""
+        dt = now - slot.since
+        left = slot.left - slot.rate * dt
+        slot.stalled += (1.0 - slot.rate) * dt
+        slot.left = left = left if left > 0.0 else 0.0
+        slot.rate, slot.since = rate, now
+        slot.end = now + left / rate
+
+    def _stop(self, slot: _Slot) -> None:
+        """``slot``'s task ends (done or aborted) now; the other lane runs at full speed."""
+        now = self.now
+        dt = now - slot.since
+        slot.left -= slot.rate * dt
+        slot.stalled += (1.0 - slot.rate) * dt
+        slot.active = False
+        other = self._npu if slot is self._pim else self._pim
+        if other.active and other.rate != 1.0:
+            self._retime(other, now, 1.0)
+
+    def run(self) -> float:
+        """Run to the last commit: always the lane whose task ends first (at a tie, the one with
+        the higher priority: feedback before new work, a switch last)."""
+        pim, npu = self._pim, self._npu
+        stop = self._stop
+        gc_was_on = gc.isenabled()
+        gc.disable()  # tasks and spans are acyclic; pausing the cycle collector saves ~20%
+        try:
+            while not self._stopped:
+                if pim.active:
+                    if npu.active and (
+                        npu.end < pim.end or (npu.end == pim.end and npu.prio < pim.prio)
+                    ):
+                        slot = npu
+                    else:
+                        slot = pim
+                elif npu.active:
+                    slot = npu
+                else:
+                    break
+                self.now = slot.end
+                self.events += 1
+                stop(slot)
+                slot.handler(slot.payload)
+        finally:
+            if gc_was_on:
+                gc.enable()
+        return self.now
 
     # --- helpers ---------------------------------------------------------------------------
     def _task(self) -> int:
@@ -100,7 +198,7 @@ class AsyncLoop:
 
     # --- PIM: drafting ---------------------------------------------------------------------
     def _start_draft(self) -> None:
-        if self.pim_busy or self.waiting or self.frontier >= self.n_total:
+        if self._pim.active or self.waiting or self.frontier >= self.n_total:
             return
         if len(self._queued) >= self._depth:
             self.blocked = True
@@ -108,7 +206,7 @@ class AsyncLoop:
         if self.in_target_mode:  # a squash hit during a pre-verify: switch ranks back first
             self._switch(to_target=False)
             return
-        kernel, start = self.kernel, self.frontier
+        start = self.frontier
         n, mean_h = self._batch(start)
         kv = self.prompt + start + n - 1
         tc = self._draft_memo.get(-(-kv // self._bucket))
@@ -117,29 +215,19 @@ class AsyncLoop:
         dur = tc.seconds * n
         self.batch_ids += 1
         self.ids += 1
-        now = kernel.now
+        now = self.now
         b = self.current = Batch(self.batch_ids, start, n, mean_h, self.ids, now, dur, tc)
         self.frontier = start + n
-        self.pim_busy = True
-        entry = (now + dur, _NORMAL, next(self._seq), self._on_draft_done, self.version)
-        heappush(self._heap, entry)
-        if not self._use_aau:
-            self._steal_npu(self.p.npu_share_s(tc) * n, b)
-
-    def _steal_npu(self, secs: float, batch: Batch) -> None:
-        """No AAU: the draft's attention/non-linear ops run on the NPU (placement pim-no-aau)."""
-        self.counters["npu_stolen_s"] += secs
-        if self.verifying is not None:
-            self.npu_debt_s += secs  # interleaved op by op: the verification ends later
-        else:
-            now = self.kernel.now
-            self.tl.record("npu", "draft-offload", now, now + secs, "draft-ops", batch.task_id)
+        self._begin(self._pim, dur, tc.usage, self._on_draft_done, self.version, _NORMAL)
+        if not self._use_aau:  # attention and non-linear ops run on the NPU (shared via usage)
+            secs = self.p.npu_share_s(tc) * n
+            self.counters["npu_stolen_s"] += secs
+            at = max(now, self._offload.end)  # an aborted batch's ops may still be drawn
+            self._offload.add(at, at + secs, "draft-ops", b.task_id)
 
     def _on_draft_done(self, version: int) -> None:
-        if version != self.version:
-            return
-        b, now, m = self.current, self.kernel.now, self.m
-        self.current, self.pim_busy = None, False
+        b, now, m = self.current, self.now, self.m
+        self.current = None
         n = b.n
         args = (("tokens", n), ("pos", b.start)) if self.rec else ()
         self._pim_draft.add(b.t0, now, "draft", b.task_id, args)
@@ -165,15 +253,17 @@ class AsyncLoop:
             self.waiting = True
 
     def _abort_draft(self) -> None:
+        """A squash cuts the batch in flight: its finished share was proposed and wasted."""
         b = self.current
         if b is None:
             return
-        now = self.kernel.now
-        frac = (now - b.t0) / b.dur if b.dur > 0 else 1.0
-        self._pim_draft.add(b.t0, now, "draft (squashed)", b.task_id)
+        self._stop(self._pim)
+        frac = 1.0 - self._pim.left / b.dur if b.dur > 0 else 1.0
+        frac = min(max(frac, 0.0), 1.0)
+        self._pim_draft.add(b.t0, self.now, "draft (squashed)", b.task_id)
         self.m.on_task_energy(b.cost.energy, b.n * frac)
         self.m.on_abort(int(b.n * frac))
-        self.current, self.pim_busy = None, False
+        self.current = None
 
     # --- PIM: pre-verification (TVC) and rank switching (GTSU) -------------------------------
     def _try_preverify(self) -> bool:
@@ -182,7 +272,7 @@ class AsyncLoop:
         start = max(self.pv_upto, first, committed)
         if self.frontier - start < 1:  # nothing unverified to check: no need to ask TVC
             return False
-        elapsed = self.kernel.now - self.verify_t0 if self.verifying else 0.0
+        elapsed = self.now - self.verify_t0 if self.verifying else 0.0
         n_plan = self.p.tvc_plan(elapsed, self.prompt + committed, len(queued))
         n = min(n_plan, self.frontier - start)
         if n < 1:
@@ -193,24 +283,28 @@ class AsyncLoop:
         return True
 
     def _switch(self, *, to_target: bool) -> None:
-        p, now = self.p, self.kernel.now
-        self.pim_busy = True
+        p, now = self.p, self.now
         secs, joules = p.switch_cost()
-        self._pim_task = ("switch", now, self._task(), (("pim", {"gtsu": joules}),), ())
-        self.kernel.call(secs, self._on_switch_done, (self.version, to_target), _LATE)
+        device = "pim" if p.use_gtsu else (p.ctx.mem.spec.name if p.ctx.mem else "pim")
+        split = ((device, {p.switch_kind: joules}),)
+        self._pim_task = ("switch", now, self._task(), split, ())
+        self.switch_j += joules
+        self._begin(self._pim, secs, p.switch_usage, self._on_switch_done,
+                    (self.version, to_target), _LATE)  # fmt: skip
 
-    def _finish_pim_task(self) -> None:
-        """Record the switch or pre-verify that just ended (kept until done: runs never cut it)."""
+    def _finish_pim_task(self) -> float:
+        """Record the switch or pre-verify that just ended; returns its duration."""
         name, t0, tid, energy, args = self._pim_task
-        if self.kernel.now > t0:
+        now = self.now
+        if now > t0:
             track = "gtsu" if name == "switch" else name
-            self.tl.record("pim", track, t0, self.kernel.now, name, tid, args=args)
+            self.tl.record("pim", track, t0, now, name, tid, args=args)
         self.m.on_task_energy(energy)
-        self.pim_busy = False
+        return now - t0
 
     def _on_switch_done(self, ev: tuple[int, bool]) -> None:
         version, to_target = ev
-        self._finish_pim_task()
+        self.switch_s += self._finish_pim_task()
         self.m.switches += 1
         self.in_target_mode = to_target
         if not to_target:
@@ -222,15 +316,14 @@ class AsyncLoop:
         start, n = self._pending_pv
         tc = self.p.preverify_cost(n, self.prompt + start)
         args = (("tokens", n), ("pos", start))
-        self._pim_task = ("pre-verify", self.kernel.now, self._task(), tc.energy, args)
+        self._pim_task = ("pre-verify", self.now, self._task(), tc.energy, args)
         self.m.preverify_tokens += n
-        self.pim_busy = True
-        self.kernel.call(tc.seconds, self._on_preverify_done, (self.version, start, n))
-        self.p.tvc_record_preverify(tc.seconds, n)
+        self._begin(self._pim, tc.seconds, tc.usage, self._on_preverify_done,
+                    (self.version, start, n), _NORMAL)  # fmt: skip
 
     def _on_preverify_done(self, ev: tuple[int, int, int]) -> None:
         version, start, n = ev
-        self._finish_pim_task()
+        self.p.tvc_record_preverify(self._finish_pim_task(), n)
         w = self.first_wrong
         busy_end = self.verifying.start + self.verifying.n if self.verifying else 0
         if version == self.version and start <= w < start + n and w >= busy_end:
@@ -265,24 +358,19 @@ class AsyncLoop:
         tc = self._verify_memo.get(key)
         if tc is None:
             tc = self._verify_memo[key] = self._verify_view("verify", n_eff + 1, kv)
-        self.verifying, self.verify_t0 = b, self.kernel.now
+        self.verifying, self.verify_t0 = b, self.now
         self.ids += 1
         tid = self.ids
         if self.rec:  # flow arrows draft -> verify, drawn only in a recorded timeline
             self.links[b.task_id] = tid
         self.m.on_task_energy(tc.energy)
-        at = self.verify_t0 + tc.seconds
-        heappush(self._heap, (at, _FEEDBACK, next(self._seq), self._on_verify_done, tid))
+        self._begin(self._npu, tc.seconds, tc.usage, self._on_verify_done, tid, _FEEDBACK)
         if self.blocked:  # the pop made room in the queue
             self.blocked = False
             self._start_draft()
 
     def _on_verify_done(self, tid: int) -> None:
-        if self.npu_debt_s > 0:  # ops stolen by no-AAU drafting delay the end of this pass
-            debt, self.npu_debt_s = self.npu_debt_s, 0.0
-            self.kernel.call(debt, self._on_verify_done, tid, _FEEDBACK)
-            return
-        b, now, m = self.verifying, self.kernel.now, self.m
+        b, now, m = self.verifying, self.now, self.m
         self.verifying = None
         c = m.committed
         end = b.start + b.n
@@ -311,7 +399,7 @@ class AsyncLoop:
             self._edc_verified(b.batch_id, full)
         c_new = m.committed
         if c_new >= self.n_total:
-            self.kernel.stop()
+            self._stopped = True
             return
         if not full or first_wrong == end:
             self._squash(c_new, rejected_next=full)
@@ -336,3 +424,7 @@ class AsyncLoop:
         self.blocked = False
         self.version += 1
         self._anchor(restart)
+
+    def contention(self) -> dict[str, float]:
+        """Seconds each lane lost to sharing with the other (proportional sharing: together)."""
+        return {"npu_stalled_by_pim": self._npu.stalled, "pim_stalled_by_npu": self._pim.stalled}

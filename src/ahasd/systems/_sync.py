@@ -17,7 +17,14 @@ from ahasd.sim.kernel import Kernel
 from ahasd.sim.metrics import Metrics
 from ahasd.sim.result import Result
 from ahasd.sim.timeline import Lane, Timelines
-from ahasd.systems.base import RunContext, System, TaskCost, ar_baseline, build_result
+from ahasd.systems.base import (
+    RunContext,
+    System,
+    TaskCost,
+    ar_baseline,
+    build_result,
+    prefill_cost,
+)
 
 outcome = builder(RoundOutcome, ("proposed", "accepted", "seconds"))  # one per verification
 
@@ -31,6 +38,7 @@ class SyncSystem(System):
 
     draft_placement: ClassVar[str] = ""
     verify_placement: ClassVar[str] = ""
+    uses_memory_model = True  # placed on the platform's DRAM ranks when it describes timing
 
     def tables(self, ctx: RunContext) -> tuple[StepCostTable, StepCostTable]:
         """(draft table, target table); systems with offload or op maps override this."""
@@ -52,11 +60,7 @@ class SyncSystem(System):
         draft_t, verify_t = self.tables(ctx)
         loop = _SyncLoop(self, ctx, draft_t, verify_t)
         loop.kernel.run()
-        cfg = ctx.config
-        prefill_s = (
-            draft_t.cost("prefill", cfg.prompt_len, 0)[0]
-            + verify_t.cost("prefill", cfg.prompt_len, 0)[0]
-        )
+        prefill_s, ttft_s, prefill_j = prefill_cost(ctx, verify_t, draft_t)
         extras = {"rounds": loop.metrics.verifications, "events": loop.kernel.events_processed}
         extras.update(self.extras(ctx))
         return build_result(
@@ -69,6 +73,7 @@ class SyncSystem(System):
             prefill_s=prefill_s,
             extras=extras,
             flow_links=loop.links,
+            prefill=(ttft_s, prefill_j),
         )
 
 

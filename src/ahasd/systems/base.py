@@ -3,7 +3,8 @@
 A system is a class registered in ``SYSTEMS`` with a ``default_platform`` and a
 ``run(ctx) -> Result``; ``simulate`` prepares the :class:`RunContext` (platform, models, trace,
 acceptance replay, drafting policy, memory plan) and hands it over. Drivers schedule tasks on the
-event kernel and take every duration and energy from ``StepCostTable.cost`` (STYLE.md rule 7).
+event kernel and take every duration and energy from ``StepCostTable.cost`` (no system prices
+work itself).
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import numpy as np
 from ahasd import __version__
 from ahasd.cost import StepCostTable, plan_memory
 from ahasd.errors import AhasdError, field_error
-from ahasd.hardware import load_platform
+from ahasd.hardware import RooflineDevice, load_platform
+from ahasd.memory.model import build_memory
 from ahasd.models import load_model
 from ahasd.policies import make_policy
 from ahasd.registry import Registry
@@ -37,8 +39,11 @@ class System(ABC):
 
     name: ClassVar[str] = ""
     default_platform: ClassVar[str] = "ahasd-mobile"
+    default_target: ClassVar[str] = ""  # a system whose paper uses another target ("" = config's)
     required_devices: ClassVar[tuple[str, ...]] = ()
     memory_device: ClassVar[str] = ""  # where the weights live, for plan_memory
+    # place the models on the platform's DRAM ranks (ahasd.memory) when it describes timing
+    uses_memory_model: ClassVar[bool] = False
 
     @abstractmethod
     def run(self, ctx: RunContext) -> Result:
@@ -67,7 +72,8 @@ class RunContext:
     trace: Any
     replay: Replay
     drafter: Drafter
-    memory: Any  # MemoryPlan or None
+    memory: Any  # MemoryPlan (GPU/CPU host offload) or None
+    mem: Any = None  # MemoryModel (ahasd.memory: placement, PIM rates, sharing) or None
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -82,7 +88,10 @@ class RunContext:
         offload_bytes: int = 0,
         op_engine: Mapping[str, str] | None = None,
     ) -> StepCostTable:
-        """A memoised step-cost table for ``model`` under ``placement`` on this platform."""
+        """A memoised step-cost table for ``model`` under ``placement`` on this platform.
+
+        With a memory model the table prices ``model`` on the ranks the placement gave it.
+        """
         key_engine = tuple(sorted(op_engine.items())) if op_engine else None
         return _table(
             _PlatformKey(self.platform),
@@ -92,7 +101,15 @@ class RunContext:
             self.config.kv_bucket,
             int(offload_bytes),
             key_engine,
+            self.where(model),
         )
+
+    def where(self, model: Any):
+        """The :class:`~ahasd.memory.model.Residence` of ``model`` (draft or target), or None."""
+        if self.mem is None:
+            return None
+        role = "draft" if model is self.draft else "target"
+        return self.mem.residence(role)
 
     def offload(self, model: Any) -> int:
         """Bytes of ``model``'s weights that stream over the host link each pass (memory plan)."""
@@ -100,16 +117,19 @@ class RunContext:
             return 0
         return int(self.memory.offload_bytes.get(model.name, 0))
 
-    def view(self, table: StepCostTable) -> CostView:
-        """The per-device view of ``table``: energy split by device, busy time per engine.
+    def view(self, table: StepCostTable, lane: str = "") -> CostView:
+        """The per-device view of ``table``: energy split by device, busy time per engine, and
+        (``lane`` "npu" or "pim") the shared-resource usage of a task on that lane.
 
         Views live as long as their (memoised) table, so repeated runs reuse the split.
         """
-        view = _VIEWS.get(id(table))
-        if view is None or view.table is not table:
+        role = "draft" if table.model == self.draft else "target"
+        key = (id(table), lane, id(self.mem), role)
+        view = _VIEWS.get(key)
+        if view is None or view.table is not table or view.mem is not self.mem:
             if len(_VIEWS) > 256:  # tables are memoised 64 at a time; drop views of dead ones
                 _VIEWS.clear()
-            view = _VIEWS[id(table)] = CostView(table, self.platform)
+            view = _VIEWS[key] = CostView(table, self.platform, self.mem, lane, role)
         return view
 
 
@@ -129,11 +149,11 @@ class _PlatformKey:
         )
 
 
-_VIEWS: dict[int, CostView] = {}  # id(table) -> view; checked against the table itself
+_VIEWS: dict[tuple, CostView] = {}  # (id(table), lane, id(mem), role) -> view; checked on use
 
 
 @lru_cache(maxsize=64)
-def _table(pkey, model, placement, precision, kv_bucket, offload_bytes, op_engine):
+def _table(pkey, model, placement, precision, kv_bucket, offload_bytes, op_engine, where):
     """Tables are pure functions of their arguments, so sharing them between runs is safe."""
     return StepCostTable(
         pkey.platform,
@@ -143,14 +163,20 @@ def _table(pkey, model, placement, precision, kv_bucket, offload_bytes, op_engin
         kv_bucket=kv_bucket,
         offload_bytes=offload_bytes,
         op_engine=dict(op_engine) if op_engine else None,
+        where=where,
     )
 
 
 def resolve_platform(config: SimConfig, system: type[System], explicit: bool) -> SimConfig:
-    """Use the system's own platform unless the caller named one explicitly."""
-    if explicit or config.platform == system.default_platform:
-        return config
-    return config.model_copy(update={"platform": system.default_platform})
+    """Use the system's own platform unless the caller named one explicitly, and its own target
+    model (``System.default_target``) unless the config sets one."""
+    update = {}
+    if not explicit and config.platform != system.default_platform:
+        update["platform"] = system.default_platform
+    target = system.default_target
+    if target and "target" not in config.model_fields_set and config.target != target:
+        update["target"] = target
+    return config.model_copy(update=update) if update else config
 
 
 def prepare(config: SimConfig, system: type[System]) -> RunContext:
@@ -171,12 +197,26 @@ def prepare(config: SimConfig, system: type[System]) -> RunContext:
     replay = Replay.build(trace, config.decoding, accept_rng)
     policy = make_policy(config.policy, **config.policy_args)
     policy.fit(trace)
-    memory = None
-    if system.memory_device:
+    memory = mem = None
+    if system.uses_memory_model:
+        # KV for the prompt, every generated token and a full queue of look-ahead drafts
+        kv_tokens = config.prompt_len + config.tokens + config.queue_depth * 8
+        mem = build_memory(platform, draft, target, precision=config.precision, kv_tokens=kv_tokens)
+    host_offload = system.memory_device in platform.devices and isinstance(
+        platform.devices[system.memory_device], RooflineDevice
+    )  # a GPU/CPU holds its own weights (and spills to the host), whatever PIM does
+    if system.memory_device and (mem is None or host_offload):
         memory = plan_memory(
-            platform, [draft, target], precision=config.precision, device=system.memory_device
+            platform,
+            [draft, target],
+            precision=config.precision,
+            device=system.memory_device,
+            kv_tokens=config.prompt_len + config.tokens,
         )
-    ctx = RunContext(config, platform, draft, target, trace, replay, Drafter(policy, trace), memory)
+    ctx = RunContext(config, platform, draft, target, trace, replay, Drafter(policy, trace), memory,
+                     mem)  # fmt: skip
+    if mem is not None:
+        ctx.warnings.extend(mem.warnings)
     if memory is not None and not memory.fits:
         ctx.warnings.append(
             f"models need {memory.required_bytes / 2**30:.1f} GiB but {system.memory_device} "
@@ -217,17 +257,40 @@ def static_power_w(platform: Any) -> dict[str, float]:
     }
 
 
+def prefill_cost(ctx: RunContext, target: StepCostTable, draft: StepCostTable | None = None,
+                 *, parallel: bool = False) -> tuple[float, float, float]:  # fmt: skip
+    """(prefill seconds, time to first token, joules) of the prompt's prefill.
+
+    The target's prefill yields the first token; the draft's (when given) runs after it on the
+    same unit, or beside it on another unit (``parallel``). Joules: both steps' dynamic energy
+    plus every device's static power and every DRAM die's active background over the prefill.
+    """
+    prompt = ctx.config.prompt_len
+    t_s, t_j, _ = target.cost("prefill", prompt, 0)
+    d_s, d_j = (draft.cost("prefill", prompt, 0)[:2]) if draft is not None else (0.0, 0.0)
+    seconds = max(t_s, d_s) if parallel else t_s + d_s
+    watts = sum(static_power_w(ctx.platform).values())
+    if ctx.mem is not None:
+        spec = ctx.mem.spec
+        watts += spec.dies * (spec.active_standby_w + spec.refresh_j / spec.timing["tREFI"])
+    return seconds, t_s, t_j + d_j + watts * seconds
+
+
 def ar_baseline(ctx: RunContext, target_table: StepCostTable) -> tuple[float, float]:
     """Plain autoregressive decoding of the target on the same platform: (tok/s, tok/J).
 
-    Closed form: one target step of one token per position, plus static power × time.
+    Closed form: one target step of one token per position, plus static power × time (and the
+    package's background with the target's dies active, where there is a memory model).
     """
+    from ahasd.memory.energy import package_power
+
     seconds = joules = 0.0
     for kv, count in kv_groups(ctx.config.prompt_len, ctx.n, ctx.config.kv_bucket):
         s, j, _ = target_table.cost("verify", 1, kv)
         seconds += s * count
         joules += j * count
-    joules += sum(static_power_w(ctx.platform).values()) * seconds
+    floor, _draft_w, target_w = package_power(ctx.mem)  # the target's dies always active
+    joules += (sum(static_power_w(ctx.platform).values()) + floor + target_w) * seconds
     return ctx.n / seconds, ctx.n / joules
 
 
@@ -242,24 +305,49 @@ def build_result(
     prefill_s: float,
     extras: dict[str, Any],
     flow_links: dict[int, int] | None = None,
+    prefill: tuple[float, float] | None = None,
+    memory_run: dict[str, Any] | None = None,
 ) -> Result:
-    """Turn the collected counters into a :class:`Result` (formulas: docs/metrics.md)."""
+    """Turn the collected counters into a :class:`Result` (formulas: docs/metrics.md).
+
+    ``prefill``: (time to first token, prefill energy); ``memory_run``: the loop's memory
+    tallies (``gated``, ``contention``, ``switches``) for :func:`memory_summary`.
+    """
+    from ahasd.systems.memory_use import memory_summary, split_counters
+
     if metrics.committed != ctx.n:
         raise RuntimeError(f"{system.name} committed {metrics.committed} of {ctx.n} tokens")
     if not (wall_s > 0 and math.isfinite(wall_s)):
         raise RuntimeError(f"{system.name}: wall time {wall_s!r} s")
+    dyn = {dev: dict(comps) for dev, comps in metrics.energy.items()}
+    counters = split_counters(dyn)
+    memory: dict[str, Any] = {}
+    if ctx.mem is not None:
+        run = memory_run or {}
+        memory, extra = memory_summary(
+            ctx.mem, timelines, wall_s, counters, metrics.committed,
+            gated=bool(run.get("gated", False)), contention=run.get("contention"),
+            switches=run.get("switches"),
+        )  # fmt: skip
+        for dev, comps in extra.items():
+            bucket = dyn.setdefault(dev, {})
+            for comp, joules in comps.items():
+                bucket[comp] = bucket.get(comp, 0.0) + joules
     devices: dict[str, dict[str, Any]] = {}
     for name, watts in static_power_w(ctx.platform).items():
-        energy = dict(metrics.energy.get(name, {}))
-        energy["static"] = energy.get("static", 0.0) + watts * wall_s
+        energy = dict(dyn.get(name, {}))
+        if watts:
+            energy["static"] = energy.get("static", 0.0) + watts * wall_s
         busy = min(timelines.busy_s(name, wall_s), wall_s)
+        if memory and name == memory["device"]:
+            busy = memory["utilisation"] * wall_s  # data-bus time, mean over channels
         devices[name] = {
             "busy_s": busy,
             "idle_s": wall_s - busy,
             "utilisation": busy / wall_s,
             "energy_j": energy,
         }
-    for name, energy in metrics.energy.items():  # components charged to non-platform keys
+    for name, energy in dyn.items():  # components charged to non-platform keys
         if name not in devices:
             devices[name] = {
                 "busy_s": 0.0,
@@ -278,6 +366,7 @@ def build_result(
     spans = None
     if ctx.config.record_timeline:
         spans = tuple(timelines.with_flows(flow_links or {}))
+    ttft_s, prefill_j = prefill if prefill is not None else (prefill_s, 0.0)
     return Result(
         system=system.name,
         wall_s=wall_s,
@@ -298,19 +387,29 @@ def build_result(
         trace_hash=ctx.trace.content_hash,
         version=__version__,
         timeline=spans,
+        ttft_s=ttft_s,
+        e2e_throughput_tok_s=n / (wall_s + prefill_s),
+        prefill_energy_j=prefill_j,
+        memory=memory,
         **summary,
     )
 
 
 class TaskCost(NamedTuple):
-    """One task's duration, its dynamic energy split by device, and each engine's busy time."""
+    """One task's duration, its dynamic energy split by device, each engine's busy time, and
+    (with a memory model) its use of shared memory resources (:mod:`ahasd.memory.sharing`)."""
 
     seconds: float
     energy: tuple[tuple[str, dict[str, float]], ...]  # (device, {component: J})
     engine_s: dict[str, float]  # device -> seconds its operators ran
+    usage: Mapping[tuple, float] = {}  # resource -> fraction used at full speed
 
 
-MEMORY_COMPONENTS = frozenset({"mem_off_chip", "mem_in_bank"})
+MEMORY_COMPONENTS = frozenset({"mem_off_chip", "mem_in_bank", "act"})
+# counters carried in the energy split under the memory device, scaled like energy: bytes over
+# each channel's data bus (``_dq<c>``) and bytes PIM streamed inside each channel's dies
+# (``_pim<c>``); build_result moves them out of the energy totals
+COUNTER_PREFIX = "_"
 
 
 class CostView:
@@ -319,16 +418,34 @@ class CostView:
     Durations come from ``StepCostTable.cost``; the per-device split comes once per (phase, n,
     KV bucket) from the same table's ``detail`` (each operator's ``engine``). DRAM access energy
     is charged to the platform's memory device when it has one (``lpddr5``), so the LPDDR5 vs
-    NPU power split of AHASD Table 4 can be read off the result.
+    NPU power split of AHASD Table 4 can be read off the result. With a memory model and a
+    ``lane`` ("npu" or "pim"), each task also carries its shared-resource usage and its bytes per
+    channel.
     """
 
-    __slots__ = ("table", "_memo", "bucket", "_memory")
+    __slots__ = ("table", "_memo", "bucket", "_memory", "mem", "lane", "role", "_npu", "_pim")
 
-    def __init__(self, table: StepCostTable, platform: Any) -> None:
+    def __init__(
+        self,
+        table: StepCostTable,
+        platform: Any,
+        mem: Any = None,
+        lane: str = "",
+        role: str = "target",
+    ) -> None:
         self.table = table
+        self.role = role  # whose ranks the task's DRAM energy is charged to
         self._memo: dict[tuple[str, int, int], TaskCost] = {}
         self.bucket = table.kv_bucket  # a lookup is exact within one bucket of KV lengths
-        self._memory = "lpddr5" if "lpddr5" in platform.devices else None
+        self.mem, self.lane = mem, lane
+        self._memory = (
+            mem.spec.name
+            if mem is not None
+            else ("lpddr5" if "lpddr5" in platform.devices else None)
+        )
+        npus = platform.devices_of_kind("npu")
+        self._npu = npus[0] if npus else None
+        self._pim = mem.pim.name if mem is not None and mem.pim is not None else None
 
     def __call__(self, phase: str, n_tokens: int, kv_len: int) -> TaskCost:
         key = (phase, n_tokens, -(-kv_len // self.bucket))
@@ -342,14 +459,71 @@ class CostView:
         check_positive(f"{phase} step", seconds)
         energy: dict[str, dict[str, float]] = {}
         engine_s: dict[str, float] = {}
-        for _op, c in self.table.detail(phase, n_tokens, kv_len).ops:
+        detail = self.table.detail(phase, n_tokens, kv_len)
+        for _op, c in detail.ops:
             engine = c.engine or "unknown"
             engine_s[engine] = engine_s.get(engine, 0.0) + c.seconds
             for comp, joules in c.energy_j.items():
                 dev = self._memory if self._memory and comp in MEMORY_COMPONENTS else engine
                 bucket = energy.setdefault(dev, {})
                 bucket[comp] = bucket.get(comp, 0.0) + joules
-        return TaskCost(seconds, tuple(sorted(energy.items())), engine_s)
+        usage: Mapping[tuple, float] = {}
+        if self.mem is not None and self.table.where is not None:
+            usage, counters = task_traffic(self, detail, seconds, engine_s)
+            mem_j = sum(j for k, j in energy.get(self._memory, {}).items())
+            counters[f"{COUNTER_PREFIX}j_{self.role}"] = mem_j  # this task's DRAM energy
+            energy.setdefault(self._memory, {}).update(counters)
+        return TaskCost(seconds, tuple(sorted(energy.items())), engine_s, usage)
+
+
+def task_traffic(view: CostView, detail: Any, seconds: float, engine_s: dict[str, float]):
+    """(usage of shared resources, per-channel byte counters) of one task of ``view``'s table.
+
+    NPU operators read the model's weights and KV over the channels of their ranks; PIM
+    operators keep their dies busy, write inputs and read outputs over the same channels.
+    """
+    from ahasd.cost.engines import pim_io_bytes
+    from ahasd.memory.sharing import npu_usage, pim_usage
+    from ahasd.models.ops import OpKind
+    from ahasd.models.shape import elem_bytes
+
+    mem, where = view.mem, view.table.where
+    channels = mem.spec.channels
+    dq = [0.0] * channels
+    pim_bytes = [0.0] * channels
+    w_bytes = kv_bytes = array_s = io_bytes = 0.0
+    eb = elem_bytes(view.table.precision)
+    attention = (OpKind.ATTN_SCORE, OpKind.ATTN_VALUE)
+    for op, c in detail.ops:
+        if c.engine == view._npu:
+            w_bytes += op.weight_bytes * op.count
+            kv_bytes += (op.kv_read_bytes + op.kv_write_bytes) * op.count
+        elif c.engine == view._pim and "array" in c.times_s:
+            array_s += c.times_s["array"]
+            spread = where.kv if op.kind in attention else where.weights
+            in_b, out_b = pim_io_bytes(op, eb)
+            moved = mem.rates.io_bytes(in_b, out_b, spread) * op.count
+            io_bytes += moved
+            passes = -(-op.m // mem.rates.n_alu)
+            inside = ((op.weight_bytes + op.kv_read_bytes) * passes + op.kv_write_bytes) * op.count
+            for ch, share in enumerate(spread.channel_shares()):
+                dq[ch] += moved * share
+                pim_bytes[ch] += inside * share
+    for spread, n_bytes in ((where.weights, w_bytes), (where.kv, kv_bytes)):
+        for ch, share in enumerate(spread.channel_shares()):
+            dq[ch] += n_bytes * share
+    counters = {f"{COUNTER_PREFIX}dq{ch}": b for ch, b in enumerate(dq) if b}
+    counters.update({f"{COUNTER_PREFIX}pim{ch}": b for ch, b in enumerate(pim_bytes) if b})
+    npu_s = engine_s.get(view._npu, 0.0) if view._npu else 0.0
+    if view.lane == "npu":
+        reads = ((where.weight_ranks, where.weights, w_bytes), (where.kv_ranks, where.kv, kv_bytes))
+        usage = npu_usage(seconds, reads, mem.spec, npu_s=npu_s, blocked=mem.blocked)
+    elif view.lane == "pim" and mem.rates is not None:
+        usage = pim_usage(seconds, where.weight_ranks, where.weights, mem.rates, array_s=array_s,
+                          io_bytes=io_bytes, npu_s=npu_s, blocked=mem.blocked)  # fmt: skip
+    else:
+        usage = {}
+    return usage, counters
 
 
 def check_positive(name: str, value: float) -> None:

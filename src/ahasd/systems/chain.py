@@ -1,4 +1,4 @@
-"""The ablation chain of AHASD's evaluation (research/ahasd.md §7), as (label, config) steps.
+"""The ablation chain of AHASD's evaluation ([ahasd26] §6.1), as (label, config) steps.
 
 ``+aau`` is ``ahasd`` with EDC and TVC off, ``+edc`` is ``ahasd`` with TVC off, ``ahasd`` has all
 features (docs/dev/contracts.md). Each system runs on its own default platform.
@@ -21,6 +21,14 @@ ABLATION_CHAIN: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("+edc", "ahasd", {"use_aau": True, "use_edc": True, "use_tvc": False}),
     ("ahasd", "ahasd", {"use_aau": True, "use_edc": True, "use_tvc": True}),
 )
+
+
+def step_fields(name: str) -> dict[str, Any] | None:
+    """The config fields of the chain step labelled ``name`` (``+aau`` → ahasd, EDC/TVC off)."""
+    for label, system, flags in ABLATION_CHAIN:
+        if label == name:
+            return {"system": system, **flags}
+    return None
 
 
 def chain_configs(base: SimConfig) -> list[tuple[str, SimConfig]]:

@@ -1,4 +1,4 @@
-"""``gpu-only``: draft and verify alternate on one laptop GPU (AHASD's GPU baseline, §5.2).
+"""``gpu-only``: draft and verify alternate on one laptop GPU (AHASD's GPU baseline, [ahasd26] §5).
 
 When the two models do not fit the GPU's memory (LLaMA2-7B + 13B INT8 is ~20 GB on a 16 GB RTX 4090
 Laptop) the excess weights stream from host memory over the host link on every pass — the

@@ -1,6 +1,6 @@
 """``npu-only``: draft and verify alternate on the mobile NPU with plain LPDDR5 (no PIM).
 
-AHASD Table 4's "NPU+LPDDR5" baseline (research/ahasd.md §5.2): both models' weights stream from
+AHASD Table 4's "NPU+LPDDR5" baseline ([ahasd26] §5): both models' weights stream from
 LPDDR5 over the 51.2 GB/s external bus on every pass.
 """
 

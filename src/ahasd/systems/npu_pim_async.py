@@ -1,6 +1,6 @@
 """``npu-pim-async``: task-level asynchronous NPU + LPDDR5-PIM without AHASD's additions.
 
-The ablation baseline of research/ahasd.md §7 (AMUSD-like): the draft model drafts continuously
+The ablation baseline of [ahasd26] §6.1 ([amusd]-like): the draft model drafts continuously
 on PIM into the unverified queue (look-ahead until the queue is full), the target verifies on the
 NPU; no AAU (attention and non-linear draft ops cross to the NPU), no EDC, no TVC.
 """

@@ -1,7 +1,7 @@
 """``npu-pim-sync``: operator-level synchronous NPU + LPDDR5-PIM (SpecPIM/NeuPIMs style).
 
 Each operator runs on the unit that runs it best with a barrier per operator (cost placement
-``npu-pim-op``); draft and verify alternate (research/ahasd.md §1.3). Both devices are held for
+``npu-pim-op``); draft and verify alternate ([ahasd26] §3). Both devices are held for
 the whole task: while one unit computes an operator the other waits at the barrier.
 """
 

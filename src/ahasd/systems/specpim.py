@@ -1,9 +1,9 @@
 """``specpim``: GPU host + HBM-PIM, operator-level synchronous, fixed draft length.
 
-SpecPIM (research/peers.md §2) maps every operator wholly to one engine (xPU or PIM, never split)
+SpecPIM ([specpim24]) maps every operator wholly to one engine (xPU or PIM, never split)
 with a static mapping found offline per (model pair, γ), and alternates draft and verify in
-lock-step; AHASD's SpecPIM baseline uses two RTX 4090 Laptop GPUs and γ = 8 (ahasd.md §5.2,
-peers.md §2.3). The mapping here is a per-operator exhaustive search over the engines at the
+lock-step; AHASD's SpecPIM baseline uses two RTX 4090 Laptop GPUs and γ = 8 ([ahasd26] §5,
+[saddle26]). The mapping here is a per-operator exhaustive search over the engines at the
 design point (γ, KV = prompt length): since the cost placement ``gpu-hbmpim-op`` puts a barrier
 after every operator, a step's time is the sum of its operators' times and the per-operator
 choice is the optimum. A design found by ``ahasd explore specpim`` can be passed as
@@ -23,17 +23,25 @@ from ahasd.systems.base import SYSTEMS, RunContext
 
 PLACEMENT = "gpu-hbmpim-op"
 ENGINES = ("gpu", "hbm-pim")
-DEFAULT_GAMMA = 8  # AHASD's SpecPIM baseline (ahasd.md §5.2; peers.md §2.3)
+DEFAULT_GAMMA = 8  # AHASD's SpecPIM baseline ([ahasd26] §5)
 
 
 def search_op_engine(
     ctx: RunContext, model: Any, *, phase: str, n_tokens: int, kv_len: int
 ) -> dict[str, str]:
     """Per operator, the engine that runs it fastest at this design point."""
+    return _op_seconds(ctx, model, phase=phase, n_tokens=n_tokens, kv_len=kv_len)[0]
+
+
+def _op_seconds(
+    ctx: RunContext, model: Any, *, phase: str, n_tokens: int, kv_len: int
+) -> tuple[dict[str, str], dict[str, dict[str, float]], dict[str, int]]:
+    """(fastest engine, seconds per engine, weight bytes) per operator name."""
     names = sorted(
         {op.name for op in ops_for_phase(model, phase, n_tokens, kv_len, ctx.config.precision)}
     )
     seconds: dict[str, dict[str, float]] = {}
+    weights: dict[str, int] = {}
     for engine in ENGINES:
         table = ctx.table(
             model,
@@ -45,18 +53,50 @@ def search_op_engine(
             seconds.setdefault(op.name, {})[engine] = (
                 seconds.get(op.name, {}).get(engine, 0.0) + cost.seconds
             )
-    return {
+            weights[op.name] = op.weight_bytes * op.count
+    best = {
         name: min(ENGINES, key=lambda e, n=name: (seconds[n].get(e, float("inf")), e))
         for name in names
     }
+    return best, seconds, weights
+
+
+def fit_pim_capacity(
+    maps: dict[str, dict[str, str]],
+    seconds: dict[str, dict[str, dict[str, float]]],
+    weights: dict[str, dict[str, int]],
+    capacity: float,
+) -> dict[str, dict[str, str]]:
+    """Keep the PIM-mapped operators' weights within the PIM's capacity: operators go back to
+    the host, least time saved per byte first (a PIM operator's weights must live in PIM)."""
+    on_pim = [(m, name) for m, ops in maps.items() for name, e in ops.items() if e == "hbm-pim"]
+    held = sum(weights[m][name] for m, name in on_pim)
+    if held <= capacity:
+        return maps
+
+    def saved_per_byte(item: tuple[str, str]) -> float:
+        m, name = item
+        t = seconds[m][name]
+        return (t["gpu"] - t["hbm-pim"]) / max(weights[m][name], 1)
+
+    out = {m: dict(ops) for m, ops in maps.items()}
+    for m, name in sorted(on_pim, key=saved_per_byte):
+        if held <= capacity:
+            break
+        out[m][name] = "gpu"
+        held -= weights[m][name]
+    return out
 
 
 @SYSTEMS.register("specpim")
 class SpecPim(SyncSystem):
     name = "specpim"
     default_platform = "specpim-2x4090l-hbmpim"
-    required_devices = ("gpu", "hbm-pim")
+    required_devices = ("gpu",)  # plus a PIM device of any name (hbm-pim; pim on specpim-mobile)
     memory_device = "gpu"  # weights beyond the GPUs' memory stream from the host, as gpu-only
+    # PIM rates come from the memory layer (switch pim_rate); the host GPU holds every weight in
+    # its own memory, so PIM holds only the PIM-mapped operators' (fit_pim_capacity), no placement
+    uses_memory_model = False
     draft_placement = PLACEMENT
     verify_placement = PLACEMENT
 
@@ -89,10 +129,18 @@ class SpecPim(SyncSystem):
                 )
             return {"draft": dict(maps["draft"]), "target": dict(maps["target"])}
         g, kv = self.gamma(ctx), ctx.config.prompt_len
-        return {
-            "draft": search_op_engine(ctx, ctx.draft, phase="draft", n_tokens=1, kv_len=kv),
-            "target": search_op_engine(ctx, ctx.target, phase="verify", n_tokens=g + 1, kv_len=kv),
+        found = {
+            "draft": _op_seconds(ctx, ctx.draft, phase="draft", n_tokens=1, kv_len=kv),
+            "target": _op_seconds(ctx, ctx.target, phase="verify", n_tokens=g + 1, kv_len=kv),
         }
+        pim = next(d for n, d in ctx.platform.devices.items() if n in ENGINES[1:] or
+                   d.kind in ("hbm-pim", "gddr6-aim", "lpddr5-pim"))  # fmt: skip
+        return fit_pim_capacity(
+            {m: f[0] for m, f in found.items()},
+            {m: f[1] for m, f in found.items()},
+            {m: f[2] for m, f in found.items()},
+            pim.capacity_bytes,
+        )
 
     def tables(self, ctx: RunContext) -> tuple[StepCostTable, StepCostTable]:
         maps = self.mapping(ctx)

@@ -1,15 +1,16 @@
 """Named synthetic-trace profiles, each with its calibration target and source.
 
-A profile is a two-regime Markov process (research/algorithms.md §4.2: most positions are
+A profile is a two-regime Markov process ([svip], [adaedl]: most positions are
 near-deterministic, a minority of "branch" tokens carry the entropy and the rejections, so
 rejections come in bursts): an *easy* regime with long runs and a *hard* regime with short
 stretches. Each regime has a match probability m_r = sigmoid(logit_r + shift); ``shift`` is
 solved at build time by bisection so the profile's stated statistic is met exactly in
 expectation (``calibrate``). ``iid-alpha-X`` profiles have one regime with m = X.
 
-Targets (algorithms.md §4.1): kind "tau" = greedy chain τ at the stated γ; "alpha" = stationary
-P(target_rank == 0); "tree-tau" = τ of a best-first 63-node tree (5 heads × top-10) over i.i.d.
-ranks; "none" = no published anchor, the value is an assumption stated in the description.
+Targets ([spec-bench], [leviathan23], [sequoia]): kind "tau" = greedy chain τ at the stated γ;
+"alpha" = stationary P(target_rank == 0); "tree-tau" = τ of a best-first 63-node tree (5 heads ×
+top-10) over i.i.d. ranks; "none" = no published anchor, the value is an assumption stated in the
+description.
 """
 
 from __future__ import annotations
@@ -65,9 +66,9 @@ def _p(name: str, pair: str, kind: str, target: float, source: str, desc: str, *
     return Profile(name, pair, desc, kind, target, source, **kw)
 
 
-_SB = "Spec-Bench leaderboard, greedy, FP16, A100 [V] (algorithms.md §4.1)"
-_LEV = "Leviathan et al. 2023, LaMDA dialog [R] (algorithms.md §4.1)"
-_NONE = "no published anchor (algorithms.md §4.1 has none for this pair)"
+_SB = "[spec-bench] leaderboard, greedy, FP16, A100"
+_LEV = "[leviathan23], LaMDA dialog (as recalled, not re-checked)"
+_NONE = "no published anchor for this pair (docs/references.md lists none)"
 
 PROFILES: dict[str, Profile] = {
     p.name: p
@@ -89,8 +90,8 @@ PROFILES: dict[str, Profile] = {
             "llama-68m->llama2-7b",
             "alpha",
             0.63,
-            "Sequoia bundled acceptance vector, JF68M->Llama-2-7B, stochastic [V] "
-            "(algorithms.md §2.3, §4.1); read here as P(rank = 0) and P(rank < 8)",
+            "[sequoia] bundled acceptance vector, JF68M->Llama-2-7B, stochastic; "
+            "read here as P(rank = 0) and P(rank < 8)",
             "Sequoia pair: first-child acceptance 0.63, top-8 cumulative 0.86.",
             logit_easy=1.8,
             logit_hard=-1.2,
@@ -105,8 +106,9 @@ PROFILES: dict[str, Profile] = {
             0.70,
             _LEV,
             "AHASD small pair. No OPT alpha is published; anchored to LaMDA 2B->137B alpha ~0.7 "
-            "(the closest ~1-2B same-family drafter); consistent with the third-party OPT "
-            "1.3B->6.7B speedup 1.46-1.51x at c ~0.2, gamma 3 [V third party].",
+            "(the closest ~1-2B same-family drafter); consistent with the OPT 1.3B->6.7B "
+            "speedup 1.46-1.51x at c ~0.2, gamma 3 that the third-party implementation "
+            "github.com/shreyansh26/Speculative-Sampling reports.",
         ),
         _p(
             "llama2-7b-llama2-13b",
@@ -115,7 +117,8 @@ PROFILES: dict[str, Profile] = {
             0.75,
             _LEV,
             "AHASD medium pair (same-family 7B drafter). No LLaMA-2 7B->13B alpha is published; "
-            "anchored to LaMDA 8B->137B alpha ~0.75, the largest same-family drafter in §4.1.",
+            "anchored to LaMDA 8B->137B alpha ~0.75, the largest same-family drafter in "
+            "[leviathan23].",
         ),
         _p(
             "palm-like-8b-palm-like-30b",
@@ -131,7 +134,7 @@ PROFILES: dict[str, Profile] = {
             "llama2-7b (Medusa heads)",
             "tree-tau",
             2.31,
-            "Spec-Bench Medusa on Vicuna-7B, tau = 2.31 [V] (algorithms.md §4.1)",
+            "[spec-bench] Medusa on Vicuna-7B, tau = 2.31",
             "LP-Spec workload: i.i.d. ranks spread over the top-10 so a 63-node best-first tree "
             "(5 heads x top-10) reaches tau = 2.31; a tree reads target_rank as the rank under "
             "each head.",
@@ -165,7 +168,7 @@ PROFILES: dict[str, Profile] = {
             0.70,
             _NONE,
             "Assumed alpha 0.70: same-family instruct pair, 'clearly above the 68M pairs' "
-            "(algorithms.md §4.1); measure with `ahasd trace record` before relying on it.",
+            "(docs/references.md); measure with `ahasd trace record` before relying on it.",
         ),
         _p(
             "llama-3.2-1b-llama-3.2-3b",
@@ -230,7 +233,7 @@ def list_profiles() -> list[ProfileInfo]:
             "i.i.d. matches with P(rank = 0) = X for any X in (0, 1), e.g. iid-alpha-0.8; for "
             "closed-form checks (Leviathan: E[tokens/round] = (1 - X^(g+1)) / (1 - X)).",
             "alpha = X",
-            "closed form, algorithms.md §1.2",
+            "closed form, [leviathan23]",
         )
     )
     return out

@@ -1,6 +1,6 @@
 """The token-trace schema: one row per generated position of the target's output.
 
-DESIGN.md "Token traces": greedy replay needs only ``target_rank`` (0 = the draft's greedy token
+docs/traces.md: greedy replay needs only ``target_rank`` (0 = the draft's greedy token
 is the target's token); sampled replay draws against ``accept_prob`` (β = Σ min(p, q)); policies
 read ``draft_entropy`` and ``draft_top1_prob``. Validation lives here so every reader shares it.
 """

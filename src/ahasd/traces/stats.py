@@ -1,6 +1,6 @@
 """Trace statistics: α̂, greedy chain τ for γ = 1..8, entropy, correlation, burstiness.
 
-τ(γ) replays fixed-γ chain drafting under greedy verification (DESIGN.md "Token traces"): from
+τ(γ) replays fixed-γ chain drafting under greedy verification (docs/traces.md): from
 position i a round commits min(γ, k_i) + 1 tokens, k_i = run of zero ranks from i.
 """
 

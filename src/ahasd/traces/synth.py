@@ -2,9 +2,9 @@
 
 Per position: the regime r (easy/hard, Markov), the match m ~ Bernoulli(m_r), then the emissions
 conditioned on (r, m): draft entropy ~ Gamma(2, μ/2) with μ low for easy matches and high for
-mismatches (so entropy predicts rejection, algorithms.md §4.2), top-1 probability decreasing in
-entropy, β = Σ min(p, q) near 1 for matches and lower for mismatches, mismatch ranks from the
-profile's truncated Zipf law. Emission constants are illustrative, not calibrated: only the
+mismatches (so entropy predicts rejection, as [svip] and [adaedl] assume), top-1 probability
+decreasing in entropy, β = Σ min(p, q) near 1 for matches and lower for mismatches, mismatch ranks
+from the profile's truncated Zipf law. Emission constants are illustrative, not calibrated: only the
 match process carries a published target (profiles.py).
 """
 

@@ -1,6 +1,6 @@
 """``edge-hetero``: whole draft/target graphs mapped onto an edge SoC's CPU or GPU (paper C).
 
-research/peers.md §4: every (draft device, target device) mapping and γ = 0..8 is ranked by the
+[edgesd] §III: every (draft device, target device) mapping and γ = 0..8 is ranked by the
 analytic model of :mod:`.plan`; the event simulator then runs a chosen mapping: γ draft steps
 on the draft's device, a hand-off, a verification of γ + 1 positions on the target's device,
 strictly alternating (coarse-grained partitioning, no overlap). ``config.gamma`` fixes γ; the
@@ -58,7 +58,7 @@ def replay_tau(runs: np.ndarray, gamma: int, n_tokens: int) -> float:
 def handoff(platform: Any, draft_dev: str, target_dev: str) -> tuple[float, float]:
     """Per-iteration hand-off between two devices: one barrier on each side (op_sync_s).
 
-    Token ids and logits are a few bytes on unified memory (peers.md §4.3: small, not zero);
+    Token ids and logits are a few bytes on unified memory ([edgesd]: small, not zero);
     the synchronisation dominates, so the devices' own barrier costs stand in for it.
     """
     if draft_dev == target_dev:

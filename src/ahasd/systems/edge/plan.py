@@ -1,4 +1,4 @@
-"""The edge CPU/GPU partitioning cost model (paper C, research/peers.md §4.3).
+"""The edge CPU/GPU partitioning cost model (paper C, [edgesd] §III).
 
 Every mapping of (draft, target) onto the SoC's devices and every draft length γ = 0..γ_max is
 ranked by the round formula of :mod:`ahasd.cost.rounds`, ``T_iter = γ·(T_draft + o_token) +
@@ -54,7 +54,7 @@ class Plan:
 
 
 def iid_expected_tokens(alpha: float, gamma_max: int = GAMMA_MAX) -> tuple[float, ...]:
-    """Leviathan's E[N+1] = (1 − α^(γ+1))/(1 − α) for γ = 0..γ_max (algorithms.md §1.2)."""
+    """Leviathan's E[N+1] = (1 − α^(γ+1))/(1 − α) for γ = 0..γ_max ([leviathan23])."""
     if not 0.0 <= alpha <= 1.0:
         raise field_error("alpha", alpha, "a probability in [0, 1]")
     if alpha == 1.0:

@@ -1,6 +1,6 @@
 """LP-Spec tables for the CLI and the report: the DAU allocation table and the paper's claims.
 
-Published numbers: research/peers.md §3.5 (LP-Spec Table III on LLaMA2-7B INT8, Medusa, Alpaca;
+Published numbers: [lpspec25] (Table III on LLaMA2-7B INT8, Medusa, Alpaca;
 ratios vs the mobile NPU from the abstract).
 """
 
@@ -16,7 +16,7 @@ PUBLISHED = {
     "lpspec": {"throughput_tok_s": 73.4, "tokens_per_joule": 32.6, "edp_s_mj": 0.418},
     "npu-ar": {"throughput_tok_s": 73.4 / 13.21, "tokens_per_joule": 32.6 / 7.56},
     "ratios": {"throughput": 13.21, "energy_efficiency": 7.56, "edp": 99.87},
-    "pim_si_energy_ratio": 2.85,  # LP-Spec vs PIM-SI energy efficiency (arXivLens summary, [S])
+    "pim_si_energy_ratio": 2.85,  # LP-Spec vs PIM-SI energy efficiency (a summary of [lpspec25])
 }
 TOLERANCE = 0.15  # the issue's ±15% band
 
@@ -65,5 +65,5 @@ def dau_table(
 
 
 def edp_s_mj(result: Any) -> float:
-    """EDP per token in LP-Spec's unit, s·mJ (peers.md §1: (s/token)·(mJ/token))."""
+    """EDP per token in LP-Spec's unit, s·mJ ([lpspec25]: (s/token)·(mJ/token))."""
     return result.edp_per_token * 1e3

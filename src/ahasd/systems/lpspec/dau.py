@@ -1,7 +1,7 @@
 """LP-Spec's data allocation unit (DAU) and near-data memory controller (NMC) timing rules.
 
-Sources: research/peers.md §3.2 (NMC: independent command/address paths for the DRAM rank and the
-PIM ranks, so NPU traffic and PIM compute overlap) and §3.3 (column-wise split of every verify
+Sources: [lpspec25] §V (NMC: independent command/address paths for the DRAM rank and the
+PIM ranks, so NPU traffic and PIM compute overlap) and §V-B (column-wise split of every verify
 GEMM between NPU and PIM; ``r_NPU = t_PIM / (t_NPU + t_PIM)``, ``t = t_NPU·t_PIM/(t_NPU+t_PIM)``,
 ``E = r·E_NPU + (1-r)·E_PIM``; PIM time steps by ``ceil(L / N_ALU)``).
 
@@ -34,6 +34,7 @@ def balanced_split(
     *,
     concurrent: bool = True,
     sync_s: float = 0.0,
+    r_max: float = 1.0,
 ) -> Split:
     """Column share for the NPU that makes both engines finish together.
 
@@ -42,6 +43,7 @@ def balanced_split(
     makespan is minimised where they finish together. Without it they share one command path
     and serialise, so the whole operator goes to the faster engine. A split costs one NPU<->PIM
     hand-off (``sync_s``); when that outweighs the overlap, the faster engine takes it all.
+    ``r_max``: the largest NPU share the DRAM rank has room for (capacity of its column copy).
     """
     for name, value in (("t_npu_s", t_npu_s), ("t_pim_s", t_pim_s)):
         if not value >= 0.0:
@@ -53,6 +55,12 @@ def balanced_split(
     balanced = t_npu_s * t_pim_s / (t_npu_s + t_pim_s) + sync_s
     if concurrent and balanced < seconds:
         r, seconds = t_pim_s / (t_npu_s + t_pim_s), balanced
+    if r > r_max:  # the NPU can only stream the columns its rank holds
+        r = r_max
+        if concurrent:
+            seconds = max(r * t_npu_s, (1.0 - r) * t_pim_s) + (sync_s if 0 < r < 1 else 0.0)
+        else:
+            seconds = r * t_npu_s + (1.0 - r) * t_pim_s + (sync_s if 0 < r < 1 else 0.0)
     return Split(r, seconds, r * e_npu_j + (1.0 - r) * e_pim_j)
 
 
@@ -66,7 +74,7 @@ def pim_passes(n_tokens: int, n_alu: int) -> int:
 
 
 def stepped_pim_time(t_pass_s: float, n_tokens: int, n_alu: int) -> float:
-    """``T_PIM = T_pass · ceil(L / N_ALU)`` (peers.md §3.3); used to check the cost layer."""
+    """``T_PIM = T_pass · ceil(L / N_ALU)`` ([lpspec25] §V-B); used to check the cost layer."""
     return t_pass_s * pim_passes(n_tokens, n_alu)
 
 

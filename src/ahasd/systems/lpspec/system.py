@@ -1,6 +1,6 @@
 """``lpspec`` (LP-Spec, ICCAD'25) and its GEMV-PIM speculative baseline ``lpspec-pim-si``.
 
-LP-Spec (research/peers.md §3): the target (``config.target``) verifies a Medusa tree each
+LP-Spec ([lpspec25]): the target (``config.target``) verifies a Medusa tree each
 iteration. The tree comes from per-(head, rank) accuracies refreshed after every verification
 and is pruned by the hardware-aware DTP (:mod:`.tree`); every matrix operator of the
 verification and of the heads is column-split NPU/PIM by the DAU so both finish together, with
@@ -29,24 +29,24 @@ from ahasd.sim.metrics import Metrics
 from ahasd.sim.result import Result
 from ahasd.sim.timeline import Timelines
 from ahasd.systems.base import SYSTEMS, RunContext, System, build_result, kv_groups
-from ahasd.systems.lpspec.cost import LpSpecCosts
+from ahasd.systems.lpspec.cost import LpSpecCosts, lpspec_memory
 from ahasd.systems.lpspec.tree import HeadStats, greedy_order, prune
 
 # Samsung LPDDR5-PIM as LP-Spec's GEMV baseline: 102.4 GOPS per die, one token per weight pass
-# (research/peers.md §3.4, §5 "Samsung LPDDR5-PIM").
+# ([lpspec25] §VI, [samsung-lpddr5-pim]).
 GEMV_PIM_OVERRIDES: dict[str, Any] = {"pim.alu_gops": 102.4, "pim.n_alu": 1}
 
 
 @dataclass(frozen=True, slots=True)
 class LpSpecOptions:
-    """Knobs of the LP-Spec mechanisms (defaults: peers.md §3.3 reconstruction)."""
+    """Knobs of the LP-Spec mechanisms (defaults: [capim]'s reconstruction)."""
 
-    n_heads: int = 5  # Medusa heads (peers.md §3.3: 5 in the reconstruction)
+    n_heads: int = 5  # Medusa heads ([capim]: 5 in the reconstruction)
     top_k: int = 10  # candidates per head (Medusa trees use up to ~10 at depth 1)
-    max_nodes: int = 64  # Medusa's static trees have ~63 nodes (algorithms.md §2.3)
+    max_nodes: int = 64  # Medusa's static trees have ~63 nodes ([medusa])
     objective: Literal["both", "edp", "latency", "energy"] = "both"
     use_pruner: bool = True  # False: a static tree of static_tree_nodes nodes
-    static_tree_nodes: int = 63  # mc_sim_7b_63 size (algorithms.md §2.3)
+    static_tree_nodes: int = 63  # mc_sim_7b_63 size ([medusa])
     use_nmc: bool = True  # near-data controller: NPU and PIM overlap on split operators
     mode: Literal["dau", "pim", "npu"] = "dau"
 
@@ -152,14 +152,18 @@ def closed_form_ar(ctx: RunContext, costs: LpSpecCosts) -> tuple[float, float]:
 
 
 def _costs(ctx: RunContext, platform: Any, mode: str, opts: LpSpecOptions) -> LpSpecCosts:
+    cfg = ctx.config
+    mem = lpspec_memory(platform, ctx.target, precision=cfg.precision,
+                        kv_tokens=cfg.prompt_len + cfg.tokens)  # fmt: skip
     return LpSpecCosts(
         platform,
         ctx.target,
         mode=mode,
-        precision=ctx.config.precision,
+        precision=cfg.precision,
         n_heads=opts.n_heads,
-        kv_bucket=ctx.config.kv_bucket,
+        kv_bucket=cfg.kv_bucket,
         concurrent=opts.use_nmc,
+        mem=mem,
     )
 
 
@@ -172,7 +176,11 @@ def run_lpspec(ctx: RunContext, system: type[System], opts: LpSpecOptions) -> Re
     )
     if opts.mode == "pim":
         ctx.platform = gemv
-    loop = _Loop(ctx, _costs(ctx, ctx.platform, opts.mode, opts), opts)
+    costs = _costs(ctx, ctx.platform, opts.mode, opts)
+    ctx.mem = costs.mem
+    if costs.mem is not None:
+        ctx.warnings.extend(costs.mem.warnings)
+    loop = _Loop(ctx, costs, opts)
     loop.kernel.run()
     npu_ar = closed_form_ar(ctx, _costs(ctx, ctx.platform, "npu", opts))
     gemv_ar = closed_form_ar(ctx, _costs(ctx, gemv, "pim", opts))
@@ -187,6 +195,7 @@ def run_lpspec(ctx: RunContext, system: type[System], opts: LpSpecOptions) -> Re
             "gemv-pim-ar": {"throughput_tok_s": gemv_ar[0], "tokens_per_joule": gemv_ar[1]},
         },
         "gemv_pim_overrides": GEMV_PIM_OVERRIDES,
+        "r_npu_max": costs.r_max,
     }
     prefill = _costs(ctx, ctx.platform, "npu", opts)(ctx.config.prompt_len, 0, heads=False)
     return build_result(
@@ -198,11 +207,13 @@ def run_lpspec(ctx: RunContext, system: type[System], opts: LpSpecOptions) -> Re
         ar=npu_ar,
         prefill_s=prefill.seconds,
         extras=extras,
+        prefill=(prefill.seconds, prefill.joules + costs.static_w * prefill.seconds),
     )
 
 
 class _LpSpecBase(System):
     default_platform = "lpspec-mobile"
+    default_target = "llama2-7b"  # [lpspec25]'s model; the 13B does not fit its 3 PIM ranks
     required_devices = ("npu", "pim")
     options: ClassVar[LpSpecOptions] = LpSpecOptions()
 

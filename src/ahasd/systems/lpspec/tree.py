@@ -1,9 +1,9 @@
 """LP-Spec's Medusa draft tree and hardware-aware draft-token pruner (DTP).
 
-Sources: research/peers.md §3.3 (DTP: runtime per-(head, rank) accuracy p_i^k, greedy growth by
-path product, a hardware estimator stops the growth) and §3.7 (the marginal-benefit stop rule
-``ΔE[N]/ΔT_iter < E[N]/T_iter``, our stand-in for LP-Spec's unpublished estimator);
-research/algorithms.md §2.3 (Medusa trees; Sequoia's hardware-aware sizing).
+Sources: [lpspec25] §V-A (DTP: runtime per-(head, rank) accuracy p_i^k, greedy growth by path
+product, a hardware estimator stops the growth) and docs/peers.md (the marginal-benefit stop rule
+``ΔE[N]/ΔT_iter < E[N]/T_iter``, our stand-in for LP-Spec's unpublished estimator); [medusa] trees;
+[sequoia]'s hardware-aware sizing.
 
 A tree node is the tuple of candidate ranks along its path from the root: ``(r1, .., rd)`` is
 the r_d-th candidate of head d under the node ``(r1, .., r_{d-1})``. Its value is the product of
@@ -31,7 +31,7 @@ class HeadStats:
     """Runtime acceptance accuracy per (head, rank), refreshed after every verification.
 
     Counts start from one pseudo-observation per outcome (Laplace), so an unseen head has a flat
-    prior over its ``top_k`` ranks and "miss"; LP-Spec refreshes p_i^k online (peers.md §3.3).
+    prior over its ``top_k`` ranks and "miss"; LP-Spec refreshes p_i^k online ([lpspec25] §V-A).
     """
 
     __slots__ = ("n_heads", "top_k", "_counts")
@@ -119,7 +119,8 @@ def _pays(
     """Marginal test: does the extra expected tokens pay for the extra time and/or energy?
 
     ``base``/``new`` are (expected tokens, seconds, joules). ``both`` keeps tokens/s and tokens/J
-    from falling; ``edp`` keeps tokens²/(s·J) from falling (peers.md §3.7, §1 EDP definition).
+    from falling; ``edp`` keeps tokens²/(s·J) from falling (docs/peers.md; EDP per token as in
+    [lpspec25]).
     """
     e0, t0, j0 = base
     e1, t1, j1 = new
@@ -149,7 +150,7 @@ def prune(
     With ``lookahead`` w > 1 the test is applied to the block of the next 1..w nodes and the
     shortest block that pays is added: a node that opens a new PIM weight pass (N_ALU stepping)
     is judged together with the nodes that ride in that pass for free. ``lookahead=1`` is the
-    plain per-node marginal rule of peers.md §3.7.
+    plain per-node marginal rule (docs/peers.md).
     """
     if objective not in STOP_OBJECTIVES:
         raise field_error("objective", objective, ", ".join(STOP_OBJECTIVES))
