@@ -21,8 +21,10 @@ def test_kv_shape_is_read_from_the_config(pair64):
     draft, target = pair64
     shape = lc.KvShape.of(CachedLM(target))
     cfg = target.config
+    nbytes = sum(p.numel() * 4 for p in target.parameters())
     assert shape == lc.KvShape(cfg.num_hidden_layers, cfg.num_key_value_heads,
-                               cfg.hidden_size // cfg.num_attention_heads, 64, True)  # fmt: skip
+                               cfg.hidden_size // cfg.num_attention_heads, 64, True,
+                               nbytes)  # fmt: skip
     assert lc.KvShape.of(CachedLM(draft, fast=False)).lean is False
 
 
