@@ -170,13 +170,18 @@ def _print_e2e(r: dict[str, Any]) -> None:
                f"{ar['predicted_tok_s']:.1f} tok/s ({ar['error_pct']:+.1f}%, spread "
                f"{ar['measured_spread_pct']:.0f}%)")  # fmt: skip
     typer.echo(f"{'policy':<10}{'mode':<7}{'tau':>6}{'measured':>10}{'predicted':>11}"
-               f"{'error %':>9}{'spread %':>10}{'steps only':>12}")  # fmt: skip
+               f"{'error %':>9}{'spread %':>10}{'steps only':>12}"
+               f"{'CPU-time error %':>18}")  # fmt: skip
     for x in r["e2e"]:
+        cpu = f"{x['cpu_error_pct']:>18.1f}" if x["cpu_error_pct"] is not None else f"{'-':>18}"
         typer.echo(f"{str(x['gamma']):<10}{x['mode']:<7}{x['tau']:>6.2f}"
                    f"{x['measured_speedup']:>9.2f}x{x['predicted_speedup']:>10.2f}x"
                    f"{x['error_pct']:>9.1f}{x['measured_spread_pct']:>10.0f}"
-                   f"{x['steps_only_speedup']:>11.2f}x")  # fmt: skip
+                   f"{x['steps_only_speedup']:>11.2f}x{cpu}")  # fmt: skip
     typer.echo(f"median |error| over the e2e rows: {r['e2e_median_abs_error_pct']:.1f}%")
+    if r["e2e_median_abs_cpu_error_pct"] is not None:
+        typer.echo("in CPU time (sync rows; torch on one thread, so a busy host's preemptions "
+                   f"drop out): {r['e2e_median_abs_cpu_error_pct']:.1f}%")  # fmt: skip
     noisy = [f"{x['gamma']}/{x['mode']}" for x in r["e2e"] if x["noisy"]]
     if noisy:
         typer.echo(f"note: in {len(noisy)} rows ({', '.join(noisy)}) the measured speedup varied "

@@ -111,6 +111,7 @@ class RoundFigures:
     measured: tuple[float, dict[int, float]]
     loop: LoopOverheads
     refill_s: float = 0.0  # a round's first draft steps re-reading the draft's weights
+    one_thread: bool = False  # torch ran one thread: a sync run's CPU time is its idle time
 
 
 def round_figures(
@@ -147,8 +148,12 @@ def _speedups(fig: RoundFigures, spec: RunSpec) -> dict[str, float]:
         sd = n / predicted_wall_s(res, spec.mode, steps[0], steps[1], loop, fig.refill_s)
         return sd / (n_ar / ar_wall_s(n_ar, steps[1][1], loop))
 
+    cpu = None
+    if fig.one_thread and spec.mode == "sync" and res.cpu_s > 0 and fig.ar.cpu_s > 0:
+        cpu = (n / res.cpu_s) / (n_ar / fig.ar.cpu_s)
     return {
         "measured": measured,
+        "measured_cpu": cpu,
         "predicted": pred(fig.predicted, fig.loop),
         "from_measured_steps": pred(fig.measured, fig.loop),
         "steps_only": pred(fig.predicted, None),
@@ -168,9 +173,10 @@ def e2e_rows(specs: list[RunSpec], figs: list[RoundFigures]) -> list[dict[str, A
     rows = []
     for spec in specs:
         per = [_speedups(f, spec) for f in figs]
-        med = {k: median(p[k] for p in per) for k in per[0]}
+        med = {k: median(p[k] for p in per) for k in per[0] if per[0][k] is not None}
         err = 100.0 * (med["predicted"] - med["measured"]) / med["measured"]
         spread = _spread([p["measured"] for p in per])
+        cpu = med.get("measured_cpu")
         rows.append(
             {
                 "policy": spec.policy,
@@ -186,6 +192,12 @@ def e2e_rows(specs: list[RunSpec], figs: list[RoundFigures]) -> list[dict[str, A
                 "steps_only_speedup": med["steps_only"],
                 "measured_tok_s": med["measured_tok_s"],
                 "predicted_tok_s": med["predicted_tok_s"],
+                # sync runs with torch on one thread: the speedup in CPU time, and the error
+                "measured_cpu_speedup": cpu,
+                "cpu_error_pct": 100.0 * (med["predicted"] - cpu) / cpu if cpu else None,
+                "measured_cpu_spread_pct": _spread([p["measured_cpu"] for p in per])
+                if cpu
+                else None,
             }
         )
     return rows
@@ -196,12 +208,16 @@ def target_only_row(figs: list[RoundFigures]) -> dict[str, Any]:
     meas = [f.ar.tokens_per_s for f in figs]
     pred = [len(f.ar.tokens) / ar_wall_s(len(f.ar.tokens), f.predicted[1][1], f.loop) for f in figs]
     m, p = median(meas), median(pred)
-    return {
+    out = {
         "measured_tok_s": m,
         "predicted_tok_s": p,
         "error_pct": 100.0 * (p - m) / m,
         "measured_spread_pct": _spread(meas),
     }
+    if all(f.one_thread and f.ar.cpu_s > 0 for f in figs):
+        cpu = median(len(f.ar.tokens) / f.ar.cpu_s for f in figs)
+        out.update(measured_cpu_tok_s=cpu, cpu_error_pct=100.0 * (p - cpu) / cpu)
+    return out
 
 
 def loop_summary(loops: list[LoopOverheads], refills: list[float]) -> dict[str, Any]:

@@ -100,7 +100,8 @@ def validate(
         at = f"round {r + 1}: "
         runs, ar = e2e.round_figures(specs, d, t, ids, max_new_tokens, lambda w, a=at: tick(a + w))
         measured = (p.measured_s[("draft", 1)], {n: p.measured_s[("verify", n)] for n in ns})
-        figs.append(e2e.RoundFigures(runs, ar, (p.draft_s, p.verify_s), measured, loop, refill))
+        figs.append(e2e.RoundFigures(runs, ar, (p.draft_s, p.verify_s), measured, loop, refill,
+                                     torch.get_num_threads() == 1))  # fmt: skip
         preds.append(p)
     keys = [("draft", 1)] + [("verify", n) for n in sorted(set(widths) | {1, gamma + 1})]
     rows = []
@@ -112,11 +113,13 @@ def validate(
     calib["loop_overheads"] = e2e.loop_summary([f.loop for f in figs], [f.refill_s for f in figs])
     e2e_rows = e2e.e2e_rows(specs, figs)
     at_gamma = next(x for x in e2e_rows if x["gamma"] == gamma and x["mode"] == modes[0])
+    cpu = [abs(x["cpu_error_pct"]) for x in e2e_rows if x["cpu_error_pct"] is not None]
     return {
         "rows": rows,
         "e2e": e2e_rows,
         "target_only": e2e.target_only_row(figs),
         "e2e_median_abs_error_pct": median(abs(x["error_pct"]) for x in e2e_rows),
+        "e2e_median_abs_cpu_error_pct": median(cpu) if cpu else None,
         "tau": at_gamma["tau"],
         "gamma": gamma,
         "kv_len": kv_len,
