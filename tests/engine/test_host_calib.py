@@ -158,3 +158,12 @@ def test_refill_benchmark_uses_generic_matrices_and_the_loop_gap(monkeypatch):
     got = hc.measure_refill_s(2**20, 4 * 2**20, 0.002, 0.0, passes=2)
     assert got >= 0 and set(seen) <= set(hc.STREAM_SHAPES)
     assert gaps == [0.002] * 5 * (2 + 3)  # five samples of passes + 3 draft passes, each spun
+
+
+def test_one_torch_thread_times_in_cpu_time(one_thread):
+    """A busy host's preemptions drop out of one thread's CPU time; several threads need wall."""
+    import time
+
+    assert hc.step_clock() is time.thread_time
+    torch.set_num_threads(2)
+    assert hc.step_clock() is time.perf_counter

@@ -63,7 +63,7 @@ def test_trace_record_cli_writes_the_schema(cli, demo_dirs, tmp_path):
     assert len(trace) == 32 and trace.meta.source == "recorded"
 
 
-def test_validate_reports_measured_and_predicted(demo_dirs):
+def test_validate_reports_measured_and_predicted(demo_dirs, one_thread):
     from ahasd.engine.validate import task_count, validate
 
     pair = load_pair(*demo_dirs)
@@ -91,8 +91,10 @@ def test_validate_reports_measured_and_predicted(demo_dirs):
         err = 100 * (x["predicted_speedup"] - x["measured_speedup"]) / x["measured_speedup"]
         assert x["error_pct"] == pytest.approx(err)
         assert x["noisy"] == (x["measured_spread_pct"] > abs(x["error_pct"]))
+        # one torch thread: sync rows also in the decoding thread's CPU time
+        assert (x["cpu_error_pct"] is not None) == (x["mode"] == "sync")
     ar = r["target_only"]
-    assert ar["measured_tok_s"] > 0 and ar["predicted_tok_s"] > 0
+    assert ar["measured_tok_s"] > 0 and ar["predicted_tok_s"] > 0 and ar["measured_cpu_tok_s"] > 0
     with pytest.raises(AhasdError, match="rounds"):
         validate(pair, rounds=0)
 
