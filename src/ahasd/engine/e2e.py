@@ -144,9 +144,11 @@ def _speedups(fig: RoundFigures, spec: RunSpec) -> dict[str, float]:
     n, n_ar = len(res.tokens), len(fig.ar.tokens)
     measured = res.tokens_per_s / fig.ar.tokens_per_s
 
+    def tok_s(steps: tuple[float, dict[int, float]], loop: LoopOverheads | None) -> float:
+        return n / predicted_wall_s(res, spec.mode, *steps, loop, fig.refill_s)
+
     def pred(steps: tuple[float, dict[int, float]], loop: LoopOverheads | None) -> float:
-        sd = n / predicted_wall_s(res, spec.mode, steps[0], steps[1], loop, fig.refill_s)
-        return sd / (n_ar / ar_wall_s(n_ar, steps[1][1], loop))
+        return tok_s(steps, loop) / (n_ar / ar_wall_s(n_ar, steps[1][1], loop))
 
     cpu = None
     if fig.one_thread and spec.mode == "sync" and res.cpu_s > 0 and fig.ar.cpu_s > 0:
@@ -159,8 +161,7 @@ def _speedups(fig: RoundFigures, spec: RunSpec) -> dict[str, float]:
         "steps_only": pred(fig.predicted, None),
         "tau": res.tau,
         "measured_tok_s": res.tokens_per_s,
-        "predicted_tok_s": n
-        / predicted_wall_s(res, spec.mode, *fig.predicted, fig.loop, fig.refill_s),
+        "predicted_tok_s": tok_s(fig.predicted, fig.loop),
     }
 
 
@@ -177,6 +178,7 @@ def e2e_rows(specs: list[RunSpec], figs: list[RoundFigures]) -> list[dict[str, A
         err = 100.0 * (med["predicted"] - med["measured"]) / med["measured"]
         spread = _spread([p["measured"] for p in per])
         cpu = med.get("measured_cpu")
+        cpu_spread = _spread([p["measured_cpu"] for p in per]) if cpu else None
         rows.append(
             {
                 "policy": spec.policy,
@@ -195,9 +197,7 @@ def e2e_rows(specs: list[RunSpec], figs: list[RoundFigures]) -> list[dict[str, A
                 # sync runs with torch on one thread: the speedup in CPU time, and the error
                 "measured_cpu_speedup": cpu,
                 "cpu_error_pct": 100.0 * (med["predicted"] - cpu) / cpu if cpu else None,
-                "measured_cpu_spread_pct": _spread([p["measured_cpu"] for p in per])
-                if cpu
-                else None,
+                "measured_cpu_spread_pct": cpu_spread,
             }
         )
     return rows
