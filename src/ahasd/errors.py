@@ -27,7 +27,7 @@ def one_line(exc: BaseException) -> str:
         if items:
             first = items[0]
             loc = ".".join(str(p) for p in first.get("loc", ())) or "input"
-            msg = first.get("msg", str(exc))
+            msg = str(first.get("msg", str(exc))).removeprefix("Value error, ")
             got = first.get("input")
             more = f" (and {len(items) - 1} more)" if len(items) > 1 else ""
             got_s = f"; got {got!r}" if got is not None and not isinstance(got, dict) else ""

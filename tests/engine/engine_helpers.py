@@ -77,9 +77,27 @@ class TableLM:
     def rollback(self, length: int) -> None:
         del self.tokens[length:]
 
+    @classmethod
+    def sharpened(cls, base: TableLM, factor: float, noise: float, seed: int) -> TableLM:
+        """A draft for ``base``: its logits times ``factor`` (overconfident, as small drafts
+        are) plus Gaussian noise; it agrees with the target often but not always."""
+        g = torch.Generator().manual_seed(seed)
+        lm = cls.__new__(cls)
+        lm.a = factor * base.a + noise * torch.randn(base.a.shape, generator=g)
+        lm.b = factor * base.b + noise * torch.randn(base.b.shape, generator=g)
+        lm.c = factor * base.c
+        lm.device, lm.tokens = base.device, []
+        return lm
+
     def logits_after(self, prefix: list[int]) -> torch.Tensor:
         prev = prefix[-2] if len(prefix) > 1 else 0
         return self.a[prefix[-1]] + self.b[prev] + self.c * (len(prefix) % 3)
+
+    def logits_along(self, seqs: torch.Tensor, n_prompt: int) -> torch.Tensor:
+        """logits_after(seq[:n_prompt + j]) for every row and every j: (rows, T, vocab)."""
+        cols = torch.arange(n_prompt - 1, seqs.shape[1] - 1)
+        last, prev = seqs[:, cols], seqs[:, cols - 1]  # n_prompt >= 2: every prefix has two
+        return self.a[last] + self.b[prev] + self.c * ((cols + 1) % 3)[None, :, None]
 
     def step(self, tokens: list[int], last: bool = False) -> torch.Tensor:
         out = []

@@ -100,3 +100,71 @@ def test_demo_models_are_deterministic(demo_dirs, tmp_path):
     for role in ("draft", "target"):
         a = (demo_dirs[0].parent / role / "model.safetensors").read_bytes()
         assert a == (tmp_path / role / "model.safetensors").read_bytes()
+
+
+def _damaged_copy(target, tmp_path, name: str):
+    """A copy of the demo target with one thing broken (issue 17, defect 5)."""
+    bad = tmp_path / name
+    shutil.copytree(target, bad)
+    weights = bad / "model.safetensors"
+    if name == "truncated":
+        data = weights.read_bytes()
+        weights.write_bytes(data[: len(data) // 2])
+    elif name == "random":
+        weights.write_bytes(bytes(range(256)) * 20)
+    elif name == "wider-config":
+        cfg = json.loads((bad / "config.json").read_text())
+        cfg.update(hidden_size=2 * cfg["hidden_size"], head_dim=2 * cfg["head_dim"])
+        (bad / "config.json").write_text(json.dumps(cfg))
+    return bad
+
+
+@pytest.mark.parametrize(
+    "name,needle",
+    [
+        ("truncated", "is damaged (truncated, or not a safetensors file)"),
+        ("random", "is damaged (truncated, or not a safetensors file)"),
+        ("wider-config", "do not match config.json"),
+    ],  # fmt: skip
+)
+def test_damaged_weights_are_one_line(cli, demo_dirs, tmp_path, name, needle):
+    bad = _damaged_copy(demo_dirs[1], tmp_path, name)
+    run = cli(["generate", "--draft", demo_dirs[0], "--target", bad, "--prompt", "x"])
+    lines = run.err.strip().splitlines()
+    assert run.code == 2 and len(lines) == 1 and needle in lines[0], run.err
+    assert lines[0].startswith("error: target: ")
+
+
+def test_lengths_past_the_models_positions_are_refused(cli, demo_dirs):
+    from ahasd.engine.loading import position_limit
+
+    limit = position_limit(load_pair(*demo_dirs))
+    d, t = (str(x) for x in demo_dirs)
+    run = cli(["generate", "--draft", d, "--target", t, "--prompt", "ab", "--tokens",
+               str(limit)])  # fmt: skip
+    assert run.code == 2 and f"max_position_embeddings ({limit})" in run.err, run.err
+    run = cli(["validate", "--draft", d, "--target", t, "--kv", str(limit)])
+    assert run.code == 2 and "kv: got" in run.err and f"({limit})" in run.err, run.err
+
+
+def test_non_utf8_prompts_are_one_line(cli, demo_dirs, tmp_path):
+    prompts = tmp_path / "p.txt"
+    prompts.write_bytes(b"def f():\n\xff\xfe\n")
+    d, t = (str(x) for x in demo_dirs)
+    run = cli(["trace", "record", "--draft", d, "--target", t, "--prompts", prompts,
+               "-o", tmp_path / "t.parquet"])  # fmt: skip
+    assert run.code == 2 and "not UTF-8 text (byte 0xff at offset 9)" in run.err, run.err
+    run = cli(["generate", "--draft", d, "--target", t, "--prompt", "a\udcff"])
+    assert run.code == 2 and "prompt: got '\\udcff'; accepted: UTF-8 text" in run.err, run.err
+
+
+def test_an_interrupted_demo_build_leaves_no_model_folder(tmp_path, monkeypatch):
+    import ahasd.engine.demo as demo
+
+    def interrupted(*_a, **_k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(demo, "train_one", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        demo.make_demo_models(tmp_path / "demo", size="tiny")
+    assert not (tmp_path / "demo").exists()

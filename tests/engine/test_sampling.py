@@ -1,8 +1,9 @@
-"""Lossless speculative sampling: processors, residual guard, and chi-square tests.
+"""Lossless speculative sampling: processors, residual guard, and the tests that prove it.
 
-The end-to-end tests run the real decode loop (chain rounds, rollback, bonus tokens) on toy LMs
-whose steps cost microseconds, so >= 10^4 samples stay fast; a deliberately broken residual
-must fail the same test.
+The statistical checks (tests/engine/lossless.py) run the real decode loop on toy LMs; their
+sample sizes come from a power calculation (tests/engine/lossless_power.py, docs/engine.md
+"Lossless tests"). Each deliberately broken variant must fail them: a residual drawn from p (here),
+a 5% acceptance bias and a bonus token drawn from the wrong row (slow tier).
 """
 
 from __future__ import annotations
@@ -14,19 +15,15 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from ahasd.engine import decode  # noqa: E402
 from ahasd.engine import sampling as smp  # noqa: E402
 from ahasd.engine.sampling import SamplingConfig, probs, residual  # noqa: E402
 from ahasd.errors import AhasdError  # noqa: E402
-from tests.engine.engine_helpers import TableLM, fixed  # noqa: E402
+from tests.engine import lossless  # noqa: E402
 
 pytestmark = pytest.mark.engine
 
-CFG = SamplingConfig(temperature=0.8, top_k=6, top_p=0.9, seed=0)
-SCALE = 0.7  # toy-LM logit scale: several tokens survive top-k/top-p at every position
 
-
-def chi2_ok(counts: np.ndarray, expected_p: np.ndarray, z: float = 3.9) -> tuple[bool, float]:
+def chi2_ok(counts: np.ndarray, expected_p: np.ndarray) -> tuple[bool, float]:
     """Chi-square goodness of fit at about alpha = 5e-5 (Wilson-Hilferty critical value).
 
     Cells with zero expected probability must have zero counts.
@@ -37,9 +34,7 @@ def chi2_ok(counts: np.ndarray, expected_p: np.ndarray, z: float = 3.9) -> tuple
         return False, math.inf
     e = expected_p[~zero] * n
     stat = float(((counts[~zero] - e) ** 2 / e).sum())
-    df = int((~zero).sum()) - 1
-    crit = df * (1 - 2 / (9 * df) + z * math.sqrt(2 / (9 * df))) ** 3
-    return stat <= crit, stat
+    return stat <= lossless.critical(int((~zero).sum()) - 1), stat
 
 
 def test_processors_are_fp32_and_apply_top_k_top_p():
@@ -68,40 +63,37 @@ def test_bad_sampling_config_is_one_line_error():
         SamplingConfig(temperature=-1.0)
 
 
-def _joint_first_two(lm: TableLM, prompt: list[int], cfg: SamplingConfig) -> np.ndarray:
-    p1 = probs(lm.logits_after(prompt), cfg).double().numpy()
-    v = len(p1)
-    joint = np.zeros((v, v))
-    for x in range(v):
-        joint[x] = p1[x] * probs(lm.logits_after(prompt + [x]), cfg).double().numpy()
-    return joint.ravel()
-
-
-def _spec_counts(n: int, cfg: SamplingConfig, gamma: int) -> np.ndarray:
-    draft, target = TableLM(8, seed=1, scale=SCALE), TableLM(8, seed=2, scale=SCALE)
-    counts = np.zeros(64)
-    for i in range(n):
-        c = SamplingConfig(cfg.temperature, cfg.top_k, cfg.top_p, seed=i)
-        r = decode.generate(draft, target, [1, 2, 3], policy=fixed(gamma), sampling=c,
-                            max_new_tokens=2)  # fmt: skip
-        counts[r.tokens[0] * 8 + r.tokens[1]] += 1
-    return counts
-
-
 def test_speculative_sampling_matches_target_joint(one_thread):
-    """First two tokens, 1e4 samples, temperature + top-k + top-p on both p and q."""
-    expected = _joint_first_two(TableLM(8, seed=2, scale=SCALE), [1, 2, 3], CFG)
-    ok, stat = chi2_ok(_spec_counts(10_000, CFG, 3), expected)
-    assert ok, f"chi-square {stat:.1f} too large: output distribution differs from the target"
+    """First two tokens at gamma 1 (the second is often a bonus token), temperature + top-k +
+    top-p on both p and q."""
+    ok, stat, crit = lossless.joint_check()
+    assert ok, f"chi-square {stat:.1f} > {crit:.1f}: output distribution differs from the target"
+
+
+def test_every_position_matches_target_conditionals(one_thread):
+    """Eight tokens at gamma 2, each against the target's conditional given its own prefix."""
+    ok, stat, crit = lossless.positions_check()
+    assert ok, f"pooled chi-square {stat:.1f} > {crit:.1f}: some position differs from the target"
 
 
 def test_broken_residual_fails_the_same_test(monkeypatch, one_thread):
     """Resampling from p instead of norm(max(0, p - q)) is the classic bug; it must be caught
-    (with fewer samples than the positive test, so the check has margin)."""
+    (with half the samples of the positive test, so the check has margin)."""
     monkeypatch.setattr(smp, "residual", lambda p, q: p)
-    expected = _joint_first_two(TableLM(8, seed=2, scale=SCALE), [1, 2, 3], CFG)
-    ok, stat = chi2_ok(_spec_counts(4_000, CFG, 3), expected)
+    ok, stat, _ = lossless.joint_check(lossless.N_JOINT // 2)
     assert not ok, f"a broken residual passed (chi-square {stat:.1f})"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mutant", list(lossless.MUTANTS))
+@pytest.mark.parametrize("check", ["joint", "positions"])
+def test_default_lossless_tests_catch_each_mutant(monkeypatch, one_thread, mutant, check):
+    """The two default-tier tests above, at their own sample sizes, fail on a 5% acceptance bias
+    and on a bonus token drawn from the wrong target row (power >= 0.99 each but one: see
+    tests/engine/lossless_power.py)."""
+    lossless.install(monkeypatch, lossless.MUTANTS[mutant])
+    ok, stat, crit = getattr(lossless, f"{check}_check")()
+    assert not ok, f"{mutant} passed the {check} test ({stat:.1f} <= {crit:.1f})"
 
 
 def test_point_mass_tree_children_are_lossless():
@@ -117,23 +109,11 @@ def test_point_mass_tree_children_are_lossless():
     assert ok, stat
 
 
-def _async_counts(n: int, cfg: SamplingConfig, gamma: int) -> np.ndarray:
-    from ahasd.engine.async_decode import generate_async
-
-    draft, target = TableLM(8, seed=1, scale=SCALE), TableLM(8, seed=2, scale=SCALE)
-    counts = np.zeros(64)
-    for i in range(n):
-        c = SamplingConfig(cfg.temperature, cfg.top_k, cfg.top_p, seed=i)
-        r = generate_async(draft, target, [1, 2, 3], policy=fixed(gamma), sampling=c,
-                           max_new_tokens=2, queue_depth=2)  # fmt: skip
-        counts[r.tokens[0] * 8 + r.tokens[1]] += 1
-    return counts
-
-
 @pytest.mark.slow
-def test_async_speculative_sampling_matches_target_joint(one_thread):
+def test_async_speculative_sampling_matches_target(one_thread):
     """The async engine (look-ahead batches, squashes, skipped bonus tokens) is lossless too:
-    gamma 1 makes the second token come from a look-ahead batch or a correction/bonus."""
-    expected = _joint_first_two(TableLM(8, seed=2, scale=SCALE), [1, 2, 3], CFG)
-    ok, stat = chi2_ok(_async_counts(10_000, CFG, 1), expected)
-    assert ok, f"chi-square {stat:.1f} too large: async output differs from the target"
+    the same two checks as the synchronous engine."""
+    ok, stat, crit = lossless.joint_check(engine="async")
+    assert ok, f"chi-square {stat:.1f} > {crit:.1f}: async output differs from the target"
+    ok, stat, crit = lossless.positions_check(engine="async")
+    assert ok, f"pooled chi-square {stat:.1f} > {crit:.1f}: async output differs from the target"

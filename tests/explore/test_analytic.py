@@ -64,3 +64,46 @@ def test_analytic_matches_the_event_simulator_for_sync_fixed_gamma(system):
         assert analytic["gamma"][i] == p.config.policy_args["gamma"]
         for key in ("throughput_tok_s", "tokens_per_joule"):
             assert analytic[key][i] == pytest.approx(event[key], rel=0.02)
+
+
+ASYNC_VARIANTS = (
+    {"system": "ahasd"},
+    {"system": "ahasd", "use_tvc": False},
+    {"system": "ahasd", "use_edc": False, "use_tvc": False},
+    {"system": "npu-pim-async"},
+)
+
+
+@pytest.mark.parametrize("variant", ASYNC_VARIANTS)
+@pytest.mark.parametrize("policy", ["adaedl", "svip"])
+def test_async_renewal_model_matches_the_event_simulator(variant, policy):
+    """Throughput and tokens/J of the asynchronous systems within 5 % (docs/explore.md)."""
+    from ahasd.explore import evaluate
+    from ahasd.explore.analytic import evaluate_analytic
+    from ahasd.sim.config import SimConfig
+    from ahasd.systems.base import SYSTEMS, resolve_platform
+
+    cfg = SimConfig(**variant, policy=policy, tokens=256)
+    cfg = resolve_platform(cfg, SYSTEMS.get(cfg.system), False)
+    analytic = evaluate_analytic([cfg])
+    event = evaluate(cfg)
+    for key in ("throughput_tok_s", "tokens_per_joule"):
+        assert analytic[key][0] == pytest.approx(event[key], rel=0.05)
+
+
+def test_a_point_is_priced_the_same_alone_or_in_a_batch():
+    from ahasd.explore.analytic import evaluate_analytic
+    from ahasd.explore.points import build_points
+    from ahasd.explore.spec import SweepSpec
+
+    spec = SweepSpec.model_validate({
+        "base": {"system": "ahasd", "tokens": 128},
+        "axes": {"platform_overrides.lpddr5.data_rate_mtps": [3200, 4800, 6400],
+                 "policy": ["adaedl", "svip"]},
+    })  # fmt: skip
+    configs = [p.config for p in build_points(spec)]
+    together = evaluate_analytic(configs)
+    for i, cfg in enumerate(configs):
+        alone = evaluate_analytic([cfg])
+        for key in ("throughput_tok_s", "tokens_per_joule", "ar_throughput_tok_s"):
+            assert alone[key][0] == pytest.approx(together[key][i], rel=1e-12)

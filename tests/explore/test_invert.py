@@ -298,8 +298,8 @@ def test_full_default_budget_every_reachable_claim_resimulates():
     "args, match",
     [
         (["--claims", "nope"], "claims: got 'nope'"),
-        (["--budget", "0"], "budget: got 0"),
-        (["--budget", "-3"], "budget: got -3"),
+        (["--budget", "0"], "'--budget': Input should be greater than or equal to 1"),
+        (["--budget", "-3"], "'--budget': Input should be greater than or equal to 1"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(args, match):

@@ -72,3 +72,22 @@ def test_invert_on_ray_matches_serial(ray_cluster):
     docs = [invert(claims, params, budget=3, seed=0, executor=ex, joint_trials=0)
             for ex in (get_executor("ray"), get_executor("local", jobs=2))]  # fmt: skip
     assert docs[0]["claims"] == docs[1]["claims"] and docs[0]["joint"] == docs[1]["joint"]
+
+
+@pytest.mark.slow
+def test_the_cli_executor_starts_ray_on_loopback(monkeypatch):
+    """``--executor ray`` without ``--address`` (issue 17, defect 7): every node of the cluster
+    it starts has the address 127.0.0.1, not the machine's routable one."""
+    ray = pytest.importorskip("ray")
+    from ray._private import ray_constants
+
+    monkeypatch.setenv("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "1")  # what an unpatched run sees
+    monkeypatch.setattr(ray_constants, "ENABLE_RAY_CLUSTER", True, raising=False)
+    if ray.is_initialized():
+        ray.shutdown()
+    try:
+        rows = get_executor("ray").map(abs, [-1, -2, 3])
+        assert rows == [1, 2, 3]
+        assert {n["NodeManagerAddress"] for n in ray.nodes()} == {"127.0.0.1"}
+    finally:
+        ray.shutdown()

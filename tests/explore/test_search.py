@@ -101,3 +101,13 @@ def test_explore_writes_front_table_and_plot(cli, tmp_path):
     rows = pq.read_table(out / "explore.parquet").to_pylist()
     modes = [r["mode"] for r in rows]
     assert modes.count("analytic") == 12 and 1 <= modes.count("event") <= 2
+    # each event row names the analytic trial it confirms and how far the two differed
+    assert "Confirmed by the event simulator" in run.out and "largest analytic vs event" in run.out
+    by_trial = {r["trial"]: r for r in rows if r["mode"] == "analytic"}
+    for ev in (r for r in rows if r["mode"] == "event"):
+        screened = by_trial[ev["confirms"]]
+        assert screened["confirmed"] is True
+        for m in ("throughput_tok_s", "tokens_per_joule"):
+            assert ev[f"analytic.{m}"] == screened[m]
+            assert ev[f"event_vs_analytic.{m}"] == pytest.approx(ev[m] / screened[m] - 1)
+            assert abs(ev[f"event_vs_analytic.{m}"]) < 0.1

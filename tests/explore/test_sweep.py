@@ -200,7 +200,8 @@ def test_analytic_sweep_rows_are_labelled_and_the_summary_says_so(cli, tmp_path)
     )
     run = cli(["sweep", spec, "--analytic", "--out", tmp_path / "out", "--top", "2"])
     assert run.code == 0, run.err
-    assert "4 points (analytic)" in run.out and "mode=analytic rows come from the closed" in run.out
+    assert "4 points (analytic)" in run.out
+    assert "mode=analytic rows come from the analytic" in run.out
     assert "best 2 by throughput_tok_s" in run.out
     rows = _rows(tmp_path / "out" / "results.parquet")
     assert len(rows) == 4 and {r["mode"] for r in rows} == {"analytic"}

@@ -139,6 +139,30 @@ def test_units():
     assert to_si("n_alu", 4) == ("n_alu", 4)
 
 
+@pytest.mark.parametrize(
+    ("name", "overrides"),
+    [
+        ("ahasd-mobile", {"lpddr5.data_rate_mtps": 4000, "npu.matrix_tops": 8}),
+        ("ahasd-mobile", {"switches.pim_rate": "published", "pim.lanes": 32}),
+        ("ahasd-mobile", {"lpddr5.off_chip_pj_per_bit": 5, "pim.internal_bw_gb_per_s": 300}),
+        ("npu-lpddr5", {"lpddr5.ranks": 8}),
+        ("lpspec-mobile", {"pim.n_alu": 2}),
+    ],
+)
+def test_overrides_built_incrementally_equal_a_full_build(name, overrides):
+    """Only the overridden fields are converted and checked; the result equals converting and
+    checking every field of the overridden YAML (devices, config and its canonical hash)."""
+    from ahasd.hardware import platform as P
+
+    plat = load_platform(name, overrides)
+    _si, devices, _final = P._resolve(plat.config["devices"])
+    assert devices == dict(plat.devices) and list(devices) == list(plat.devices)
+    assert plat.config_hash == P._hash(plat.config)
+    # a PIM device on the overridden DRAM takes the DRAM's new bus and energies
+    if "lpddr5.off_chip_pj_per_bit" in overrides:
+        assert plat.devices["pim"].off_chip_j_per_bit == pytest.approx(5e-12)
+
+
 def test_matched_scale_baselines_share_the_mobile_memory_of_ahasd():
     """specpim-mobile is ahasd-mobile's LPDDR5 and PIM with a mobile GPU instead of the NPU."""
     ahasd, spim, gpu = (load_platform(n) for n in ("ahasd-mobile", "specpim-mobile", "gpu-mobile"))

@@ -109,3 +109,14 @@ def test_a_spec_without_the_required_timing_is_a_one_line_error():
     dev = dataclasses.replace(MOBILE.device("lpddr5"), timing_s=(("tCK", 1e-9),))
     with pytest.raises(AhasdError, match="timing_ns: missing"):
         DramSpec.from_device(dev)
+
+
+def test_a_data_rate_override_moves_the_clock_bound_timings():
+    """tCK follows the data rate; tCCD_S/L are given in clocks, so the stream and the PIM
+    cycle scale with it (LPDDR5X-8533: tCK 0.9375 ns)."""
+    fast = dram_spec(load_platform("ahasd-mobile", {"lpddr5.data_rate_mtps": 8533}))
+    assert fast.timing["tCK"] == pytest.approx(16 / (2 * 8533e6))
+    assert fast.timing["tCCD_L"] == pytest.approx(4 * fast.timing["tCK"])
+    ratio = fast.channel_sustained_bytes_per_s / SPEC.channel_sustained_bytes_per_s
+    assert 1.3 < ratio < 8533 / 6400 + 1e-9  # the bus is faster; refresh (in ns) is not
+    assert fast.timing["tRCD"] == SPEC.timing["tRCD"]  # analog timings stay in ns

@@ -48,4 +48,4 @@ def test_lpspec_dau_json(cli):
 
 def test_lpspec_dau_bad_max_nodes(cli):
     run = cli(["lpspec-dau", "--max-nodes", "0"])
-    assert run.code == 2 and "max_nodes" in run.err
+    assert run.code == 2 and "--max-nodes" in run.err

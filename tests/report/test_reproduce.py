@@ -153,13 +153,13 @@ def test_quick_reproduce_writes_report_and_parquet(cli, tmp_path, monkeypatch):
 
 @pytest.mark.parametrize(
     ("args", "field"),
-    [(["--seeds", "-1"], "seeds"), (["--seeds", "101"], "seeds"), (["--jobs", "-2"], "jobs"),
-     (["--traces", "/nonexistent-dir"], "traces")],
+    [(["--seeds", "-1"], "'--seeds'"), (["--seeds", "101"], "'--seeds'"),
+     (["--jobs", "-2"], "'--jobs'"), (["--traces", "/nonexistent-dir"], "error: traces")],
 )  # fmt: skip
 def test_bad_arguments_exit_2(cli, tmp_path, args, field):
     run = cli(["reproduce", "--quick", "--out", tmp_path, *args])
-    assert run.code == 2
-    assert run.err.startswith(f"error: {field}")
+    assert run.code == 2 and len(run.err.strip().splitlines()) == 1
+    assert field in run.err
 
 
 def test_out_that_is_a_file_is_a_one_line_error(cli, tmp_path):

@@ -6,7 +6,6 @@ each command, so the rest of the CLI works without the ``[engine]`` extra.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from ahasd.cli.progress import progress
 from ahasd.cli.vocab import engine_model_dir
 from ahasd.errors import field_error
 from ahasd.outputs import OUT_ROOT
+from ahasd.validation import json_text
 
 DRAFT = typer.Option(
     None, "--draft", metavar="DIR", help="Draft model directory (HF format); default: demo pair."
@@ -39,6 +39,8 @@ def _load_pair(draft: str | None, target: str | None, **kwargs: Any) -> Any:
 def _sampling(greedy: bool, temperature: float, top_k: int, top_p: float, seed: int) -> Any:
     from ahasd.engine.sampling import SamplingConfig
 
+    if greedy and temperature != 0.0:
+        raise field_error("--greedy", f"with --temperature {temperature:g}", "one of the two")
     return SamplingConfig(0.0 if greedy else temperature, top_k, top_p, seed)
 
 
@@ -62,15 +64,17 @@ def generate_cmd(
     policy: str = typer.Option("adaedl", "--policy", help="Drafting policy (registry name)."),
     use_async: bool = typer.Option(False, "--async", help="Draft ahead in a thread (AHASD)."),
     greedy: bool = typer.Option(False, "--greedy", help="Greedy decoding (the default)."),
-    temperature: float = typer.Option(0.0, "--temperature", help="0 = greedy."),
-    top_k: int = typer.Option(0, "--top-k", help="0 = off."),
+    temperature: float = typer.Option(0.0, "--temperature", min=0, max=100, help="0 = greedy."),
+    top_k: int = typer.Option(0, "--top-k", min=0, max=1_000_000, help="0 = off."),
     top_p: float = typer.Option(1.0, "--top-p", help="1 = off."),
-    seed: int = typer.Option(0, "--seed", help="Seed of every random draw."),
-    tokens: int = typer.Option(64, "--tokens", help="Tokens to generate."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of every random draw."),
+    tokens: int = typer.Option(64, "--tokens", min=1, max=1_000_000, help="Tokens to generate."),
     mode: str = typer.Option("chain", "--mode", help="chain or tree."),
     no_edc: bool = typer.Option(False, "--no-edc", help="Async: always draft ahead."),
     no_tvc: bool = typer.Option(False, "--no-tvc", help="Async: no TVC slack batches."),
-    queue_depth: int = typer.Option(4, "--queue-depth", help="Async: batches in flight."),
+    queue_depth: int = typer.Option(
+        4, "--queue-depth", min=1, max=64, help="Async: batches in flight."
+    ),
     compile_graphs: bool = typer.Option(False, "--compile", help="Steps via torch.compile."),
     baseline: bool = typer.Option(False, "--target-only", help="Plain target decoding."),
     device: str = TORCH_DEVICE,
@@ -81,6 +85,8 @@ def generate_cmd(
     from ahasd.engine.run import run_generation
 
     cfg = _sampling(greedy, temperature, top_k, top_p, seed)
+    if baseline and use_async:
+        raise field_error("--async", "with --target-only", "one of the two (nothing to draft)")
     if not prompt:
         raise field_error("prompt", prompt, "a non-empty string")
     pair = _load_pair(draft, target, device=device, dtype=dtype)
@@ -92,7 +98,7 @@ def generate_cmd(
     )  # fmt: skip
     out = res.to_dict()
     if as_json:
-        typer.echo(json.dumps(out, indent=1))
+        typer.echo(json_text(out, indent=1))
         return
     typer.echo(
         f"\n[{out['new_tokens']} tokens, {out['tokens_per_s']:.1f} tok/s, tau {out['tau']:.2f}, "
@@ -103,12 +109,18 @@ def generate_cmd(
 def validate_cmd(
     draft: str | None = DRAFT,
     target: str | None = TARGET,
-    kv_len: int = typer.Option(128, "--kv", help="KV length of the timed steps."),
-    gamma: int = typer.Option(4, "--gamma", help="Draft length of the summary speedup."),
-    reps: int = typer.Option(20, "--reps", help="Timed repetitions per step (median)."),
-    calib_s: float = typer.Option(2.0, "--calibrate-seconds", help="Host micro-benchmark time."),
+    kv_len: int = typer.Option(
+        128, "--kv", min=1, max=1_000_000, help="KV length of the timed steps."
+    ),
+    gamma: int = typer.Option(
+        4, "--gamma", min=1, max=64, help="Draft length of the summary speedup."
+    ),
+    reps: int = typer.Option(20, "--reps", min=1, max=10_000, help="Timed repetitions per step."),
+    calib_s: float = typer.Option(
+        2.0, "--calibrate-seconds", min=0, max=600, help="Host micro-benchmark time (> 0)."
+    ),
     rounds: int = typer.Option(
-        5, "--rounds", help="Alternate calibration and timing this many times (medians)."
+        5, "--rounds", min=1, max=100, help="Alternate calibration and timing this many times."
     ),
     no_dispatch: bool = typer.Option(False, "--no-dispatch", help="Ignore per-op overhead."),
     prompt: str = typer.Option(
@@ -120,10 +132,6 @@ def validate_cmd(
     """Measured vs cost-model-predicted step latencies and end-to-end speedups (host-cpu)."""
     from ahasd.engine.validate import validate
 
-    for flag, value in (("--kv", kv_len), ("--gamma", gamma), ("--reps", reps),
-                        ("--rounds", rounds)):  # fmt: skip
-        if value < 1:
-            raise field_error(flag, value, "an integer >= 1")
     if not calib_s > 0:
         raise field_error("--calibrate-seconds", calib_s, "a number > 0")
     pair = _load_pair(draft, target, device=device)
@@ -141,7 +149,7 @@ def validate_cmd(
     ]  # fmt: skip
     summary = {k: v for k, v in r.items() if k != "rows"}
     if as_json:
-        typer.echo(json.dumps({"phases": rows, **summary}, indent=1))
+        typer.echo(json_text({"phases": rows, **summary}, indent=1))
         return
     typer.echo(_calibration_line(r["calibration"]))
     typer.echo(f"{'phase':<10}{'n':>4}{'measured ms':>14}{'predicted ms':>14}{'error %':>10}"
@@ -224,7 +232,7 @@ def demo_models_cmd(
         "full", "--size", help="full (~10 min on 2 idle cores), small (seconds) or tiny (tests)."
     ),
     small: bool = typer.Option(False, "--small", help="Same as --size small."),
-    seed: int = typer.Option(0, "--seed", help="Seed of every random draw."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of every random draw."),
 ) -> None:
     """Train a demo llama-style pair on the Python standard library's sources (HF format)."""
     from ahasd.engine.demo import make_demo_models
@@ -233,7 +241,7 @@ def demo_models_cmd(
     with progress() as report:
         summary = make_demo_models(out or demo_dir(), size="small" if small else size,
                                    seed=seed, progress=report)  # fmt: skip
-    typer.echo(json.dumps(summary, indent=1))
+    typer.echo(json_text(summary, indent=1))
 
 
 def trace_record_cmd(
@@ -243,9 +251,11 @@ def trace_record_cmd(
     output: Path | None = typer.Option(
         None, "-o", "--output", help="Trace file (.parquet) [default: ahasd-out/traces/...]."
     ),
-    tokens: int = typer.Option(128, "--tokens", help="Tokens to generate per prompt."),
-    temperature: float = typer.Option(0.0, "--temperature", help="0 = greedy."),
-    seed: int = typer.Option(0, "--seed", help="Seed of every random draw."),
+    tokens: int = typer.Option(
+        128, "--tokens", min=1, max=1_000_000, help="Tokens to generate per prompt."
+    ),
+    temperature: float = typer.Option(0.0, "--temperature", min=0, max=100, help="0 = greedy."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of every random draw."),
     device: str = TORCH_DEVICE,
 ) -> None:
     """Record a token trace by teacher-forcing the target's own output."""

@@ -17,10 +17,24 @@ import typer
 
 from ahasd.errors import AhasdError
 from ahasd.outputs import OUT_ROOT
+from ahasd.validation import json_text
 
 ANALYTIC_NOTE = (
-    "[yellow]mode=analytic rows come from the closed form (docs/explore.md), a screen that is "
-    "optimistic for the asynchronous systems; report only mode=event rows.[/]"
+    "[yellow]mode=analytic rows come from the analytic model (docs/explore.md), a screen within "
+    "a few percent of the event simulator; report only mode=event rows.[/]"
+)
+
+
+JOBS = typer.Option(
+    None,
+    "--jobs",
+    "-j",
+    min=1,
+    max=1024,
+    help="Worker processes (1 = serial; default: one per core).",
+)
+REBUILD = typer.Option(
+    False, "--rebuild", help="Start the cache in --out afresh (deletes only files it wrote)."
 )
 
 
@@ -34,17 +48,18 @@ def sweep(
     spec: Path = typer.Argument(..., help="Sweep spec (YAML): base config + axes."),
     executor: str = typer.Option("local", "--executor", help="local (processes) or ray."),
     address: str | None = typer.Option(None, "--address", help="Ray cluster address."),
-    jobs: int | None = typer.Option(None, "--jobs", "-j", help="Worker processes (1 = serial)."),
+    jobs: int | None = JOBS,
     out: Path | None = typer.Option(
         None, "--out", help="Output/cache directory [default: ahasd-out/sweeps/NAME-HASH]."
     ),
-    analytic: bool = typer.Option(False, "--analytic", help="Use the closed form (screening)."),
-    top: int = typer.Option(5, "--top", help="Best points to list per objective."),
+    rebuild: bool = REBUILD,
+    analytic: bool = typer.Option(False, "--analytic", help="Use the analytic model (screening)."),
+    top: int = typer.Option(5, "--top", min=1, max=1000, help="Best points per objective."),
     json_out: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout."),
 ) -> None:
     """Evaluate every point of a spec (grid or random); cached and resumable."""
     from ahasd.explore import get_executor
-    from ahasd.explore.pareto import parse_objectives
+    from ahasd.explore.pareto import check_columns, parse_objectives
     from ahasd.explore.points import build_points
     from ahasd.explore.spec import load_spec
     from ahasd.explore.sweep import default_out_dir, run_sweep
@@ -57,7 +72,8 @@ def sweep(
     points = build_points(s)  # every point validated before any work starts
     out_dir = out if out is not None else default_out_dir(s, points)
     with _stopped_note(out_dir, [p.hash for p in points]):
-        res = run_sweep(s, executor=ex, out_dir=out_dir, points=points)
+        res = run_sweep(s, executor=ex, out_dir=out_dir, points=points, rebuild=rebuild)
+    check_columns(res.rows, objectives)
     summary = {
         "spec": s.name,
         "mode": s.mode,
@@ -69,7 +85,7 @@ def sweep(
         "best": {o.name: _best(res.rows, o, top) for o in objectives},
     }
     if json_out:
-        typer.echo(json.dumps(summary, default=str))
+        typer.echo(json_text(summary, default=str))
         return
     _print_summary(summary, res.rows, objectives, top)
 
@@ -82,23 +98,32 @@ def explore(
         help="Comma list: throughput, tokens_per_joule, edp, energy, "
         "area, or max:COLUMN/min:COLUMN.",
     ),
-    trials: int = typer.Option(64, "--trials", help="Design points to evaluate."),
-    population: int | None = typer.Option(None, "--population", help="NSGA-II population."),
+    trials: int = typer.Option(64, "--trials", min=1, max=100_000, help="Points to evaluate."),
+    population: int | None = typer.Option(
+        None, "--population", min=2, max=10_000, help="NSGA-II population."
+    ),
     confirm: int = typer.Option(
-        8, "--confirm", help="Analytic mode: event-simulate this many Pareto points."
+        8,
+        "--confirm",
+        min=0,
+        max=100_000,
+        help="Analytic mode: event-simulate this many Pareto points.",
     ),
     executor: str = typer.Option("local", "--executor", help="local (processes) or ray."),
     address: str | None = typer.Option(None, "--address", help="Ray cluster address."),
-    jobs: int | None = typer.Option(None, "--jobs", "-j", help="Worker processes (1 = serial)."),
+    jobs: int | None = JOBS,
     out: Path | None = typer.Option(
         None, "--out", help="Output/cache directory [default: ahasd-out/explore/NAME]."
     ),
+    rebuild: bool = REBUILD,
     json_out: bool = typer.Option(False, "--json", help="Print JSON on stdout."),
     draft: str | None = typer.Option(None, "--draft", help="specpim: draft model."),
     target: str | None = typer.Option(None, "--target", help="specpim: target model."),
-    gamma: int | None = typer.Option(None, "--gamma", help="specpim: draft length."),
-    seed: int | None = typer.Option(None, "--seed", help="specpim: GA seed."),
-    generations: int | None = typer.Option(None, "--generations", help="specpim: GA generations."),
+    gamma: int | None = typer.Option(None, "--gamma", min=1, max=64, help="specpim: draft length."),
+    seed: int | None = typer.Option(None, "--seed", min=0, help="specpim: GA seed."),
+    generations: int | None = typer.Option(
+        None, "--generations", min=1, max=10_000, help="specpim: GA generations."
+    ),
 ) -> None:
     """Multi-objective search over a spec's axes (NSGA-II), or `explore specpim` (the GA)."""
     if spec == "specpim":
@@ -139,6 +164,7 @@ def explore(
             out_dir=out_dir,
             population=population,
             confirm=confirm,
+            rebuild=rebuild,
         )
     front = [r for r, f in zip(res.rows, res.front, strict=True) if f]
     front.sort(
@@ -147,20 +173,26 @@ def explore(
             -_num(r.get(objs[0].column)) if objs[0].maximize else _num(r.get(objs[0].column)),
         )
     )
+    from ahasd.explore.search import confirmations
+
+    confirmed = confirmations(res.rows)
     if json_out:
         typer.echo(
-            json.dumps(
+            json_text(
                 {
                     "trials": len(res.rows),
                     "plot": str(res.plot_path),
                     "results": str(res.results_path),
                     "front": front,
+                    "confirmed": [_confirmation(r) for r in confirmed],
                 },
                 default=str,
             )
         )
         return
     _print_front(front, objs, res)
+    if confirmed:
+        _print_confirmed(confirmed)
 
 
 @contextmanager
@@ -261,6 +293,45 @@ def _print_front(front: list[dict[str, Any]], objectives, res) -> None:
     if any(r.get("mode") == "analytic" for r in res.rows):
         con.print(ANALYTIC_NOTE)
     con.print(f"plot: {res.plot_path}  ·  all points: {res.results_path}")
+
+
+def _confirmation(row: dict[str, Any]) -> dict[str, Any]:
+    """One confirmed point: its trial, axes, and analytic vs event value of each metric."""
+    out: dict[str, Any] = {"trial": row.get("confirms")}
+    out.update({k: v for k, v in row.items() if k.startswith("axis.")})
+    for key, diff in row.items():
+        if key.startswith("event_vs_analytic."):
+            metric = key.removeprefix("event_vs_analytic.")
+            out[metric] = {"analytic": row.get(f"analytic.{metric}"), "event": row.get(metric),
+                           "event_vs_analytic": diff}  # fmt: skip
+    return out
+
+
+def _print_confirmed(rows: list[dict[str, Any]]) -> None:
+    """Which analytic Pareto points the event simulator re-ran, and how far the two differed."""
+    from rich.table import Table
+
+    con = _console()
+    metrics = [k.removeprefix("event_vs_analytic.") for k in rows[0]
+               if k.startswith("event_vs_analytic.")]  # fmt: skip
+    table = Table(title=f"Confirmed by the event simulator ({len(rows)} analytic Pareto points)")
+    table.add_column("trial")
+    for m in metrics:
+        table.add_column(f"{m} analytic")
+        table.add_column(f"{m} event")
+        table.add_column("diff")
+    worst = 0.0
+    for r in rows:
+        cells = [str(r.get("confirms"))]
+        for m in metrics:
+            diff = r.get(f"event_vs_analytic.{m}")
+            cells += [_fmt(r.get(f"analytic.{m}")), _fmt(r.get(m)),
+                      f"{diff:+.1%}" if isinstance(diff, float) else "n/a"]  # fmt: skip
+            if isinstance(diff, float):
+                worst = max(worst, abs(diff))
+        table.add_row(*cells)
+    con.print(table)
+    con.print(f"largest analytic vs event difference: {worst:.1%}")
 
 
 def _num(value: Any) -> float:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from ahasd.errors import AhasdError
+from ahasd.validation import json_text
 
 
 def register(app: typer.Typer) -> None:
@@ -20,16 +19,24 @@ def invert(
     claims: str | None = typer.Option(
         None, "--claims", help="Comma list of claim names (default: all; see docs/invert.md)."
     ),
-    budget: int = typer.Option(60, "--budget", help="Readings tried per claim (>= 1)."),
-    seed: int = typer.Option(0, "--seed", help="Seed of every run and of the joint search."),
-    jobs: int | None = typer.Option(None, "--jobs", "-j", help="Worker processes (1 = serial)."),
+    budget: int = typer.Option(
+        60, "--budget", min=1, max=100_000, help="Readings tried per claim."
+    ),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of every run and of the joint search."),
+    jobs: int | None = typer.Option(
+        None, "--jobs", "-j", min=1, max=1024, help="Worker processes (1 = serial)."
+    ),
     executor: str = typer.Option("local", "--executor", help="local (processes) or ray."),
     address: str | None = typer.Option(None, "--address", help="Ray cluster address."),
     readings: Path | None = typer.Option(
         None, "--readings", help="Extra readings table (YAML); same names replace built-in ones."
     ),
     joint_trials: int | None = typer.Option(
-        None, "--joint-trials", help="Optuna proposals for the joint reading (default budget/4)."
+        None,
+        "--joint-trials",
+        min=0,
+        max=100_000,
+        help="Optuna proposals for the joint reading (default budget/4).",
     ),
     out: Path | None = typer.Option(
         None, "--out", help="Write invert.json/.md/.png here and keep the run cache (resumable)."
@@ -42,12 +49,6 @@ def invert(
     from ahasd.explore.invert import load_entries, resolve, select
     from ahasd.report.reproduce import _output_dir
 
-    if budget < 1:
-        raise AhasdError(f"budget: got {budget}; accepted: an integer >= 1 (readings per claim)")
-    if seed < 0:
-        raise AhasdError(f"seed: got {seed}; accepted: an integer >= 0")
-    if joint_trials is not None and joint_trials < 0:
-        raise AhasdError(f"joint-trials: got {joint_trials}; accepted: an integer >= 0")
     picked = select(claims)
     params = resolve(load_entries(readings))
     ex = get_executor(executor, jobs=jobs, address=address)
@@ -67,7 +68,7 @@ def invert(
 
         write_outputs(out_dir, doc, command)
     if as_json:
-        typer.echo(json.dumps(doc, default=str))
+        typer.echo(json_text(doc, default=str))
         return
     _print(doc, out_dir)
 

@@ -1,7 +1,8 @@
 """The ``ahasd`` entry point: one typer app, error handling in one place.
 
 Every command module exposes ``register(app)``; bad input (``AhasdError``, pydantic validation
-errors, missing files) becomes a one-line ``error: ...`` on stderr and exit code 2.
+errors) and file-system errors (missing, permission, read-only or full disk) become a one-line
+``error: ...`` on stderr and exit code 2.
 """
 
 from __future__ import annotations
@@ -107,8 +108,11 @@ def main(argv: list[str] | None = None) -> None:
         # Bad flags or values: one line naming the command, then exit 2 (typer would draw a box).
         where = f"{exc.ctx.command_path}: " if exc.ctx else ""
         fail(where + one_line(exc.format_message()))
-    except (AhasdError, FileNotFoundError, NotADirectoryError, IsADirectoryError) as exc:
+    except AhasdError as exc:
         fail(one_line(exc))
+    except OSError as exc:  # permission, read-only or full disk, missing file: name the path
+        where = f"{exc.filename}: " if exc.filename else ""
+        fail(f"{where}{exc.strerror or one_line(exc)}")
     except (typer.Abort, KeyboardInterrupt):
         fail("interrupted", 130)
     except Exception as exc:  # pydantic ValidationError, without importing pydantic here

@@ -5,14 +5,13 @@ Thin: parse, call :func:`ahasd.memory.report.memory_plan`, render with rich or J
 
 from __future__ import annotations
 
-import json
-
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from ahasd.cli.models_cmd import parse_overrides
 from ahasd.errors import field_error
+from ahasd.validation import json_text
 
 
 def memory_plan(
@@ -20,8 +19,12 @@ def memory_plan(
     draft: str = typer.Option("llama2-7b", "--draft", help="Draft model (bundled name or path)."),
     target: str = typer.Option("llama2-13b", "--target", help="Target model."),
     precision: str = typer.Option("int8", "--precision", help="fp32, fp16, bf16, int8, int4."),
-    tokens: int = typer.Option(1024, "--tokens", help="Tokens to generate (sizes the KV cache)."),
-    prompt_len: int = typer.Option(128, "--prompt-len", help="Prompt tokens (KV cache)."),
+    tokens: int = typer.Option(
+        1024, "--tokens", min=1, max=10_000_000, help="Tokens to generate (sizes the KV cache)."
+    ),
+    prompt_len: int = typer.Option(
+        128, "--prompt-len", min=1, max=1_000_000, help="Prompt tokens (KV cache)."
+    ),
     sets: list[str] = typer.Option(
         [], "--set", metavar="KEY=VALUE", help="Platform or placement override (repeat)."
     ),
@@ -41,7 +44,7 @@ def memory_plan(
     out = plan(plat, load_model(draft), load_model(target), precision=precision,
                kv_tokens=prompt_len + tokens)  # fmt: skip
     if as_json:
-        typer.echo(json.dumps(out, indent=1))
+        typer.echo(json_text(out, indent=1))
         return
     con = Console()
     pkg = out["package"]

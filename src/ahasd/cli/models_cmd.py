@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional
 
@@ -11,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ahasd.errors import field_error
+from ahasd.validation import json_text
 
 
 def _console() -> Console:
@@ -32,7 +32,7 @@ def models(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) ->
                      "vocab": s.vocab, "tied_embeddings": s.tied_embeddings,
                      "source": info.get("_source", "")})  # fmt: skip
     if as_json:
-        typer.echo(json.dumps(rows, indent=1))
+        typer.echo(json_text(rows, indent=1))
         return
     table = Table(title="bundled models")
     for col in ("name", "family", "params", "layers", "hidden", "heads/kv", "ffn", "vocab"):
@@ -55,7 +55,7 @@ def platforms(as_json: bool = typer.Option(False, "--json", help="Print JSON."))
                      "devices": {n: d.kind for n, d in p.devices.items()},
                      "switches": p.config["switches"], "config_hash": p.config_hash})  # fmt: skip
     if as_json:
-        typer.echo(json.dumps(rows, indent=1))
+        typer.echo(json_text(rows, indent=1))
         return
     table = Table(title="platforms")
     for col in ("name", "devices", "switches (default)", "description"):
@@ -85,8 +85,10 @@ def cost(
     platform: str = typer.Option("ahasd-mobile", "--platform", help="Preset name or YAML path."),
     device: str = typer.Option("npu", "--device", help="Device name or placement (docs/cost.md)."),
     phase: str = typer.Option("verify", "--phase", help="draft, verify, tree or prefill."),
-    tokens: int = typer.Option(1, "--tokens", help="New tokens (tree: nodes) in the step."),
-    kv: int = typer.Option(0, "--kv", help="Cached context length."),
+    tokens: int = typer.Option(
+        1, "--tokens", min=1, max=1_000_000, help="New tokens (tree: nodes) in the step."
+    ),
+    kv: int = typer.Option(0, "--kv", min=0, max=10_000_000, help="Cached context length."),
     precision: str = typer.Option("int8", "--precision", help="fp32, fp16, bf16, int8, int4."),
     sets: list[str] = typer.Option(
         [], "--set", metavar="KEY=VALUE", help="Platform override (repeat)."
@@ -103,7 +105,7 @@ def cost(
     step, summary = run_cost(shape, plat, device=device, phase=phase, tokens=tokens, kv=kv,
                              precision=precision)  # fmt: skip
     if as_json:
-        typer.echo(json.dumps(summary, indent=1))
+        typer.echo(json_text(summary, indent=1))
         return
     table = Table(title=f"{model} {phase} n={tokens} kv={kv} {precision} on {platform}/{device} "
                   f"(placement {summary['placement']})")  # fmt: skip
@@ -131,7 +133,7 @@ def calibrate_host(
     out: Path = typer.Option(
         None, "--out", help="Where to write (default $AHASD_HOME/platforms/host-cpu.yaml)."
     ),
-    seconds: float = typer.Option(2.0, "--seconds", help="Measurement budget."),
+    seconds: float = typer.Option(2.0, "--seconds", min=0, max=600, help="Measurement budget."),
     draft: Optional[str] = typer.Option(
         None, "--draft", metavar="DIR", help="Also for the engine on this pair: draft model dir."
     ),

@@ -5,12 +5,11 @@ Thin: parse, call ``systems.edge`` / ``systems.lpspec``, render with rich or JSO
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import typer
 
-from ahasd.errors import field_error
+from ahasd.validation import json_text
 
 
 def register(app: typer.Typer) -> None:
@@ -37,12 +36,18 @@ def edge_plan(
     tokens: int | None = typer.Option(
         None,
         "--tokens",
+        min=1,
+        max=1_000_000,
         help="Tokens to generate: replayed for E[tokens] and sims [default: "
         "512], or per measured run with --measure [default: 64].",
     ),
-    prompt_len: int = typer.Option(32, "--prompt-len", help="Prompt length (short at the edge)."),
-    seed: int = typer.Option(0, "--seed", help="Trace seed."),
-    top: int = typer.Option(12, "--top", help="Rows to print (all with --json)."),
+    prompt_len: int = typer.Option(
+        32, "--prompt-len", min=1, max=1_000_000, help="Prompt length (short at the edge)."
+    ),
+    seed: int = typer.Option(0, "--seed", min=0, help="Trace seed."),
+    top: int = typer.Option(
+        12, "--top", min=1, max=10_000, help="Rows to print (all with --json)."
+    ),
     simulate: bool = typer.Option(
         False, "--simulate", help="Also event-simulate every mapping and print the % gap."
     ),
@@ -55,13 +60,13 @@ def edge_plan(
     device: str = typer.Option(
         "auto", "--torch-device", help="--measure: auto (cpu, plus cuda if visible), cpu or cuda."
     ),
-    gamma_max: int = typer.Option(8, "--gamma-max", help="--measure: largest γ run."),
+    gamma_max: int = typer.Option(
+        8, "--gamma-max", min=1, max=16, help="--measure: largest γ run."
+    ),
 ) -> None:
     """Rank every (draft device, target device, γ = 0..8) mapping by the analytic cost model."""
     from ahasd.systems.edge.compare import compare_plans, plan_context
 
-    if top < 1:
-        raise field_error("top", top, "an integer >= 1")
     if measure:
         _measure(draft, target, device, gamma_max, 64 if tokens is None else tokens, top, json_out)
         return
@@ -78,7 +83,7 @@ def edge_plan(
     rows = compare_plans(ctx, simulate=simulate)
     if json_out:
         print(
-            json.dumps(
+            json_text(
                 {
                     "platform": platform,
                     "draft": draft,
@@ -116,7 +121,7 @@ def _measure(
             progress=report,
         )  # fmt: skip
     if json_out:
-        print(json.dumps({"devices": res.devices, "notes": res.notes, "plans": res.rows}))
+        print(json_text({"devices": res.devices, "notes": res.notes, "plans": res.rows}))
         return
     from rich.console import Console
     from rich.table import Table
@@ -165,21 +170,21 @@ def _print_plans(rows: list[dict[str, Any]], title: str) -> None:
 def lpspec_dau(
     target: str = typer.Option("llama2-7b", "--target", help="Target model (LP-Spec: 7B)."),
     platform: str = typer.Option("lpspec-mobile", "--platform", help="An NPU + PIM platform."),
-    kv: int = typer.Option(256, "--kv", help="KV length."),
-    max_nodes: int = typer.Option(16, "--max-nodes", help="Largest tree size listed."),
+    kv: int = typer.Option(256, "--kv", min=1, max=1_000_000, help="KV length."),
+    max_nodes: int = typer.Option(
+        16, "--max-nodes", min=1, max=1024, help="Largest tree size listed."
+    ),
     no_nmc: bool = typer.Option(False, "--no-nmc", help="Without the near-data controller."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON on stdout."),
 ) -> None:
     """LP-Spec's DAU allocation table: per tree size, NPU-only, PIM-only and split times."""
     from ahasd.systems.lpspec.compare import dau_table
 
-    if max_nodes < 1:
-        raise field_error("max_nodes", max_nodes, "an integer >= 1")
     rows = dau_table(
         target=target, platform=platform, kv=kv, max_nodes=max_nodes, concurrent=not no_nmc
     )
     if json_out:
-        print(json.dumps(rows, indent=1))
+        print(json_text(rows, indent=1))
         return
     from rich.console import Console
     from rich.table import Table

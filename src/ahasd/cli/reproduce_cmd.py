@@ -6,7 +6,6 @@ from pathlib import Path
 
 import typer
 
-from ahasd.errors import AhasdError
 from ahasd.outputs import OUT_ROOT
 
 
@@ -18,11 +17,15 @@ def register(app: typer.Typer) -> None:
 def reproduce(
     out: Path = typer.Option(OUT_ROOT / "reproduce", "--out", help="Output folder."),
     quick: bool = typer.Option(False, "--quick", help="Reduced matrix (2 algorithms, 512 tokens)."),
-    jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes; 0 = one per CPU core."),
+    jobs: int = typer.Option(
+        0, "--jobs", "-j", min=0, max=1024, help="Worker processes; 0 = one per CPU core."
+    ),
     traces: Path | None = typer.Option(
         None, "--traces", help="Folder of recorded traces; pairs without one use built-in profiles."
     ),
-    seeds: int = typer.Option(0, "--seeds", help="Seeds per cell (0 = 3, or 1 with --quick)."),
+    seeds: int = typer.Option(
+        0, "--seeds", min=0, max=100, help="Seeds per cell (0 = 3, or 1 with --quick)."
+    ),
     invert: bool = typer.Option(
         False, "--invert", help="Add 'What it would take' (ahasd invert) and its figure."
     ),
@@ -35,10 +38,6 @@ def reproduce(
     from ahasd.report.provenance import command_line
     from ahasd.report.reproduce import reproduce as run
 
-    if jobs < 0:
-        raise AhasdError(f"jobs: got {jobs}; accepted: 0 (one per core) or a positive integer")
-    if seeds < 0:
-        raise AhasdError(f"seeds: got {seeds}; accepted: 0 (default) or an integer in 1..100")
     spec = quick_spec(seeds or 1) if quick else full_spec(seeds or 3)
     args = ["ahasd", "reproduce", *(["--quick"] if quick else []), "--out", out]
     args += [*(["--seeds", seeds] if seeds else []), *(["--traces", traces] if traces else [])]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
 
 from ahasd.errors import AhasdError, field_error
+from ahasd.validation import json_text
 
 
 def _parse_policy_args(items: list[str]) -> dict[str, Any]:
@@ -98,11 +98,11 @@ def simulate(
     ),
     trace: Optional[Path] = typer.Option(None, "--trace", help="Token trace file."),
     profile: Optional[str] = typer.Option(None, "--profile", help="Synthetic trace profile."),
-    tokens: int = typer.Option(1024, "--tokens", help="Tokens to generate."),
+    tokens: int = typer.Option(1024, "--tokens", min=1, max=10_000_000, help="Tokens to generate."),
     precision: Optional[str] = typer.Option(
         None, "--precision", help="Weight precision; default fp32 on host-cpu, else int8."
     ),
-    seed: int = typer.Option(0, "--seed", help="Seed of every random draw."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of every random draw."),
     no_aau: bool = typer.Option(False, "--no-aau", help="ahasd: draft attention ops on the NPU."),
     no_edc: bool = typer.Option(False, "--no-edc", help="ahasd: no EDC look-ahead control."),
     no_tvc: bool = typer.Option(False, "--no-tvc", help="ahasd: no TVC pre-verification."),
@@ -131,7 +131,7 @@ def simulate(
 
         rows = run_chain(SimConfig(**fields))
         if as_json:
-            typer.echo(json.dumps({label: r.to_dict() for label, r in rows}, indent=1))
+            typer.echo(json_text({label: r.to_dict() for label, r in rows}, indent=1))
         else:
             _print_chain(rows)
         return
@@ -141,7 +141,7 @@ def simulate(
 
         write_chrome_trace(result, timeline)
     if as_json:
-        typer.echo(json.dumps(result.to_dict(), indent=1))
+        typer.echo(json_text(result.to_dict(), indent=1))
     else:
         _print_result(result, timeline)
 

@@ -5,12 +5,12 @@ The engine adds ``trace record`` to :data:`trace_app` from its own module (engin
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
 
 from ahasd.outputs import OUT_ROOT
+from ahasd.validation import json_text
 
 trace_app = typer.Typer(
     name="trace",
@@ -22,8 +22,10 @@ trace_app = typer.Typer(
 @trace_app.command("synth")
 def synth_cmd(
     profile: str = typer.Option(..., "--profile", help="Profile (`ahasd trace profiles`)."),
-    tokens: int = typer.Option(1024, "--tokens", help="Positions to generate."),
-    seed: int = typer.Option(0, "--seed", help="Generator seed."),
+    tokens: int = typer.Option(
+        1024, "--tokens", min=1, max=10_000_000, help="Positions to generate."
+    ),
+    seed: int = typer.Option(0, "--seed", min=0, help="Generator seed."),
     output: Path | None = typer.Option(
         None, "-o", "--output", help="Output .parquet file [default: ahasd-out/traces/...]."
     ),
@@ -48,7 +50,7 @@ def profiles_cmd(
 
     infos = list_profiles()
     if as_json:
-        typer.echo(json.dumps([asdict(p) for p in infos], indent=2))
+        typer.echo(json_text([asdict(p) for p in infos], indent=2))
         return
     for p in infos:
         typer.echo(f"{p.name}\n  pair: {p.pair}\n  target: {p.target}\n  source: {p.source}")
@@ -67,7 +69,7 @@ def stats_cmd(
     st = trace_stats(trace)
     if as_json:
         out = {**st.to_dict(), "meta": trace.meta.to_dict(), "content_hash": trace.content_hash}
-        typer.echo(json.dumps(out, indent=2))
+        typer.echo(json_text(out, indent=2))
         return
     m = trace.meta
     typer.echo(f"{path}: {st.tokens} positions, pair {m.pair}, source {m.source}")

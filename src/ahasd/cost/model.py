@@ -80,7 +80,7 @@ def _engine_for(op: Op, op_engine: Mapping[str, str] | None) -> str | None:
 def _npu(op: Op, platform, where: Residence | None, device: str | None = None,
          cross_bytes: int = 0) -> Cost:  # fmt: skip
     npu, mem = _npu_mem(platform, device)
-    dram = dram_spec(platform, mem.name) if mem.timing_s else None
+    dram = dram_spec(platform, mem.name) if (mem.timing_s or mem.timing_nck) else None
     return on_npu(op, npu, mem, cross_bytes=cross_bytes, dram=dram, where=where)
 
 

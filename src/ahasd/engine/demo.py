@@ -8,7 +8,6 @@ batch offsets from a numpy Generator, torch seeded once.
 
 from __future__ import annotations
 
-import json
 import math
 import sysconfig
 import time
@@ -21,8 +20,11 @@ import torch
 
 from ahasd.engine.loading import _transformers
 from ahasd.errors import field_error
+from ahasd.fileio import replace_dir
+from ahasd.validation import json_text
 
 EOS = "<|endoftext|>"
+TRAINING_LOG = "training.json"  # written last: marks a folder demo-models made
 VOCAB = 257  # 256 bytes + EOS
 
 
@@ -198,20 +200,24 @@ def make_demo_models(
     tok = build_tokenizer()
     summary: dict[str, Any] = {"size": size, "seed": seed, "corpus_bytes": int(len(data))}
     for role, arch, s in (("target", spec.target, seed), ("draft", spec.draft, seed + 1)):
-        t0 = time.perf_counter()
         label = f"training the {role} ({arch.layers} x {arch.hidden})"
         report = None if progress is None else _reporter(progress, label)
-        model, losses = train_one(arch, data, spec, s, report)
-        d = out / role
-        d.mkdir(parents=True, exist_ok=True)
-        model.save_pretrained(str(d), safe_serialization=True)
-        tok.save_pretrained(str(d))
-        info = {
-            "params": sum(p.numel() for p in model.parameters()),
-            "final_loss": float(np.mean(losses[-20:])),
-            "train_s": time.perf_counter() - t0,
-            "arch": asdict(arch),
-        }
-        (d / "training.json").write_text(json.dumps({**info, "losses": losses}, indent=1))
-        summary[role] = info
+
+        def fill(d: Path, arch: ArchSpec = arch, s: int = s, role: str = role, report=report):
+            t0 = time.perf_counter()
+            model, losses = train_one(arch, data, spec, s, report)
+            model.save_pretrained(str(d), safe_serialization=True)
+            tok.save_pretrained(str(d))
+            info = {
+                "params": sum(p.numel() for p in model.parameters()),
+                "final_loss": float(np.mean(losses[-20:])),
+                "train_s": time.perf_counter() - t0,
+                "arch": asdict(arch),
+            }
+            (d / TRAINING_LOG).write_text(json_text({**info, "losses": losses}, indent=1))
+            summary[role] = info
+
+        # built beside out/ROLE and swapped in whole: an interrupted run leaves no model folder
+        # that passes the model check and then fails to load
+        replace_dir(out / role, fill, mine=TRAINING_LOG)
     return summary

@@ -6,6 +6,7 @@ Anything that is not an existing local directory is refused before transformers 
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,9 +63,33 @@ def resolve_dtype(dtype: str) -> torch.dtype:
     return DTYPES[dtype]
 
 
+def check_safetensors(path: Path, field: str) -> None:
+    """A safetensors file's header must parse and its tensors must fill the file exactly.
+
+    Checked here, before transformers, so a truncated download or a file of random bytes is one
+    line naming the file rather than the parser's own exception.
+    """
+    size = path.stat().st_size
+    damaged = f"{field}: {path} is damaged (truncated, or not a safetensors file)"
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+        n = int.from_bytes(head, "little") if len(head) == 8 else -1
+        if not 0 < n <= min(size - 8, 100 * 2**20):
+            raise AhasdError(damaged)
+        try:
+            header = json.loads(fh.read(n))
+            ends = [int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"]
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+            raise AhasdError(damaged) from None
+    if 8 + n + max(ends, default=0) != size:
+        raise AhasdError(damaged)
+
+
 def load_causal_lm(path: Path, field: str, device: torch.device, dtype: torch.dtype) -> Any:
     """Load weights from safetensors and fail on any missing, unexpected or mis-shaped key."""
     tf = _transformers()
+    for weights in sorted(path.glob("*.safetensors")):
+        check_safetensors(weights, field)
     try:
         model, info = tf.AutoModelForCausalLM.from_pretrained(
             str(path),
@@ -72,15 +97,35 @@ def load_causal_lm(path: Path, field: str, device: torch.device, dtype: torch.dt
             use_safetensors=True,
             dtype=dtype,
             output_loading_info=True,
+            ignore_mismatched_sizes=True,  # reported below as one line, with the keys
         )
-    except (OSError, ValueError, KeyError) as exc:
-        raise AhasdError(f"{field}: cannot load {path}: {str(exc).splitlines()[0]}") from exc
+    except Exception as exc:  # any failure to load a user's folder is bad input, not a bug here
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise AhasdError(f"{field}: cannot load {path}: {first}") from exc
     tied = {"lm_head.weight"} if getattr(model.config, "tie_word_embeddings", False) else set()
     bad = [k for k in info.get("missing_keys", []) if k not in tied]
-    bad += list(info.get("unexpected_keys", [])) + [str(m) for m in info.get("mismatched_keys", [])]
+    bad += list(info.get("unexpected_keys", []))
+    bad += [str(m[0] if isinstance(m, tuple) else m) for m in info.get("mismatched_keys", [])]
     if bad:
         raise AhasdError(f"{field}: weights in {path} do not match config.json: {bad[:3]}")
     return model.to(device).eval()
+
+
+def position_limit(pair: ModelPair) -> int:
+    """The longest sequence both models accept (``max_position_embeddings``; 2**31 if unset)."""
+    models = (pair.draft, pair.target)
+    return int(min(getattr(m.config, "max_position_embeddings", None) or 2**31 for m in models))
+
+
+def check_positions(pair: ModelPair, field: str, value: int, needed: int, what: str) -> None:
+    """Refuse a length that would run past the models' positions (``needed`` of them in all)."""
+    limit = position_limit(pair)
+    if needed > limit:
+        most = value - (needed - limit)
+        raise field_error(
+            field, value, f"at most {max(most, 0)} here: {what} must fit the models' "
+            f"max_position_embeddings ({limit})",
+        )  # fmt: skip
 
 
 def load_tokenizer(path: Path) -> Any:

@@ -15,7 +15,8 @@ import torch
 
 from ahasd.engine.decode import target_only
 from ahasd.engine.kv import CachedLM
-from ahasd.engine.loading import ModelPair
+from ahasd.engine.loading import ModelPair, check_positions
+from ahasd.engine.run import encode_prompt
 from ahasd.engine.sampling import SamplingConfig, probs
 from ahasd.errors import AhasdError, field_error
 
@@ -29,7 +30,14 @@ def read_prompts(path: str | Path) -> list[str]:
     p = Path(path)
     if not p.is_file():
         raise field_error("prompts", str(path), "an existing text or .jsonl file")
-    lines = [ln for ln in p.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise AhasdError(
+            f"prompts: {p} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+            f"{exc.start})"
+        ) from None
+    lines = [ln for ln in text.splitlines() if ln.strip()]
     if p.suffix == ".jsonl":
         try:
             lines = [str(json.loads(ln).get("prompt") or json.loads(ln)["text"]) for ln in lines]
@@ -83,8 +91,11 @@ def record_trace(
 
     cfg = sampling or SamplingConfig()
     cols: dict[str, list[np.ndarray]] = {}
-    for i, text in enumerate(prompts):
-        ids = pair.tokenizer(text)["input_ids"]
+    encoded = [encode_prompt(pair, text) for text in prompts]
+    longest = max(len(ids) for ids in encoded)
+    check_positions(pair, "max_new_tokens", max_new_tokens, longest + max_new_tokens,
+                    "the longest prompt + new tokens")  # fmt: skip
+    for i, ids in enumerate(encoded):
         run_cfg = SamplingConfig(cfg.temperature, cfg.top_k, cfg.top_p, cfg.seed + i)
         out = target_only(pair.target, ids, sampling=run_cfg, max_new_tokens=max_new_tokens)
         for k, v in position_stats(pair.draft, pair.target, ids, out.tokens, cfg).items():

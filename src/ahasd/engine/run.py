@@ -8,7 +8,7 @@ from typing import Any
 from ahasd.engine.async_decode import generate_async
 from ahasd.engine.decode import GenerationResult, generate, require_policy, target_only
 from ahasd.engine.kv import CachedLM
-from ahasd.engine.loading import ModelPair
+from ahasd.engine.loading import ModelPair, check_positions
 from ahasd.engine.sampling import SamplingConfig
 from ahasd.errors import field_error
 
@@ -38,6 +38,11 @@ def runners(pair: ModelPair, compile_graphs: bool) -> tuple[CachedLM, CachedLM]:
 def encode_prompt(pair: ModelPair, prompt: str) -> list[int]:
     if not prompt:
         raise field_error("prompt", prompt, "a non-empty string")
+    try:
+        prompt.encode("utf-8")
+    except UnicodeEncodeError as exc:  # bytes the shell could not decode (surrogate escapes)
+        bad = exc.object[exc.start : exc.end]
+        raise field_error("prompt", bad, "UTF-8 text") from None
     ids = pair.tokenizer(prompt)["input_ids"]
     if not ids:
         raise field_error("prompt", prompt, "text that encodes to at least one token")
@@ -63,6 +68,10 @@ def run_generation(
 ) -> GenerationResult:
     """One prompt through target-only, sync (chain/tree) or async speculative decoding."""
     ids = encode_prompt(pair, prompt)
+    pol = None if baseline else require_policy(policy, **(policy_args or {}))
+    ahead = 0 if pol is None else int(getattr(pol, "max_len", 0) or 0) + 1  # drafted past the end
+    check_positions(pair, "max_new_tokens", max_new_tokens, len(ids) + max_new_tokens + ahead,
+                    "prompt tokens + new tokens + the longest draft")  # fmt: skip
     d, t = runners(pair, compile_graphs)
     eos = pair.tokenizer.eos_token_id
     if baseline:
@@ -72,13 +81,13 @@ def run_generation(
             raise field_error("mode", mode, "chain (the async engine drafts chains)")
         edc, tvc = controllers(use_edc, use_tvc)
         res = generate_async(
-            d, t, ids, policy=require_policy(policy, **(policy_args or {})), sampling=sampling,
+            d, t, ids, policy=pol, sampling=sampling,
             max_new_tokens=max_new_tokens, edc=edc, tvc=tvc, queue_depth=queue_depth,
             eos_id=eos, stream=stream,
         )  # fmt: skip
     else:
         res = generate(
-            d, t, ids, policy=require_policy(policy, **(policy_args or {})), sampling=sampling,
+            d, t, ids, policy=pol, sampling=sampling,
             max_new_tokens=max_new_tokens, mode=mode, eos_id=eos, stream=stream,
         )  # fmt: skip
     res.text = pair.tokenizer.decode(res.tokens, skip_special_tokens=True)

@@ -22,7 +22,7 @@ import torch
 from ahasd.engine import e2e
 from ahasd.engine.host_calib import calibration_summary, measure_refill_s, predict_steps
 from ahasd.engine.kv import CachedLM
-from ahasd.engine.loading import ModelPair
+from ahasd.engine.loading import ModelPair, check_positions
 from ahasd.engine.loop_calib import KvShape, LoopOverheads, measure_loop_overheads
 from ahasd.errors import field_error
 
@@ -80,7 +80,10 @@ def validate(
     specs = e2e.run_specs(tuple(sorted(set(gammas) | {gamma})), adaptive, modes)
     longest = e2e.max_draft_len(specs)
     ns = tuple(sorted(set(widths) | {1, gamma + 1} | set(range(1, longest + 2))))
+    check_positions(pair, "kv", kv_len, kv_len + max(ns), f"kv + the widest step ({max(ns)})")
     ids = prompt_ids or [1 + (i % 200) for i in range(kv_len)]
+    check_positions(pair, "prompt", len(ids), len(ids) + max_new_tokens + longest + 1,
+                    f"prompt tokens + {max_new_tokens} new tokens + a draft")  # fmt: skip
     report = progress or (lambda label, done, total, note="": None)
     label = f"validate: {rounds} rounds of calibration, steps and {len(specs) + 3} runs"
     total, done = task_count(rounds, len(specs)), itertools.count(1)

@@ -1,25 +1,27 @@
-"""The analytic fast path: closed-form speculative decoding over step-cost tables, in numpy.
+"""The analytic fast path: design points priced in numpy over batches of platforms.
 
-For screening thousands of design points per second, not for final numbers. Per point:
+For screening thousands of design points per second, not for final numbers. Points are grouped
+by model pair and system plan; each group's platforms are priced together by the vectorised
+cost model (:mod:`ahasd.cost.vector`, step costs at KV knots ``KV_KNOT_TOKENS`` apart,
+interpolated linearly in between) with the memory layer's placement, sharing and package power
+(:mod:`ahasd.explore.analytic_batch`). Then:
 
-- tokens per round E = (1 − α^{γ+1}) / (1 − α)   ([leviathan23]),
-  with α the per-token acceptance of the point's own trace (``trace_stats``);
-- round time T = γ·t_draft(1, L) + t_verify(γ+1, L) for synchronous systems, and
-  max(γ·t_draft, t_verify) for the asynchronous ones (draft on PIM overlaps verify on the NPU),
-  with step costs from ``StepCostTable`` at the mid-generation KV length L = prompt + tokens/2
-  (taken every ``KV_KNOT_TOKENS`` of KV and interpolated linearly in between);
-- energy per round = γ·e_draft + e_verify + (sum of static power)·T, and on platforms with a
-  described DRAM the memory layer's time-based energy: every die in power-down plus refresh all
-  the time, a die active while a task of its model runs, ungated PIM units leaking;
-- γ = the config's ``gamma``, the ``fixed`` policy's γ, or, for adaptive policies, the best
-  fixed γ in 1..(the policy's ``max_len`` cap) — an optimistic stand-in for adaptive drafting
-  that ignores EDC/TVC, look-ahead and wasted drafts.
+- synchronous systems (``npu-only``, ``npu-pim-sync``, ``gpu-only``): the closed form of
+  [leviathan23] — tokens per round E = (1 − α^{γ+1}) / (1 − α) with α the trace's per-token
+  acceptance, round time γ·t_draft + t_verify(γ+1) at the mid-generation KV length, energy per
+  round γ·e_draft + e_verify + static and package power × round time; γ = the config's
+  ``gamma``, a ``fixed`` policy's, or the best fixed γ up to the policy's ``max_len``;
+- asynchronous systems (``ahasd``, ``npu-pim-async``): a renewal/queueing model
+  (:mod:`ahasd.explore.analytic_async`): renewal cycles from the trace, the controllers'
+  decisions replayed on a nominal clock, a tandem-queue recursion per cycle with the point's
+  costs and rate sharing, the package's time-based energy from the busy times.
 
 Rows carry ``mode = "analytic"`` so they are never mistaken for event-simulated ones.
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from functools import lru_cache
 from typing import Any
@@ -27,13 +29,13 @@ from typing import Any
 import numpy as np
 
 from ahasd.errors import AhasdError
+from ahasd.explore.analytic_batch import KV_KNOT_TOKENS
 from ahasd.explore.cache import HASH
 from ahasd.explore.points import cached_platform
 from ahasd.sim.result import flatten
 
 ASYNC_SYSTEMS = {"ahasd": True, "npu-pim-async": False}  # name -> honours use_aau
 FIXED_POLICIES = ("fixed",)  # policies that always draft exactly max_len tokens
-KV_KNOT_TOKENS = 256  # cost-table knots for the analytic path (benchmark prints the error)
 
 
 def expected_tokens(alpha: np.ndarray, gamma: np.ndarray) -> np.ndarray:
@@ -70,44 +72,6 @@ def round_metrics(
         "tokens_per_joule": tokens / round_j,
         "edp_per_token": (round_s / tokens) * (round_j / tokens),
     }
-
-
-@lru_cache(maxsize=256)
-def _table(
-    platform_key: tuple[str, str],
-    model: str,
-    placement: str,
-    precision: str,
-    kv_bucket: int,
-    offload_bytes: int,
-    where: Any = None,
-):
-    from ahasd.cost import StepCostTable
-    from ahasd.models import load_model
-
-    plat = cached_platform(*platform_key)
-    return StepCostTable(
-        plat,
-        load_model(model),
-        placement=placement,
-        precision=precision,
-        kv_bucket=kv_bucket,
-        offload_bytes=offload_bytes,
-        where=where,
-    )
-
-
-def _memory(cfg: Any, platform: Any, system: str):
-    """The run's memory model (as ``prepare`` builds it), or None."""
-    from ahasd.memory.model import build_memory
-    from ahasd.models import load_model
-    from ahasd.systems.base import SYSTEMS
-
-    if not SYSTEMS.get(system).uses_memory_model:
-        return None
-    kv_tokens = cfg.prompt_len + cfg.tokens + cfg.queue_depth * 8
-    return build_memory(platform, load_model(cfg.draft), load_model(cfg.target),
-                        precision=cfg.precision, kv_tokens=kv_tokens)  # fmt: skip
 
 
 @lru_cache(maxsize=4096)
@@ -163,15 +127,12 @@ def _gamma_plan(cfg: Any) -> tuple[int, bool]:
     """(γ cap, fixed?): the config's ``gamma``, a ``fixed`` policy's γ, else the policy's cap."""
     if cfg.gamma is not None:
         return int(cfg.gamma), True
-    import json
-
-    return _policy_cap(cfg.policy, json.dumps(cfg.policy_args, sort_keys=True))
+    return policy_cap(cfg.policy, json.dumps(cfg.policy_args, sort_keys=True))
 
 
 @lru_cache(maxsize=1024)
-def _policy_cap(policy: str, args_json: str) -> tuple[int, bool]:
-    import json
-
+def policy_cap(policy: str, args_json: str) -> tuple[int, bool]:
+    """(the policy's longest batch, does it always draft exactly that many?)."""
     from ahasd.policies import make_policy
 
     pol = make_policy(policy, **json.loads(args_json))
@@ -179,132 +140,148 @@ def _policy_cap(policy: str, args_json: str) -> tuple[int, bool]:
 
 
 def _group_key(cfg: Any) -> tuple:
-    import json
+    """Points priced together: one model pair, precision and system plan, any platform."""
+    if cfg.system in ASYNC_SYSTEMS:
+        plan: tuple = ("async",)
+    else:
+        plan = (cfg.system, *_plan(cfg))
+    return (plan, cfg.platform, cfg.draft, cfg.target, cfg.precision)
 
-    return (
-        cfg.system,
-        cfg.platform,
-        json.dumps(cfg.platform_overrides, sort_keys=True),
-        cfg.draft,
-        cfg.target,
-        cfg.precision,
-        cfg.kv_bucket,
-        cfg.use_aau,
-        cfg.prompt_len + cfg.tokens + cfg.queue_depth * 8,  # KV sizes the placement
-    )
+
+OUTPUTS = ("tau", "throughput_tok_s", "tokens_per_joule", "edp_per_token", "alpha", "gamma",
+           "ar_throughput_tok_s", "ar_tokens_per_joule")  # fmt: skip
 
 
 def evaluate_analytic(
     configs: list[Any], *, kv_knot: int | None = KV_KNOT_TOKENS
 ) -> dict[str, np.ndarray]:
-    """Analytic metrics for many SimConfigs: one cost-table build per distinct platform/pair.
+    """Analytic metrics for many SimConfigs, each group of one model pair and system plan
+    priced over all its platforms at once.
 
-    ``kv_knot``: step costs are taken from the table at KV lengths ``kv_knot`` apart and
-    interpolated linearly in between (costs are near-affine in KV); ``None`` = every KV bucket.
+    ``kv_knot``: step costs are taken at KV lengths ``kv_knot`` apart and interpolated linearly
+    in between (costs are near-affine in KV); ``None`` = every KV bucket.
     """
-    n = len(configs)
-    out = {
-        k: np.zeros(n)
-        for k in (
-            "tau",
-            "throughput_tok_s",
-            "tokens_per_joule",
-            "edp_per_token",
-            "alpha",
-            "gamma",
-            "ar_throughput_tok_s",
-            "ar_tokens_per_joule",
-        )
-    }
+    out = {k: np.zeros(len(configs)) for k in OUTPUTS}
     groups: dict[tuple, list[int]] = defaultdict(list)
     for i, cfg in enumerate(configs):
         groups[_group_key(cfg)].append(i)
     for idx in groups.values():
-        _evaluate_group([configs[i] for i in idx], np.asarray(idx), out, kv_knot)
+        cfgs = [configs[i] for i in idx]
+        batch, point = _batch(cfgs, kv_knot)
+        idx_arr = np.asarray(idx)
+        if cfgs[0].system in ASYNC_SYSTEMS:
+            from ahasd.explore.analytic_async import evaluate_async
+
+            got = evaluate_async(cfgs, batch, point)
+            for key in ("tau", "throughput_tok_s", "tokens_per_joule", "edp_per_token",
+                        "ar_throughput_tok_s", "ar_tokens_per_joule"):  # fmt: skip
+                out[key][idx_arr] = got[key]
+            out["gamma"][idx_arr] = np.round(got["mean_draft_len"])
+        else:
+            _evaluate_sync(cfgs, batch, point, idx_arr, out)
+        out["alpha"][idx_arr] = [
+            _alpha(c.profile, c.trace, c.draft, c.target, c.tokens, c.seed) for c in cfgs
+        ]
     return out
 
 
-def _evaluate_group(
-    cfgs: list[Any], idx: np.ndarray, out: dict[str, np.ndarray], kv_knot: int | None
-) -> None:
+def _batch(cfgs: list[Any], kv_knot: int | None):
+    """The group's distinct (platform, placement or host offload) rows and each config's row."""
+    from ahasd.explore.analytic_batch import PointBatch, memory_model
+    from ahasd.models import load_model
     from ahasd.systems.base import SYSTEMS
 
     first = cfgs[0]
-    dp, vp, overlap = _plan(first)
-    pkey = (first.platform, _group_key(first)[2])
-    platform = cached_platform(*pkey)
-    offload = _offloads(first, platform, vp, SYSTEMS.get(first.system).memory_device)
-    mem = _memory(first, platform, first.system)
-    where = {r: mem.residence(r) if mem else None for r in ("draft", "target")}
-    t_d = _table(pkey, first.draft, dp, first.precision, first.kv_bucket,
-                 offload.get(first.draft, 0), where["draft"])  # fmt: skip
-    t_v = _table(pkey, first.target, vp, first.precision, first.kv_bucket,
-                 offload.get(first.target, 0), where["target"])  # fmt: skip
-    from ahasd.memory.energy import package_power
+    draft, target = load_model(first.draft), load_model(first.target)
+    system = SYSTEMS.get(first.system)
+    memory = system.uses_memory_model
+    verify = _plan(first)[1] if first.system not in ASYNC_SYSTEMS else "npu"
+    rows: dict[tuple, int] = {}
+    point = np.empty(len(cfgs), dtype=np.int64)
+    plats, mems, offloads = [], [], []
+    for i, c in enumerate(cfgs):
+        overrides = json.dumps(c.platform_overrides, sort_keys=True)
+        plat = cached_platform(c.platform, overrides)
+        mem = None
+        if memory:  # the KV the placement sizes for: prompt, every token, a full queue
+            kv_tokens = c.prompt_len + c.tokens + c.queue_depth * 8
+            mem = memory_model(plat, draft, target, precision=c.precision, kv_tokens=kv_tokens)
+        # a GPU/CPU keeps the KV cache and spills weights to the host (``plan_memory``)
+        off = _offloads(c, plat, verify, system.memory_device)
+        ranks = tuple(sorted(mem.placement.ranks.items())) if mem is not None else None
+        key = (overrides, ranks, tuple(sorted(off.items())))
+        if key not in rows:
+            rows[key] = len(plats)
+            plats.append(plat)
+            mems.append(mem)
+            offloads.append(off)
+        point[i] = rows[key]
+    low = min(c.prompt_len for c in cfgs)
+    high = max(c.prompt_len + c.tokens + c.queue_depth * 8 for c in cfgs)
+    batch = PointBatch(plats, mems, draft, target, precision=first.precision, kv_low=low,
+                       kv_high=high, knot=kv_knot or first.kv_bucket)  # fmt: skip
+    batch.offloads = offloads
+    return batch, point
 
-    mem_floor, draft_w, verify_w = package_power(mem)
-    static_w = mem_floor + sum(
-        float(getattr(d, "static_w", 0.0) or 0.0) for d in platform.devices.values()
-    )
-    alpha = np.array(
-        [_alpha(c.profile, c.trace, c.draft, c.target, c.tokens, c.seed) for c in cfgs]
-    )
-    kv = np.array([c.prompt_len + c.tokens // 2 for c in cfgs], dtype=np.int64)
+
+def _evaluate_sync(cfgs, batch, point, idx, out) -> None:
+    """Synchronous systems: the best (or fixed) γ of the closed form, per point."""
+    from ahasd.explore.analytic_batch import at_kv
+
+    dp, vp, overlap = _plan(cfgs[0])
+    off_d = np.array([o.get(cfgs[0].draft, 0) for o in batch.offloads], dtype=np.float64)
+    off_v = np.array([o.get(cfgs[0].target, 0) for o in batch.offloads], dtype=np.float64)
     plans = [_gamma_plan(c) for c in cfgs]
     max_len = np.array([p[0] for p in plans], dtype=np.int64)
     fixed = np.array([p[1] for p in plans])
     gmax = int(max_len.max())
     gammas = np.arange(1, gmax + 1)
-    cost = _cost_grid(t_d, t_v, np.unique(kv), gmax, kv_knot)
-    k = np.searchsorted(np.unique(kv), kv)
+    td = batch.table(batch.draft, dp, "draft", (1,), off_d)
+    tv = batch.table(batch.target, vp, "verify", tuple(range(1, gmax + 2)), off_v)
+    pkg = batch.package
+    dies = pkg["draft"] + pkg["target"] + pkg["both"] + pkg["none"]
+    extra = pkg["active_w"] - pkg["down_w"]
+    floor = dies * (pkg["down_w"] + pkg["refresh_w"] + pkg["leak_w"])
+    static_w = (batch.static_w + floor)[point]
+    draft_w = ((pkg["draft"] + pkg["both"]) * extra)[point]
+    verify_w = ((pkg["target"] + pkg["both"]) * extra)[point]
+    kv = np.array([c.prompt_len + c.tokens // 2 for c in cfgs], dtype=np.float64)
+    ns = np.arange(1, gmax + 2)
+    grid = lambda t, n: at_kv(t, batch.knots, point[:, None], kv[:, None], n[None, :])  # noqa: E731
+    t_d = at_kv(td.seconds[:, 0], batch.knots, point, kv)
+    e_d = at_kv(td.joules[:, 0], batch.knots, point, kv) + draft_w * t_d
+    t_v = grid(tv.seconds, ns)
+    e_v = grid(tv.joules, ns) + verify_w[:, None] * t_v
     g = gammas[None, :]
-    cost["ed"] = cost["ed"] + draft_w * cost["td"]  # the draft's dies active while it runs
-    cost["ev"] = cost["ev"] + verify_w * cost["tv"]
-    m = round_metrics(
-        alpha=alpha[:, None],
-        gamma=g,
-        t_draft_s=cost["td"][k][:, None],
-        e_draft_j=cost["ed"][k][:, None],
-        t_verify_s=cost["tv"][k][:, gammas],
-        e_verify_j=cost["ev"][k][:, gammas],
-        static_w=static_w,
-        overlap=overlap,
-    )
+    m = round_metrics(alpha=np.array([_alpha(c.profile, c.trace, c.draft, c.target, c.tokens,
+                                             c.seed) for c in cfgs])[:, None],
+                      gamma=g, t_draft_s=t_d[:, None], e_draft_j=e_d[:, None],
+                      t_verify_s=t_v[:, gammas], e_verify_j=e_v[:, gammas],
+                      static_w=static_w[:, None], overlap=overlap)  # fmt: skip
     allowed = (g <= max_len[:, None]) & (~fixed[:, None] | (g == max_len[:, None]))
     best = np.argmax(np.where(allowed, m["throughput_tok_s"], -np.inf), axis=1)
     rows = np.arange(len(cfgs))
     for key, arr in m.items():
         out[key][idx] = arr[rows, best]
-    out["alpha"][idx] = alpha
     out["gamma"][idx] = gammas[best]
-    ar_s = cost["tv"][k, 0]
+    ar_s = t_v[:, 0]
     out["ar_throughput_tok_s"][idx] = 1.0 / ar_s
-    out["ar_tokens_per_joule"][idx] = 1.0 / (cost["ev"][k, 0] + static_w * ar_s)
+    out["ar_tokens_per_joule"][idx] = 1.0 / (e_v[:, 0] + static_w * ar_s)
 
 
-def _cost_grid(
-    t_d: Any, t_v: Any, kvs: np.ndarray, gmax: int, kv_knot: int | None
-) -> dict[str, np.ndarray]:
-    """Step costs per KV length (rows): draft 1 token; verify n = 1..gmax+1 (column n-1).
+def clear_caches() -> None:
+    """Forget the analytic path's memos (controller replays, placements, operator columns,
+    trace statistics), so the next evaluation starts cold (the benchmark times it so)."""
+    from ahasd.cost.vector import op_arrays
+    from ahasd.explore import analytic_async, analytic_batch
 
-    ``StepCostTable.grid`` costs each distinct (n, KV bucket) once; with ``kv_knot`` only the
-    knots are costed and the rows in between interpolated.
-    """
-    ns = list(range(1, gmax + 2))
-    if kv_knot is None:
-        td, ed = t_d.grid("draft", [1], kvs)
-        tv, ev = t_v.grid("verify", ns, kvs)
-        return {"td": td[0], "ed": ed[0], "tv": tv.T, "ev": ev.T}
-    lo = int(kvs.min()) // kv_knot * kv_knot
-    hi = -(-int(kvs.max()) // kv_knot) * kv_knot
-    knots = np.arange(lo, hi + 1, kv_knot)
-    td, ed = t_d.grid("draft", [1], knots)
-    tv, ev = t_v.grid("verify", ns, knots)
-
-    def interp(table: np.ndarray) -> np.ndarray:  # (n values, knots) -> (kvs, n values)
-        return np.stack([np.interp(kvs, knots, row) for row in table], axis=1)
-
-    return {"td": interp(td)[:, 0], "ed": interp(ed)[:, 0], "tv": interp(tv), "ev": interp(ev)}
+    analytic_async._REPLAYS.clear()
+    analytic_async._workload.cache_clear()
+    analytic_batch._PLACEMENTS.clear()
+    analytic_batch._RESIDENCES.clear()
+    op_arrays.cache_clear()
+    _alpha.cache_clear()
+    policy_cap.cache_clear()
 
 
 def evaluate_analytic_rows(configs: list[Any], *, hashes: list[str]) -> list[dict[str, Any]]:

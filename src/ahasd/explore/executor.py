@@ -12,6 +12,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import signal
+import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -213,11 +214,29 @@ def _ray_lost(ray: Any) -> tuple[type[BaseException], ...]:
     return tuple(getattr(ray.exceptions, n) for n in names if hasattr(ray.exceptions, n))
 
 
+LOOPBACK = "127.0.0.1"
+_RAY_CLUSTER_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+
+
+def _loopback_only() -> None:
+    """Keep a Ray cluster this process starts on 127.0.0.1.
+
+    Ray swaps a loopback node address for the machine's routable one unless its cluster mode
+    is off; the switch is an environment variable (read by Ray's own processes too) and, once
+    Ray is imported, a module constant.
+    """
+    os.environ[_RAY_CLUSTER_ENV] = "0"
+    constants = sys.modules.get("ray._private.ray_constants")
+    if constants is not None:
+        constants.ENABLE_RAY_CLUSTER = False
+
+
 class RayExecutor:
     """Ray tasks, one per chunk of points (the ``[ray]`` extra).
 
     Connects with ``ray.init(address=...)`` unless this process is already connected (a test or
-    a notebook that started its own cluster). ``jobs`` only sizes the chunks.
+    a notebook that started its own cluster). Without an address it starts a local cluster bound
+    to 127.0.0.1, so no Ray port listens on a routable address. ``jobs`` only sizes the chunks.
     """
 
     def __init__(self, *, address: str | None = None, jobs: int | None = None) -> None:
@@ -235,6 +254,9 @@ class RayExecutor:
             kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
             if self.address:
                 kwargs["address"] = self.address
+            else:
+                _loopback_only()
+                kwargs.update(address="local", _node_ip_address=LOOPBACK)
             ray.init(**kwargs)
         return ray
 

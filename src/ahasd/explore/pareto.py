@@ -7,6 +7,7 @@ backend), kept here so ``explore`` does not depend on ``report`` (imports point 
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ahasd.errors import field_error
+from ahasd.fileio import write_bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +52,26 @@ def parse_objectives(text: str | list[str]) -> list[Objective]:
     if not out:
         raise field_error("objectives", text, "at least one objective")
     return out
+
+
+def check_columns(rows: list[dict[str, Any]], objectives: list[Objective]) -> None:
+    """Every objective must name a numeric result column (``max:typo`` is an empty front)."""
+    ok = [r for r in rows if not r.get("error")]
+    if not ok:
+        return  # every point failed: the rows say why
+    numeric = sorted({k for r in ok for k, v in r.items() if _is_number(v) and "." not in k})
+    for obj in objectives:
+        if not any(obj.column in r for r in ok):
+            raise field_error(
+                "objectives",
+                obj.name,
+                f"a numeric result column: {', '.join(numeric)}, or a dotted one (e.g. "
+                "devices.npu.utilisation)",
+            )
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def values(rows: list[dict[str, Any]], objectives: list[Objective]) -> np.ndarray:
@@ -112,10 +134,10 @@ def plot_pareto(
     note = "; hollow = analytic closed form (screening only)" if (modes == "analytic").any() else ""
     fig.suptitle(f"{title}\nPareto front over: {names}{note}", fontsize=10)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
     plt.close(fig)
-    return path
+    return write_bytes(path, buf.getvalue())
 
 
 def _panel(ax, vals, modes, front, x: Objective, y: Objective, xi: int, yi: int) -> None:

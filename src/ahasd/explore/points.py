@@ -152,16 +152,22 @@ def _dump(obj: Any) -> Any:
     return dataclasses.asdict(obj) if dataclasses.is_dataclass(obj) else repr(obj)
 
 
+@lru_cache(maxsize=256)
+def _model_dump(name: str) -> Any:
+    from ahasd.models import load_model
+
+    return _dump(load_model(name))
+
+
 @lru_cache(maxsize=4096)
 def _inputs_digest(
     platform: str, overrides_json: str, draft: str, target: str, trace: str | None, profile: str
 ) -> str:
     """sha256 of what a config's names resolve to (memoised per distinct combination)."""
-    from ahasd.models import load_model
 
     parts: dict[str, Any] = {
         "platform": cached_platform(platform, overrides_json).config_hash,
-        "models": [_dump(load_model(draft)), _dump(load_model(target))],
+        "models": [_model_dump(draft), _model_dump(target)],
     }
     if trace is not None:
         from ahasd.traces import load_trace

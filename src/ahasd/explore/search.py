@@ -2,8 +2,9 @@
 
 Optuna (the ``[search]`` extra) is driven with ask/tell one generation at a time, so every
 generation's points run in parallel through the executor and land in the same result cache as
-sweeps (a rerun replays finished points for free). With ``mode: analytic`` the search runs on the
-closed form and the final Pareto points are then event-simulated, each row labelled by ``mode``.
+sweeps (a rerun replays finished points for free). With ``mode: analytic`` the search screens on
+the analytic model and the final Pareto points are then event-simulated, each row labelled by
+``mode`` and each confirmation carrying how far the two differed.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from typing import Any
 import numpy as np
 
 from ahasd.errors import AhasdError
-from ahasd.explore.cache import HASH, ResultCache
+from ahasd.explore.cache import EXPLORE_RESULTS, HASH, PARETO_PLOT, ResultCache
 from ahasd.explore.executor import Executor
-from ahasd.explore.pareto import Objective, pareto_mask, plot_pareto, values
+from ahasd.explore.pareto import Objective, check_columns, pareto_mask, plot_pareto, values
 from ahasd.explore.points import Point, make_point, prepare
 from ahasd.explore.spec import RangeAxis, SweepSpec
-from ahasd.explore.sweep import MODE_ANALYTIC, evaluate_point
+from ahasd.explore.sweep import MODE_ANALYTIC, axis_columns, evaluate_point
+from ahasd.validation import check_count
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,10 @@ def _evaluate(
     return [dict(by_hash[p.hash]) for p in points]
 
 
+MAX_TRIALS = 100_000
+MAX_POPULATION = 10_000
+
+
 def run_search(
     spec: SweepSpec,
     *,
@@ -89,13 +95,16 @@ def run_search(
     out_dir: str | Path,
     population: int | None = None,
     confirm: int = 8,
+    rebuild: bool = False,
 ) -> SearchOutcome:
     """NSGA-II over the spec's axes; returns every trial, the Pareto mask and the plot."""
+    check_count("trials", trials, 1, MAX_TRIALS)
+    if population is not None:  # NSGA-II breeds pairs: a population of one cannot cross over
+        check_count("population", population, 2, MAX_POPULATION)
+    check_count("confirm", confirm, 0, MAX_TRIALS)
     optuna = _optuna()
     if not spec.axes:
         raise AhasdError("axes: explore needs at least one axis to search over")
-    if trials < 1:
-        raise AhasdError(f"trials: got {trials}; accepted: an integer >= 1")
     base, checks = prepare(spec)
     pop = population or max(4, min(32, trials // 4))
     sampler = optuna.samplers.NSGAIISampler(population_size=pop, seed=spec.seed)
@@ -103,39 +112,37 @@ def run_search(
         directions=["maximize" if o.maximize else "minimize" for o in objectives], sampler=sampler
     )
     out = Path(out_dir)
-    cache = ResultCache(out)
     rows: list[dict[str, Any]] = []
-    while len(rows) < trials:
-        asked = [study.ask() for _ in range(min(pop, trials - len(rows)))]
-        points = [
-            make_point(base, _suggest(t, spec), len(rows) + i, checks) for i, t in enumerate(asked)
-        ]
-        desc = f"trials {len(rows) + 1}-{len(rows) + len(points)} of {trials}"
-        batch = _with_area(_evaluate(points, spec, executor, cache, desc), points, objectives)
-        vals = values(batch, objectives)
-        for t, p, row, v in zip(asked, points, batch, vals, strict=True):
-            row.update(
-                {"trial": t.number, **{f"axis.{k}": _scalar(x) for k, x in p.assignment.items()}}
-            )
-            if np.isnan(v).any():
-                study.tell(t, state=optuna.trial.TrialState.FAIL)
-            else:
-                study.tell(t, [float(x) for x in v])
-            rows.append(row)
-    front = _front(rows, objectives)
-    if spec.mode == MODE_ANALYTIC and confirm > 0:
-        rows, front = _confirm(rows, front, spec, base, objectives, executor, cache, confirm)
-    from ahasd.explore.cache import write_parquet
-
-    results = out / "explore.parquet"
-    write_parquet(rows, results)
-    plot = plot_pareto(
-        rows,
-        objectives,
-        front,
-        out / "pareto.png",
-        title=f"{spec.name}: {len(rows)} points, {int(front.sum())} on the front",
-    )
+    with ResultCache(out, rebuild=rebuild) as cache:
+        while len(rows) < trials:
+            asked = [study.ask() for _ in range(min(pop, trials - len(rows)))]
+            points = [
+                make_point(base, _suggest(t, spec), len(rows) + i, checks)
+                for i, t in enumerate(asked)
+            ]
+            desc = f"trials {len(rows) + 1}-{len(rows) + len(points)} of {trials}"
+            batch = _with_area(_evaluate(points, spec, executor, cache, desc), points, objectives)
+            if not rows:
+                check_columns(batch, objectives)
+            vals = values(batch, objectives)
+            for t, p, row, v in zip(asked, points, batch, vals, strict=True):
+                _label(row, t.number, p)
+                if np.isnan(v).any():
+                    study.tell(t, state=optuna.trial.TrialState.FAIL)
+                else:
+                    study.tell(t, [float(x) for x in v])
+                rows.append(row)
+        front = _front(rows, objectives)
+        if spec.mode == MODE_ANALYTIC and confirm > 0:
+            rows, front = _confirm(rows, front, spec, base, objectives, executor, cache, confirm)
+        results = cache.write_results(rows, EXPLORE_RESULTS)
+        plot = plot_pareto(
+            rows,
+            objectives,
+            front,
+            out / PARETO_PLOT,
+            title=f"{spec.name}: {len(rows)} points, {int(front.sum())} on the front",
+        )
     return SearchOutcome(rows, front, objectives, out, plot, results)
 
 
@@ -154,8 +161,16 @@ def _front(rows: list[dict[str, Any]], objectives: list[Objective]) -> np.ndarra
     return mask
 
 
+COMPARED = ("throughput_tok_s", "tokens_per_joule")  # always compared when confirming
+
+
 def _confirm(rows, front, spec, base, objectives, executor, cache, k):
-    """Event-simulate up to ``k`` analytic Pareto points; add them as ``mode = event`` rows."""
+    """Event-simulate up to ``k`` analytic Pareto points; add them as ``mode = event`` rows.
+
+    Each event row names the analytic row it confirms (``confirms``: its trial) and carries
+    ``analytic.<metric>`` and ``event_vs_analytic.<metric>`` (event / analytic - 1) for the
+    objectives and throughput and tokens/J; the analytic row gets ``confirmed = True``.
+    """
     idx = np.flatnonzero(front)[:k]
     axes = {p: a for p, a in spec.axes.items()}
     points = []
@@ -168,13 +183,16 @@ def _confirm(rows, front, spec, base, objectives, executor, cache, k):
         points.append(make_point(base, assignment, len(rows) + n))
     event_spec = spec.model_copy(update={"mode": "event"})
     confirmed = _with_area(_evaluate(points, event_spec, executor, cache), points, objectives)
+    metrics = list(dict.fromkeys([*COMPARED, *(o.column for o in objectives)]))
     for p, row, i in zip(points, confirmed, idx, strict=True):
-        row.update(
-            {
-                "trial": rows[i]["trial"],
-                **{f"axis.{k}": _scalar(x) for k, x in p.assignment.items()},
-            }
-        )
+        _label(row, rows[i]["trial"], p)
+        row["confirms"] = rows[i]["trial"]
+        for m in metrics:
+            a, e = rows[i].get(m), row.get(m)
+            row[f"analytic.{m}"] = a
+            ok = isinstance(a, (int, float)) and isinstance(e, (int, float)) and a
+            row[f"event_vs_analytic.{m}"] = e / a - 1.0 if ok else None
+        rows[i]["confirmed"] = True
     all_rows = rows + confirmed
     front_all = np.concatenate([front, np.zeros(len(confirmed), dtype=bool)])
     ev = np.array([r.get("mode") == "event" for r in all_rows])
@@ -182,6 +200,11 @@ def _confirm(rows, front, spec, base, objectives, executor, cache, k):
         ev_idx = np.flatnonzero(ev)
         front_all[ev_idx] = _front([all_rows[i] for i in ev_idx], objectives)
     return all_rows, front_all
+
+
+def confirmations(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The event rows that confirm analytic ones, with how far the two differed."""
+    return [r for r in rows if r.get("mode") == "event" and r.get("confirms") is not None]
 
 
 def _with_area(rows, points, objectives):
@@ -193,10 +216,9 @@ def _with_area(rows, points, objectives):
     return rows
 
 
-def _scalar(value: Any) -> Any:
-    if isinstance(value, (int, float, str, bool)) or value is None:
-        return value
-    return json.dumps(value)
+def _label(row: dict[str, Any], trial: int, point: Point) -> None:
+    """The trial number and the axis values (``axis.<path>``) beside a result."""
+    row.update({"trial": trial, **axis_columns(point)})
 
 
-__all__ = ["SearchOutcome", "run_search", "HASH"]
+__all__ = ["SearchOutcome", "confirmations", "run_search", "HASH"]

@@ -9,21 +9,25 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ahasd.errors import AhasdError, field_error, one_line
 
 PAIR = "pair"  # pseudo-path: a [draft, target] pair sets both fields at once
+MAX_POINTS = 1_000_000  # grid points or random samples of one spec
+NAME_RULE = "letters, digits, '.', '_' or '-', starting with a letter or digit, at most 64"
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 class RangeAxis(BaseModel):
     """A numeric range: ``num`` evenly spaced values on a grid, or uniform draws when random."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     low: float
     high: float
@@ -55,17 +59,25 @@ def _cast(vals: np.ndarray, integer: bool) -> list[Any]:
 class SweepSpec(BaseModel):
     """What ``ahasd sweep`` and ``ahasd explore`` read (see docs/explore.md)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: str = "sweep"
     base: dict[str, Any] = Field(default_factory=dict)  # SimConfig fields (dotted paths allowed)
     axes: dict[str, list[Any] | RangeAxis] = Field(default_factory=dict)
     sampling: Literal["grid", "random"] = "grid"
-    samples: int | None = Field(None, ge=1, le=10_000_000)  # random sampling: how many points
+    samples: int | None = Field(None, ge=1, le=MAX_POINTS)  # random sampling: how many points
     seed: int = Field(0, ge=0)  # random sampling only; simulation seeds are a config field
     mode: Literal["event", "analytic"] = "event"
     batch: int = Field(16, ge=1, le=100_000)  # points per cache part
     objectives: list[str] = Field(default_factory=lambda: ["throughput", "tokens_per_joule"])
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, name: str) -> str:
+        """The name becomes a folder name: no path separators, no leading dot."""
+        if not _NAME.fullmatch(name):
+            raise ValueError(f"a spec name is {NAME_RULE} characters (it names the output folder)")
+        return name
 
 
 def load_spec(path: str | Path) -> SweepSpec:
@@ -100,7 +112,7 @@ def validate_spec(data: dict[str, Any]) -> SweepSpec:
         if len(loc) >= 2 and loc[0] == "axes" and isinstance(axes, dict) and loc[1] in axes:
             raise AhasdError(
                 f"axes.{loc[1]}: got {axes[loc[1]]!r}; accepted: a list of values, or a range "
-                "{low, high, num, log, integer} with numeric low/high and integer num >= 1"
+                "{low, high, num, log, integer} with finite numeric low/high and integer num >= 1"
             ) from exc
         raise
 
@@ -167,6 +179,12 @@ def assignments(spec: SweepSpec) -> list[dict[str, Any]]:
     paths = list(spec.axes)
     values = {p: _axis_values(spec, p) for p in paths}
     if spec.sampling == "grid":
+        size = math.prod(len(v) for v in values.values())
+        if size > MAX_POINTS:
+            raise AhasdError(
+                f"axes: the grid has {size:,} points; accepted: at most {MAX_POINTS:,} "
+                "(sample it instead: sampling: random, samples: N)"
+            )
         return [
             dict(zip(paths, combo, strict=True))
             for combo in itertools.product(*(values[p] for p in paths))

@@ -8,7 +8,6 @@ from one ``numpy`` Generator seeded by ``seed``, so a search is deterministic.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
@@ -17,6 +16,7 @@ import numpy as np
 
 from ahasd.errors import field_error
 from ahasd.explore.specpim_eval import MEMORY_SWITCH, Evaluator, Genome, repair, total_units
+from ahasd.validation import json_text
 
 Objective = Literal["latency", "energy", "edp"]
 OBJECTIVES = ("latency", "energy", "edp")
@@ -256,7 +256,7 @@ def run_cli(
     gammas = [gamma] if gamma is not None else list(CLI_GAMMAS)
     rows = [explore_gamma(draft, target, g, cfg) for g in gammas]
     if json_out:
-        print(json.dumps(rows, indent=1, sort_keys=True))
+        print(json_text(rows, indent=1, sort_keys=True))
         return
     _print(rows)
 

@@ -20,7 +20,7 @@ from ahasd.explore.spec import SweepSpec
 from ahasd.outputs import OUT_ROOT
 
 MODE_EVENT = "event"  # the event simulator (Result.to_row)
-MODE_ANALYTIC = "analytic"  # closed form (explore/analytic.py), for screening only
+MODE_ANALYTIC = "analytic"  # the analytic model (explore/analytic.py), for screening only
 
 
 @dataclass(frozen=True)
@@ -64,42 +64,45 @@ def run_sweep(
     executor: Executor,
     out_dir: str | Path | None = None,
     points: list[Point] | None = None,
+    rebuild: bool = False,
 ) -> SweepOutcome:
-    """Run (or resume) a sweep and write ``results.parquet``; returns every row in spec order."""
+    """Run (or resume) a sweep and write ``results.parquet``; returns every row in spec order.
+
+    ``rebuild`` empties the cache first (its own files only), for a damaged one.
+    """
     if spec.mode == MODE_ANALYTIC:
         from ahasd.explore.analytic import evaluate_analytic_rows
 
         pts = points or build_points(spec)
         rows = evaluate_analytic_rows([p.config for p in pts], hashes=[p.hash for p in pts])
-        return _finish(spec, pts, rows, out_dir, cached=0)
+        return _finish(spec, pts, rows, out_dir, cached=0, rebuild=rebuild)
     pts = points or build_points(spec)
     out = Path(out_dir) if out_dir is not None else default_out_dir(spec, pts)
-    cache = ResultCache(out)
-    done = cache.hashes()
-    todo = [p for p in pts if p.hash not in done]
-    items = [(p.hash, p.config.model_dump(mode="json")) for p in todo]
-
-    def on_chunk(_start: int, rows: list[dict[str, Any]]) -> None:
-        cache.add(rows)
-
-    executor.map(
-        evaluate_point,
-        items,
-        desc=f"{spec.name} ({len(done & {p.hash for p in pts})} cached)",
-        on_chunk=on_chunk,
-        chunk_size=spec.batch,
-    )
-    by_hash = cache.rows()
-    rows = [_with_point(by_hash[p.hash], p) for p in pts]
-    path = cache.write_results(rows)
+    with ResultCache(out, rebuild=rebuild) as cache:
+        done = cache.hashes()
+        todo = [p for p in pts if p.hash not in done]
+        items = [(p.hash, p.config.model_dump(mode="json")) for p in todo]
+        executor.map(
+            evaluate_point,
+            items,
+            desc=f"{spec.name} ({len(done & {p.hash for p in pts})} cached)",
+            on_chunk=lambda _start, rows: cache.add(rows),
+            chunk_size=spec.batch,
+        )
+        by_hash = cache.rows()
+        rows = [_with_point(by_hash[p.hash], p) for p in pts]
+        path = cache.write_results(rows)
     return SweepOutcome(rows, pts, len(pts) - len(todo), len(todo), out, path)
 
 
 def _with_point(row: dict[str, Any], point: Point) -> dict[str, Any]:
     """Add the spec position and the axis values (``axis.<path>``) next to the result."""
-    extra = {"point_index": point.index}
-    extra.update({f"axis.{k}": _scalar(v) for k, v in point.assignment.items()})
-    return {**extra, **row}
+    return {"point_index": point.index, **axis_columns(point), **row}
+
+
+def axis_columns(point: Point) -> dict[str, Any]:
+    """``axis.<path>`` → the point's value on that axis (non-scalars as JSON text)."""
+    return {f"axis.{k}": _scalar(v) for k, v in point.assignment.items()}
 
 
 def _scalar(value: Any) -> Any:
@@ -110,9 +113,9 @@ def _scalar(value: Any) -> Any:
     )
 
 
-def _finish(spec, pts, rows, out_dir, *, cached: int) -> SweepOutcome:
+def _finish(spec, pts, rows, out_dir, *, cached: int, rebuild: bool) -> SweepOutcome:
     out = Path(out_dir) if out_dir is not None else default_out_dir(spec, pts)
-    cache = ResultCache(out)
     rows = [_with_point(r, p) for r, p in zip(rows, pts, strict=True)]
-    path = cache.write_results(rows)
+    with ResultCache(out, rebuild=rebuild) as cache:
+        path = cache.write_results(rows)
     return SweepOutcome(rows, pts, cached, len(pts) - cached, out, path)

@@ -10,12 +10,14 @@ and nowhere else.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Literal, get_args
 
 from ahasd.errors import AhasdError, field_error
 from ahasd.hardware.units import yaml_spellings
 from ahasd.registry import Registry
+from ahasd.validation import check_number
 
 Scope = Literal["total", "per-unit"]
 # string fields with a fixed set of values
@@ -77,7 +79,10 @@ class DramDevice:
     bank_groups: int = 1
     row_bytes: float = 0.0  # one bank's page (2 KiB for LPDDR5 in BG mode)
     burst_length: int = 16
-    timing_s: tuple[tuple[str, float], ...] = ()  # JEDEC names (tCK, tRCD, tRPab, ...) -> s
+    timing_s: tuple[tuple[str, float], ...] = ()  # JEDEC names (tRCD, tRPab, ...) -> s
+    # clock-bound timings in command clocks (tCCD_S, tCCD_L, tCS); tCK is BL / (2 x data rate)
+    # unless timing_ns gives it, so a data-rate sweep moves them
+    timing_nck: tuple[tuple[str, float], ...] = ()
     max_ranks_per_channel: int = 1_000_000  # what real parts select per channel (warning only)
     # --- per-die background and command energy (DRAMPower-style states) ---
     active_standby_w: float = 0.0
@@ -213,12 +218,90 @@ for _kind in ("lpddr5-pim", "hbm-pim", "gddr6-aim"):
 for _kind in ("gpu", "cpu"):
     DEVICE_KINDS.add(_kind, RooflineDevice)
 
-_FRACTIONS = {"compute_efficiency", "bw_efficiency"}
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """What a numeric device field accepts: finite always, then a range (see docs/platforms.md)."""
+
+    low: float
+    high: float | None = None
+    open_low: bool = False  # True: the value must exceed ``low`` (zero is meaningless)
+    integer: bool = False
+
+    def check(self, label: str, value: object) -> float | int:
+        return check_number(
+            label, value, low=self.low, high=self.high, open_low=self.open_low,
+            integer=self.integer,
+        )  # fmt: skip
+
+
+MAX_COUNT = 1 << 20  # counts (units, ranks, banks, ALUs): more is a typo and would size loops
+COUNT = Rule(1, MAX_COUNT, integer=True)
+OPTIONAL_COUNT = Rule(0, MAX_COUNT, integer=True)  # 0 = none
+FRACTION = Rule(0.0, 1.0, open_low=True)
+POSITIVE = Rule(0.0, open_low=True)
+NON_NEGATIVE = Rule(0.0)
+
+# The rule of a numeric field, first match wins (docs/platforms.md, "Numeric fields"):
+#   1. a pattern below (a field name, ``*suffix`` or ``Class.field``);
+#   2. a field whose default is 0 accepts 0 (its comment says what 0 means: none, off, not
+#      modelled): OPTIONAL_COUNT for an int, NON_NEGATIVE for a float;
+#   3. a rate (``*_hz``, ``*_per_s``) is POSITIVE: the model divides by it;
+#   4. any other int is a COUNT, any other float NON_NEGATIVE.
+# Every rule also refuses NaN and infinity. New fields get a rule from their name, type and
+# default; add a pattern only for a field those get wrong.
+RULES: tuple[tuple[str, Rule], ...] = (
+    ("compute_efficiency", FRACTION),
+    ("bw_efficiency", FRACTION),
+    ("host_link_bw_bytes_per_s", NON_NEGATIVE),  # 0 = no host link
+    ("ops_per_mac", POSITIVE),
+)
+RATES: tuple[str, ...] = ("_hz", "_per_s")
+
+
+def _matches(pattern: str, cls: type, name: str) -> bool:
+    if pattern.startswith("*"):
+        return name.endswith(pattern[1:])
+    if "." in pattern:
+        return pattern == f"{cls.__name__}.{name}"
+    return pattern == name
+
+
+def rule_for(cls: type, f: dataclasses.Field) -> Rule:
+    """The rule the numeric field ``f`` of ``cls`` obeys (see ``RULES``)."""
+    is_int = _type_name(f) == "int"
+    for pattern, rule in RULES:
+        if _matches(pattern, cls, f.name):
+            return rule
+    if f.default == 0 and not isinstance(f.default, bool):
+        return OPTIONAL_COUNT if is_int else NON_NEGATIVE
+    if f.name.endswith(RATES):
+        return POSITIVE
+    return COUNT if is_int else NON_NEGATIVE
+
+
+def _type_name(f: dataclasses.Field) -> str:
+    return f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+
+
+def check_value(kind: object, name: str, value: object, label: str) -> None:
+    """Check one number against its field's rule before unit conversion (``label`` as written).
+
+    Unknown kinds and fields are left to :func:`build_device`, which names them.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return
+    if str(kind) not in DEVICE_KINDS:
+        return
+    cls = DEVICE_KINDS.get(str(kind))
+    f = {x.name: x for x in dataclasses.fields(cls)}.get(name)
+    if f is not None and _type_name(f) in ("int", "float"):
+        rule_for(cls, f).check(label, value)
 
 
 def _check(cls: type, f: dataclasses.Field, value: object, where: str) -> object:
     label = f"{where}.{yaml_spellings(f.name)[0]}"
-    ftype = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    ftype = _type_name(f)
     if f.name in CHOICES:
         if value not in CHOICES[f.name]:
             raise field_error(label, value, " or ".join(CHOICES[f.name]))
@@ -233,27 +316,26 @@ def _check(cls: type, f: dataclasses.Field, value: object, where: str) -> object
         return value
     if f.name == "timing_cycles":
         if not isinstance(value, dict) or not all(
-            isinstance(v, int) and v >= 0 for v in value.values()
+            isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_COUNT
+            for v in value.values()
         ):
-            raise field_error(label, value, "a mapping of timing name to cycles >= 0")
+            raise field_error(label, value, f"a mapping of timing name to cycles in 0..{MAX_COUNT}")
         return tuple(sorted((str(k), int(v)) for k, v in value.items()))
+    if f.name == "timing_nck":
+        if not isinstance(value, dict) or not all(
+            not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v) and v > 0
+            for v in value.values()
+        ):
+            raise field_error(label, value, "a mapping of timing name to clock cycles > 0")
+        return tuple(sorted((str(k), float(v)) for k, v in value.items()))
     if f.name == "timing_s":
         if not isinstance(value, dict) or not all(
-            not isinstance(v, bool) and isinstance(v, (int, float)) and v > 0
+            not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v) and v > 0
             for v in value.values()
         ):
             raise field_error(label, value, "a mapping of timing name to nanoseconds > 0")
         return tuple(sorted((str(k), float(v)) for k, v in value.items()))
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise field_error(label, value, "a number")
-    if ftype == "int":
-        if int(value) != value or value < 1:
-            raise field_error(label, value, "an integer >= 1")
-        return int(value)
-    if value < 0 or (f.name in _FRACTIONS and not 0 < value <= 1):
-        accepted = "a fraction in (0, 1]" if f.name in _FRACTIONS else "a number >= 0"
-        raise field_error(label, value, accepted)
-    return float(value)
+    return rule_for(cls, f).check(label, value)
 
 
 def build_device(name: str, si: dict[str, object]) -> Device:
@@ -274,6 +356,17 @@ def build_device(name: str, si: dict[str, object]) -> Device:
         elif f.default is dataclasses.MISSING:
             raise AhasdError(f"devices.{name}: missing field {yaml_spellings(fname)[0]!r}")
     return cls(**values)
+
+
+def rebuild_device(device: Device, changes: dict[str, object]) -> Device:
+    """``device`` with the SI ``changes`` checked and applied (what ``build_device`` would give
+    for the changed fields; a sweep that changes one field of one device needs no more)."""
+    fields = {f.name: f for f in dataclasses.fields(device) if f.name not in ("name", "kind")}
+    if not set(changes) <= set(fields):
+        raise KeyError(sorted(set(changes) - set(fields))[0])
+    where = f"devices.{device.name}"
+    checked = {k: _check(type(device), fields[k], v, where) for k, v in changes.items()}
+    return dataclasses.replace(device, **checked)
 
 
 def field_names(kind: str) -> list[str]:

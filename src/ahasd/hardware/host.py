@@ -15,6 +15,7 @@ import numpy as np
 import yaml
 
 from ahasd.errors import field_error
+from ahasd.fileio import write_text
 from ahasd.hardware.platform import _preset_dir, ahasd_home
 
 
@@ -97,8 +98,4 @@ def write_host_preset(
         )
     kind = "calibrated for the engine on a model pair" if pair else "calibrated"
     data["description"] = f"this machine's CPU, {kind} ({values.get('machine', '')})"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".yaml.tmp")
-    tmp.write_text(yaml.safe_dump(data, sort_keys=False))
-    tmp.replace(path)
-    return path
+    return write_text(path, yaml.safe_dump(data, sort_keys=False))

@@ -7,6 +7,8 @@ runtime field is the same stem with the SI suffix (``clock_hz``, ``bw_bytes_per_
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 # (yaml suffix, SI suffix, factor); longest suffix first so "_pj_per_bit" wins over "_bit".
 SUFFIXES: tuple[tuple[str, str, float], ...] = tuple(
     sorted(
@@ -40,17 +42,33 @@ SUFFIXES: tuple[tuple[str, str, float], ...] = tuple(
 )
 
 
-def to_si(key: str, value: object) -> tuple[str, object]:
-    """``("clock_ghz", 1.0) -> ("clock_hz", 1e9)``; unsuffixed keys are returned unchanged."""
+@lru_cache(maxsize=4096)
+def _unit(key: str) -> tuple[str, float] | None:
+    """(SI key, factor) of a suffixed YAML key, None for an unsuffixed one (memoised: platforms
+    with overrides are built per design point)."""
     for suffix, si_suffix, factor in SUFFIXES:
         if key.endswith(suffix):
-            stem = key[: -len(suffix)]
-            if isinstance(value, dict):  # a table in one unit (``timing_ns: {tCK: 1.25}``)
-                return stem + si_suffix, {k: _scaled(v, factor) for k, v in value.items()}
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                return stem + si_suffix, value  # the schema check reports the type
-            return stem + si_suffix, float(value) * factor
-    return key, value
+            return key[: -len(suffix)] + si_suffix, factor
+    return None
+
+
+def si_name(key: str) -> str:
+    """The SI field a YAML key sets (``clock_ghz`` -> ``clock_hz``)."""
+    unit = _unit(key)
+    return key if unit is None else unit[0]
+
+
+def to_si(key: str, value: object) -> tuple[str, object]:
+    """``("clock_ghz", 1.0) -> ("clock_hz", 1e9)``; unsuffixed keys are returned unchanged."""
+    unit = _unit(key)
+    if unit is None:
+        return key, value
+    si_key, factor = unit
+    if isinstance(value, dict):  # a table in one unit (``timing_ns: {tCK: 1.25}``)
+        return si_key, {k: _scaled(v, factor) for k, v in value.items()}
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return si_key, value  # the schema check reports the type
+    return si_key, float(value) * factor
 
 
 def _scaled(value: object, factor: float) -> object:
@@ -61,6 +79,11 @@ def _scaled(value: object, factor: float) -> object:
 
 def yaml_spellings(si_key: str) -> list[str]:
     """The YAML keys that map onto an SI field (for error messages); the SI name also works."""
+    return list(_spellings(si_key))
+
+
+@lru_cache(maxsize=1024)
+def _spellings(si_key: str) -> tuple[str, ...]:
     out = [
         si_key[: -len(si_suf)] + y_suf
         for y_suf, si_suf, _ in SUFFIXES
@@ -68,4 +91,4 @@ def yaml_spellings(si_key: str) -> list[str]:
         and not (si_suf == "_s" and si_key.endswith("_per_s"))
         and (y_suf != "_mtps" or si_key.startswith("data_rate"))
     ]
-    return [*out, si_key]
+    return (*out, si_key)

@@ -47,7 +47,7 @@ def memory_device(platform) -> str | None:
     for dev in platform.devices.values():
         if isinstance(dev, (NpuDevice, PimDevice)) and getattr(dev, "memory", None):
             mem = platform.devices.get(dev.memory)
-            if isinstance(mem, DramDevice) and mem.timing_s:
+            if isinstance(mem, DramDevice) and (mem.timing_s or mem.timing_nck):
                 return mem.name
     return None
 
@@ -77,7 +77,11 @@ def _rates(key: _ByHash, pim_name: str, weight_bytes: float) -> PimRates | None:
     pim = key.platform.device(pim_name)
     memory = getattr(pim, "memory", None) or memory_device(key.platform)
     dev = key.platform.devices.get(memory) if memory else None
-    if not isinstance(dev, DramDevice) or not dev.timing_s or pim.rate_model != "derived":
+    if (
+        not isinstance(dev, DramDevice)
+        or not (dev.timing_s or dev.timing_nck)
+        or (pim.rate_model != "derived")
+    ):
         return None
     return PimRates.of(_spec(key, dev.name), pim, weight_bytes)
 

@@ -57,11 +57,15 @@ class DramSpec:
     @classmethod
     def from_device(cls, dev: DramDevice) -> DramSpec:
         timing = dict(dev.timing_s)
+        if dev.timing_nck or "tCK" not in timing:  # one burst = 2 command clocks (4:1 WCK, BL16)
+            tck = timing.setdefault("tCK", dev.burst_length / (2.0 * dev.data_rate_hz))
+            timing.update({name: n * tck for name, n in dev.timing_nck})
         missing = [k for k in REQUIRED if k not in timing]
         if missing:
             raise AhasdError(
                 f"devices.{dev.name}.timing_ns: missing {', '.join(missing)}; "
-                f"accepted: a mapping with at least {', '.join(REQUIRED)} (nanoseconds)"
+                f"accepted: timing_ns (nanoseconds) and timing_nck (clocks) giving at least "
+                f"{', '.join(REQUIRED)}"
             )
         for key, rule in _DERIVED.items():
             timing.setdefault(key, rule(timing))

@@ -36,6 +36,7 @@ class BanditSpecArgs(Params):
 class BanditSpec(DraftPolicy):
     name = "banditspec"
     Args = BanditSpecArgs
+    reads_seconds = True  # reward = tokens / round seconds
 
     def reset(self) -> None:
         k = len(self.args.arms)

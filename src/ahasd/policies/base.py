@@ -51,7 +51,7 @@ def signal_features(entropy: float, top1_prob: float, position: int) -> tuple[fl
 class Params(BaseModel):
     """Base of every policy's keyword arguments: frozen, unknown keys rejected."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=False, allow_inf_nan=False)
 
 
 class DraftPolicy(ABC):
@@ -59,6 +59,9 @@ class DraftPolicy(ABC):
 
     name: ClassVar[str]
     Args: ClassVar[type[Params]] = Params
+    # ``observe`` reads ``RoundOutcome.seconds`` (the analytic path then replays the policy on
+    # the design point's own time scale, not only its ratios)
+    reads_seconds: ClassVar[bool] = False
     max_len: int
 
     def __init__(self, args: Params | None = None) -> None:

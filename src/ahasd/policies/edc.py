@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 class EdcConfig(BaseModel):
     """EDC sizes and the ambiguity switches (defaults: the paper's reading)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     h_max: float = Field(10.0, gt=0.0, le=100.0)  # artifact: 10 ≈ ln 32000; paper: "observed max"
     history: int = Field(8, ge=2, le=64)  # LEHT/LCEHT entries (even: two halves)

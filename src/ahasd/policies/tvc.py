@@ -31,7 +31,7 @@ SEED_PVCT = 4.1e7
 class TvcConfig(BaseModel):
     """TVC table sizes, seeds and the artifact's options (defaults: the paper's reading)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     entries: int = Field(4, ge=1, le=64)
     entry_bits: int = Field(16, ge=1, le=128)  # [ahasd-resim] 3x4x16 b; artifact 64 + 32 b

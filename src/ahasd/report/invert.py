@@ -8,7 +8,6 @@ the defaults, the best reading found, and the ±10% band around the claim.
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 from ahasd.report.atomic import write_bytes, write_text
 from ahasd.report.sections import Section
 from ahasd.report.table import markdown_table
+from ahasd.validation import json_text
 
 STATUS_COLOR = {"holds": "tab:green", "reachable": "tab:blue", "unreachable": "tab:red"}
 
@@ -135,7 +135,7 @@ def build_section(out_dir: Path, *, quick: bool, jobs: int | None) -> Section:
         executor=get_executor("local", jobs=jobs),
         cache_dir=Path(out_dir) / "invert-cache",
     )
-    write_text(Path(out_dir) / "invert.json", json.dumps(doc, indent=1, default=str))
+    write_text(Path(out_dir) / "invert.json", json_text(doc, indent=1, default=str))
     return invert_section(out_dir, doc, f"ahasd invert --budget {budget} --seed 0")
 
 
@@ -144,7 +144,7 @@ def write_outputs(out_dir: Path, doc: Mapping[str, Any], command: str) -> list[P
     out = Path(out_dir)
     md = "# What it would take\n\n" + invert_markdown(doc, command) + "\n\n![](invert.png)\n"
     return [
-        write_text(out / "invert.json", json.dumps(doc, indent=1, default=str)),
+        write_text(out / "invert.json", json_text(doc, indent=1, default=str)),
         write_text(out / "invert.md", md),
         invert_figure(doc, out / "invert.png"),
     ]

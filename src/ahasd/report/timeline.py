@@ -9,13 +9,14 @@ verification that consumed it with a flow arrow (``"s"`` at the end of the draft
 from __future__ import annotations
 
 import gzip
-import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from ahasd.errors import AhasdError
+from ahasd.fileio import write_bytes
 from ahasd.sim.timeline import Span
+from ahasd.validation import json_text
 
 _US = 1e6
 
@@ -74,12 +75,8 @@ def write_chrome_trace(result_or_spans: Any, path: str | Path) -> Path:
     config = getattr(result_or_spans, "config", None)
     if config is not None:
         doc["otherData"] = {"system": getattr(result_or_spans, "system", ""), "config": config}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with gzip.open(tmp, "wt", encoding="utf-8", compresslevel=6) as fh:
-        json.dump(doc, fh, separators=(",", ":"), default=_plain)
-    tmp.replace(path)
-    return path
+    text = json_text(doc, separators=(",", ":"), default=_plain)
+    return write_bytes(path, gzip.compress(text.encode("utf-8"), compresslevel=6, mtime=0))
 
 
 def _plain(v: Any) -> Any:

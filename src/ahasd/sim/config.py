@@ -19,7 +19,7 @@ from ahasd.policies.tvc import TvcConfig
 class SimConfig(BaseModel):
     """Everything a run depends on; see docs/systems.md for what each system reads."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     system: str = "ahasd"
     platform: str = "ahasd-mobile"

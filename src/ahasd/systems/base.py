@@ -291,7 +291,7 @@ def ar_baseline(ctx: RunContext, target_table: StepCostTable) -> tuple[float, fl
         joules += j * count
     floor, _draft_w, target_w = package_power(ctx.mem)  # the target's dies always active
     joules += (sum(static_power_w(ctx.platform).values()) + floor + target_w) * seconds
-    return ctx.n / seconds, ctx.n / joules
+    return ctx.n / seconds, (ctx.n / joules if joules > 0 else math.inf)  # no energy modelled
 
 
 def build_result(

@@ -9,12 +9,12 @@ from __future__ import annotations
 import csv
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from ahasd.errors import AhasdError
+from ahasd.fileio import atomic_path
 from ahasd.traces.schema import COLUMNS, TokenTrace, TraceMeta, validate_columns
 
 SUFFIXES = (".parquet", ".csv", ".jsonl")
@@ -58,21 +58,8 @@ def save_trace(trace: TokenTrace, path: str | os.PathLike[str]) -> None:
     table = pa.table({c: getattr(trace, c) for c in COLUMNS})
     meta = json.dumps(trace.meta.to_dict(), sort_keys=True).encode()
     table = table.replace_schema_metadata({META_KEY: meta})
-    try:
-        p.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".trace-", suffix=".parquet", dir=p.parent)
-    except OSError as exc:
-        raise AhasdError(f"output: cannot write {str(p)!r}: {exc.strerror or exc}") from None
-    os.close(fd)
-    try:
+    with atomic_path(p) as tmp:  # nothing half-written or left behind on failure
         pq.write_table(table, tmp)
-        os.replace(tmp, p)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise AhasdError(f"output: cannot write {str(p)!r}: {exc.strerror or exc}") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _read_parquet(p: Path) -> tuple[dict[str, np.ndarray], dict]:

@@ -39,8 +39,17 @@ from ahasd.systems.edge.plan import GAMMA_MAX, DeviceSteps, Plan, enumerate_plan
 
 
 def compute_devices(platform: Any) -> list[str]:
-    """Devices a whole graph can run on (CPU and GPU roofline devices), in platform order."""
-    return [n for n, d in platform.devices.items() if getattr(d, "kind", "") in ("cpu", "gpu")]
+    """Devices a whole graph can run on (CPU and GPU roofline devices), in platform order.
+
+    A platform with an NPU or PIM is refused: plans over its CPU alone would ignore the
+    accelerators it exists for (AHASD, LP-Spec and SpecPIM model those platforms).
+    """
+    kinds = {n: str(getattr(d, "kind", "")) for n, d in platform.devices.items()}
+    accel = [n for n, k in kinds.items() if k == "npu" or k.endswith(("pim", "aim"))]
+    if accel:
+        raise field_error("platform", platform.name, "a CPU/GPU platform such as edge-imx95 or "
+                          f"host-cpu (its {', '.join(accel)} would be ignored)")  # fmt: skip
+    return [n for n, k in kinds.items() if k in ("cpu", "gpu")]
 
 
 def replay_tau(runs: np.ndarray, gamma: int, n_tokens: int) -> float:

@@ -17,6 +17,7 @@ static Medusa tree of ``static_tree_nodes`` nodes, matrix ops on PIM, non-linear
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Literal
 
@@ -148,7 +149,7 @@ def closed_form_ar(ctx: RunContext, costs: LpSpecCosts) -> tuple[float, float]:
         seconds += c.seconds * count
         joules += c.joules * count
     joules += costs.static_w * seconds
-    return ctx.n / seconds, ctx.n / joules
+    return ctx.n / seconds, (ctx.n / joules if joules > 0 else math.inf)  # no energy modelled
 
 
 def _costs(ctx: RunContext, platform: Any, mode: str, opts: LpSpecOptions) -> LpSpecCosts:
