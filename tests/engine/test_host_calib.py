@@ -143,3 +143,27 @@ def test_without_a_miniature_the_overhead_falls_back_to_counting_ops(demo_dirs, 
     off = hc.predict_steps(CachedLM(pair.draft), CachedLM(pair.target), shapes, 16, (1,),
                            calib_s=0.1, reps=2, overhead=False)  # fmt: skip
     assert off.calibration["draft_overhead_ms"][1] == 0 and off.draft_s < pred.draft_s
+
+
+def test_refill_benchmark_uses_generic_matrices_and_the_loop_gap(monkeypatch):
+    seen, gaps = [], []
+    real = torch.nn.functional.linear
+
+    def spy(x, w):
+        seen.append(tuple(w.shape))
+        return real(x, w)
+
+    monkeypatch.setattr(torch.nn.functional, "linear", spy)
+    monkeypatch.setattr(hc, "_spin", gaps.append)
+    got = hc.measure_refill_s(2**20, 4 * 2**20, 0.002, 0.0, passes=2)
+    assert got >= 0 and set(seen) <= set(hc.STREAM_SHAPES)
+    assert gaps == [0.002] * 5 * (2 + 3)  # five samples of passes + 3 draft passes, each spun
+
+
+def test_one_torch_thread_times_in_cpu_time(one_thread):
+    """A busy host's preemptions drop out of one thread's CPU time; several threads need wall."""
+    import time
+
+    assert hc.step_clock() is time.thread_time
+    torch.set_num_threads(2)
+    assert hc.step_clock() is time.perf_counter

@@ -12,7 +12,6 @@ from ahasd.engine.loading import load_pair  # noqa: E402
 from ahasd.engine.record import position_stats, read_prompts  # noqa: E402
 from ahasd.engine.sampling import SamplingConfig  # noqa: E402
 from ahasd.errors import AhasdError  # noqa: E402
-from tests.engine.engine_helpers import fixed  # noqa: E402
 
 pytestmark = pytest.mark.engine
 
@@ -64,20 +63,17 @@ def test_trace_record_cli_writes_the_schema(cli, demo_dirs, tmp_path):
     assert len(trace) == 32 and trace.meta.source == "recorded"
 
 
-def test_validate_reports_measured_and_predicted(demo_dirs):
-    from ahasd.engine.validate import validate
+def test_validate_reports_measured_and_predicted(demo_dirs, one_thread):
+    from ahasd.engine.validate import task_count, validate
 
     pair = load_pair(*demo_dirs)
     calls = []
     r = validate(pair, kv_len=16, gamma=2, widths=(1, 3), reps=3, calib_s=0.2, rounds=2,
-                 policy=fixed(2), max_new_tokens=12,
+                 max_new_tokens=12, gammas=(1, 2), adaptive="adaedl",
                  progress=lambda *call: calls.append(call))  # fmt: skip
-    labels = list(dict.fromkeys(label for label, _, _ in calls))
-    assert len(labels) == 2  # the rounds, then the two decoding runs
-    for label in labels:
-        done = [(d, t) for lab, d, t in calls if lab == label]
-        assert done[0][0] == 0 and done[-1][0] == done[-1][1] and done == sorted(done)
-    assert [t for lab, _, t in calls if lab == labels[0]][0] == 2  # rounds
+    done = [call[1] for call in calls]
+    assert len({call[0] for call in calls}) == 1 and done == list(range(len(done)))
+    assert calls[-1][1] == calls[-1][2] == task_count(2, 6)  # 2 rounds, fixed 1, 2 + adaedl x 2
     phases = {(x.phase, x.n_tokens) for x in r["rows"]}
     assert phases == {("draft", 1), ("verify", 1), ("verify", 3)}
     assert all(x.measured_s > 0 and x.predicted_s > 0 for x in r["rows"])
@@ -85,6 +81,40 @@ def test_validate_reports_measured_and_predicted(demo_dirs):
     cal = r["calibration"]
     assert cal["rounds"] == 2 and len(cal["per_round"]) == 2
     assert cal["draft_overhead_method"] == cal["target_overhead_method"] == "miniature"
-    assert set(cal["target_overhead_ms"]) == {1, 3} and cal["mem_bw_gb_per_s"][3] > 0
+    assert {1, 3} <= set(cal["target_overhead_ms"]) and cal["mem_bw_gb_per_s"][3] > 0
+    assert len(cal["loop_overheads"]["per_round"]) == 2
+    # e2e: fixed γ ∈ {1, 2} and adaedl, sync and async, each measured and predicted
+    got = {(x["gamma"], x["mode"]) for x in r["e2e"]}
+    assert got == {(g, m) for g in (1, 2, "adaedl") for m in ("sync", "async")}
+    for x in r["e2e"]:
+        assert x["measured_speedup"] > 0 and x["predicted_speedup"] > 0
+        err = 100 * (x["predicted_speedup"] - x["measured_speedup"]) / x["measured_speedup"]
+        assert x["error_pct"] == pytest.approx(err)
+        assert x["noisy"] == (x["measured_spread_pct"] > abs(x["error_pct"]))
+        # one torch thread: sync rows also in the decoding thread's CPU time
+        assert (x["cpu_error_pct"] is not None) == (x["mode"] == "sync")
+    ar = r["target_only"]
+    assert ar["measured_tok_s"] > 0 and ar["predicted_tok_s"] > 0 and ar["measured_cpu_tok_s"] > 0
     with pytest.raises(AhasdError, match="rounds"):
         validate(pair, rounds=0)
+
+
+@pytest.mark.slow
+def test_validate_cli_json_has_e2e_rows(cli, demo_dirs):
+    import json
+
+    run = cli(["validate", "--draft", str(demo_dirs[0]), "--target", str(demo_dirs[1]),
+               "--kv", "16", "--gamma", "1", "--reps", "2", "--calibrate-seconds", "0.1",
+               "--rounds", "1", "--json"])  # fmt: skip
+    assert run.code == 0, run.err
+    data = json.loads(run.out)
+    rows = {(x["gamma"], x["mode"]) for x in data["e2e"]}
+    assert rows == {(g, m) for g in (1, 2, 4, 8, "adaedl") for m in ("sync", "async")}
+    keys = {"policy", "gamma", "mode", "measured_speedup", "predicted_speedup", "error_pct"}
+    assert all(keys <= set(x) for x in data["e2e"])
+    assert data["target_only"]["predicted_tok_s"] > 0
+
+
+def test_validate_cli_bad_rounds_exits_2(cli, tmp_path):
+    run = cli(["validate", "--draft", str(tmp_path), "--target", str(tmp_path), "--rounds", "0"])
+    assert run.code == 2 and "--rounds" in run.err

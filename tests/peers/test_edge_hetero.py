@@ -32,6 +32,38 @@ def test_analytic_and_event_simulator_agree_within_5_percent(platform, draft, ta
         assert abs(r["gap_pct"]) < 5.0, r["label"]
 
 
+LOOP = {"cpu.round_overhead_us": 400, "cpu.token_overhead_us": 150,
+        "cpu.ar_token_overhead_us": 30, "cpu.draft_refill_us": 900}  # fmt: skip
+
+
+@pytest.mark.parametrize("overrides", [{}, LOOP])
+def test_the_plan_and_the_simulator_charge_the_same_loop_terms(monkeypatch, tmp_path, overrides):
+    """Zero overheads give today's step-only round; set ones enter plan and simulator alike."""
+    from ahasd.cost.rounds import LoopCost
+    from ahasd.systems.edge.hetero import device_steps
+
+    monkeypatch.setenv("AHASD_HOME", str(tmp_path))
+    ctx = plan_context(draft="llama-68m", target="llama2-7b", platform="host-cpu", profile=None,
+                       tokens=256, prompt_len=32, seed=1, overrides=overrides)  # fmt: skip
+    steps = device_steps(ctx, "cpu")
+    loop = LoopCost.of(ctx.platform.device("cpu"))
+    assert (loop == LoopCost()) == (not overrides)
+    rows = compare_plans(ctx, simulate=True)
+    t_ar = steps.verify_s[0] + loop.ar_token_s
+    for r in rows:
+        g = r["gamma"]
+        step_only = g * steps.draft_s + steps.verify_s[g] if g else steps.verify_s[0]
+        extra = g * loop.token_s + loop.refill_s + loop.round_s if g else loop.ar_token_s
+        assert r["t_iter_s"] == pytest.approx(step_only + extra)
+        assert r["speedup"] == pytest.approx(r["expected_tokens"] * t_ar / r["t_iter_s"])
+        assert abs(r["gap_pct"]) < 5.0, r["label"]
+    if overrides:  # the loop's time lowers every speculative plan's speedup over AR
+        base = plan_context(draft="llama-68m", target="llama2-7b", platform="host-cpu",
+                            profile=None, tokens=256, prompt_len=32, seed=1)  # fmt: skip
+        off = {r["gamma"]: r["speedup"] for r in compare_plans(base, simulate=False)}
+        assert all(r["speedup"] < off[r["gamma"]] for r in rows if r["gamma"] > 0)
+
+
 def test_gamma_zero_is_autoregressive():
     cfg = {"draft": "llama-3.2-1b", "target": "llama-3.2-3b", "tokens": 128, "prompt_len": 32}
     res = simulate_edge(cfg, draft_device="gpu", target_device="cpu", gamma=0)

@@ -113,7 +113,7 @@ def validate_cmd(
         128, "--kv", min=1, max=1_000_000, help="KV length of the timed steps."
     ),
     gamma: int = typer.Option(
-        4, "--gamma", min=1, max=64, help="Draft length for the speedup check."
+        4, "--gamma", min=1, max=64, help="Draft length of the summary speedup."
     ),
     reps: int = typer.Option(20, "--reps", min=1, max=10_000, help="Timed repetitions per step."),
     calib_s: float = typer.Option(
@@ -124,24 +124,22 @@ def validate_cmd(
     ),
     no_dispatch: bool = typer.Option(False, "--no-dispatch", help="Ignore per-op overhead."),
     prompt: str = typer.Option(
-        "import os\nimport sys\n\n\ndef main(argv):\n", "--prompt", help="Prompt for the tau run."
+        "import os\nimport sys\n\n\ndef main(argv):\n", "--prompt", help="Prompt of the e2e runs."
     ),
     device: str = TORCH_DEVICE,
     as_json: bool = typer.Option(False, "--json", help="Print JSON on stdout."),
 ) -> None:
-    """Measured vs cost-model-predicted step latencies (host-cpu), with % error."""
-    from ahasd.engine.decode import require_policy
+    """Measured vs cost-model-predicted step latencies and end-to-end speedups (host-cpu)."""
     from ahasd.engine.validate import validate
 
     if not calib_s > 0:
         raise field_error("--calibrate-seconds", calib_s, "a number > 0")
     pair = _load_pair(draft, target, device=device)
-    pol = require_policy("fixed", gamma=gamma)
     from ahasd.engine.run import encode_prompt
 
     with progress() as report:
         r = validate(pair, kv_len=kv_len, gamma=gamma, reps=reps, calib_s=calib_s,
-                     rounds=rounds, dispatch=not no_dispatch, policy=pol,
+                     rounds=rounds, dispatch=not no_dispatch,
                      prompt_ids=encode_prompt(pair, prompt), progress=report)  # fmt: skip
     rows = [
         {"phase": x.phase, "n_tokens": x.n_tokens, "measured_ms": x.measured_s * 1e3,
@@ -165,11 +163,38 @@ def validate_cmd(
         typer.echo(f"note: a measured step varied by up to {worst:.0f}% between rounds (spread "
                    "column): this host's timing noise is as large as the errors; more --rounds "
                    "or a quieter machine narrows it")  # fmt: skip
-    typer.echo(
-        f"speedup at gamma={gamma} (tau {r['tau']:.2f}): measured {r['speedup_measured']:.2f}x, "
-        f"from measured steps {r['speedup_from_measured_steps']:.2f}x, "
-        f"predicted {r['speedup_predicted']:.2f}x"
-    )
+    _print_e2e(r)
+
+
+def _print_e2e(r: dict[str, Any]) -> None:
+    """End-to-end rows: measured vs predicted speedup (round formula with the loop's time)."""
+    lo = r["calibration"]["loop_overheads"]
+    typer.echo(f"decode loop (stand-in micro-benchmark): {lo['round_us']:.0f} us/round, "
+               f"{lo['token_us']:.0f} us/drafted token, {lo['ar_token_us']:.0f} us/AR token, "
+               f"async +{lo['async_round_us']:.0f} us/round; draft re-read "
+               f"{lo['refill_us']:.0f} us/round")  # fmt: skip
+    ar = r["target_only"]
+    typer.echo(f"target-only: measured {ar['measured_tok_s']:.1f} tok/s, predicted "
+               f"{ar['predicted_tok_s']:.1f} tok/s ({ar['error_pct']:+.1f}%, spread "
+               f"{ar['measured_spread_pct']:.0f}%)")  # fmt: skip
+    typer.echo(f"{'policy':<10}{'mode':<7}{'tau':>6}{'measured':>10}{'predicted':>11}"
+               f"{'error %':>9}{'spread %':>10}{'steps only':>12}"
+               f"{'CPU-time error %':>18}")  # fmt: skip
+    for x in r["e2e"]:
+        cpu = f"{x['cpu_error_pct']:>18.1f}" if x["cpu_error_pct"] is not None else f"{'-':>18}"
+        typer.echo(f"{str(x['gamma']):<10}{x['mode']:<7}{x['tau']:>6.2f}"
+                   f"{x['measured_speedup']:>9.2f}x{x['predicted_speedup']:>10.2f}x"
+                   f"{x['error_pct']:>9.1f}{x['measured_spread_pct']:>10.0f}"
+                   f"{x['steps_only_speedup']:>11.2f}x{cpu}")  # fmt: skip
+    typer.echo(f"median |error| over the e2e rows: {r['e2e_median_abs_error_pct']:.1f}%")
+    if r["e2e_median_abs_cpu_error_pct"] is not None:
+        typer.echo("in CPU time (sync rows; torch on one thread, so a busy host's preemptions "
+                   f"drop out): {r['e2e_median_abs_cpu_error_pct']:.1f}%")  # fmt: skip
+    noisy = [f"{x['gamma']}/{x['mode']}" for x in r["e2e"] if x["noisy"]]
+    if noisy:
+        typer.echo(f"note: in {len(noisy)} rows ({', '.join(noisy)}) the measured speedup varied "
+                   "between rounds by more than the error: on this host the error is within the "
+                   "noise there")  # fmt: skip
 
 
 def _calibration_line(cal: dict[str, Any]) -> str:

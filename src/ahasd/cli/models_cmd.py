@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import typer
 from rich.console import Console
@@ -133,17 +134,41 @@ def calibrate_host(
         None, "--out", help="Where to write (default $AHASD_HOME/platforms/host-cpu.yaml)."
     ),
     seconds: float = typer.Option(2.0, "--seconds", min=0, max=600, help="Measurement budget."),
+    draft: Optional[str] = typer.Option(
+        None, "--draft", metavar="DIR", help="Also for the engine on this pair: draft model dir."
+    ),
+    target: Optional[str] = typer.Option(
+        None, "--target", metavar="DIR", help="With --draft: the target model dir."
+    ),
 ) -> None:
-    """Measure this CPU (numpy fp32 GEMM, copy bandwidth) and write the host-cpu preset."""
+    """Measure this CPU (numpy fp32 GEMM, copy bandwidth) and write the host-cpu preset.
+
+    With --draft/--target: also the engine's rates, framework time and decode-loop time for
+    that pair (micro-benchmarks only, as ``ahasd validate``), so simulators price the engine.
+    """
     from ahasd.hardware.host import calibrate_host as measure
     from ahasd.hardware.host import write_host_preset
 
+    if (draft is None) != (target is None):
+        raise field_error("--draft/--target", draft or target, "both model dirs, or neither")
     values = measure(seconds)
-    path = write_host_preset(values, out)
+    pair_values = None
+    if draft is not None:
+        from ahasd.cli.progress import progress
+        from ahasd.engine import load_pair
+        from ahasd.engine.host_preset import pair_preset_values
+
+        with progress() as report:
+            pair_values = pair_preset_values(load_pair(draft, target), seconds=seconds,
+                                             progress=report)  # fmt: skip
+    path = write_host_preset(values, out, pair_values)
     typer.echo(
         f"fp32 GEMM {values['fp32_gflops']:.1f} GFLOP/s, copy {values['mem_bw_gb_per_s']:.2f} GB/s,"
         f" memory {values['capacity_gib']:.1f} GiB -> {path}"
     )
+    if pair_values:
+        typer.echo("for the engine on the pair: " + ", ".join(
+            f"{k} {v:g}" for k, v in pair_values.items()))  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:

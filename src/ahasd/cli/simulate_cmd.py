@@ -57,9 +57,11 @@ def _config_fields(**opts: Any) -> dict[str, Any]:
             for name in ("aau", "edc", "tvc", "gtsu")
         },
     }
-    for key in ("platform", "trace", "profile", "target"):
+    for key in ("platform", "trace", "profile", "target", "precision"):
         if opts[key] is not None:
             fields[key] = str(opts[key])
+    if opts["precision"] is None and opts["platform"] == "host-cpu":
+        fields["precision"] = "fp32"  # the real engine's precision, which host-cpu describes
     if opts["sets"]:
         from ahasd.cli.models_cmd import parse_overrides
 
@@ -97,6 +99,9 @@ def simulate(
     trace: Optional[Path] = typer.Option(None, "--trace", help="Token trace file."),
     profile: Optional[str] = typer.Option(None, "--profile", help="Synthetic trace profile."),
     tokens: int = typer.Option(1024, "--tokens", min=1, max=10_000_000, help="Tokens to generate."),
+    precision: Optional[str] = typer.Option(
+        None, "--precision", help="Weight precision; default fp32 on host-cpu, else int8."
+    ),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of every random draw."),
     no_aau: bool = typer.Option(False, "--no-aau", help="ahasd: draft attention ops on the NPU."),
     no_edc: bool = typer.Option(False, "--no-edc", help="ahasd: no EDC look-ahead control."),

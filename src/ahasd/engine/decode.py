@@ -45,6 +45,9 @@ class GenerationResult:
     draft_lens: list[int] = field(default_factory=list)
     extras: dict[str, float] = field(default_factory=dict)
     text: str = ""
+    # CPU time of the decoding thread over the same span as wall_s: with torch on one thread
+    # (OMP_NUM_THREADS=1) it is the run's time less a busy host's preemptions
+    cpu_s: float = 0.0
 
     @property
     def tokens_per_s(self) -> float:
@@ -67,6 +70,7 @@ class GenerationResult:
             "proposed": self.proposed,
             "accepted": self.accepted,
             "wall_s": self.wall_s,
+            "cpu_s": self.cpu_s,
             "prefill_s": self.prefill_s,
             "draft_s": self.draft_s,
             "verify_s": self.verify_s,
@@ -250,7 +254,7 @@ def generate(
         d.step(prompt_ids[:-1])
     _sync(t.device)
     res = GenerationResult([], 0.0, time.perf_counter() - t0)
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.thread_time()
     done = False
     while not done:
         if mode == "chain":
@@ -261,7 +265,7 @@ def generate(
         if stream is not None:
             stream(res.tokens)
     _sync(t.device)
-    res.wall_s = time.perf_counter() - t1
+    res.wall_s, res.cpu_s = time.perf_counter() - t1, time.thread_time() - c1
     return res
 
 
@@ -282,7 +286,7 @@ def target_only(
     t0 = time.perf_counter()
     logits = t.step(list(prompt_ids), last=True)[-1]
     res = GenerationResult([], 0.0, time.perf_counter() - t0)
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.thread_time()
     out: list[int] = []
     while True:
         out.append(choose(probs(logits, cfg), cfg, rng))
@@ -291,7 +295,7 @@ def target_only(
         logits = t.step(out[-1:], last=True)[-1]
         res.rounds += 1
     _sync(t.device)
-    res.wall_s = time.perf_counter() - t1
+    res.wall_s, res.cpu_s = time.perf_counter() - t1, time.thread_time() - c1
     res.tokens = out
     res.rounds = len(out)
     return res

@@ -4,22 +4,26 @@ Measure draft-step and verify(n) latencies of the real models, calibrate the ``h
 by micro-benchmarks only (:mod:`ahasd.engine.host_calib`: numpy GEMM rate, torch ``linear``
 streaming rates over fixed generic matrices, framework overhead of a miniature of the
 architecture) — never by fitting the measured steps — predict the same steps with the cost
-model, and compare, per phase and for the end-to-end speedup
-T_AR·E[tokens/round] / (γ·T_d + T_v(γ+1)).
+model, and compare, per phase and end to end (:mod:`ahasd.engine.e2e`): target-only tokens/s
+and the speedup of fixed γ and one adaptive policy, sync and async, through the round formula
+with the decode loop's own time (:mod:`ahasd.engine.loop_calib`, stand-ins of the models).
 """
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 from statistics import median
 from typing import Any
 
 import torch
 
-from ahasd.engine.decode import generate, target_only
-from ahasd.engine.host_calib import calibration_summary, predict_steps
+from ahasd.engine import e2e
+from ahasd.engine.host_calib import calibration_summary, measure_refill_s, predict_steps
 from ahasd.engine.kv import CachedLM
 from ahasd.engine.loading import ModelPair, check_positions
+from ahasd.engine.loop_calib import KvShape, LoopOverheads, measure_loop_overheads
 from ahasd.errors import field_error
 
 
@@ -48,17 +52,21 @@ def validate(
     dispatch: bool = True,
     prompt_ids: list[int] | None = None,
     max_new_tokens: int = 96,
-    policy: Any = None,
-    progress: Any = None,
+    gammas: tuple[int, ...] = e2e.E2E_GAMMAS,
+    adaptive: str | None = e2e.ADAPTIVE,
+    modes: tuple[str, ...] = e2e.MODES,
+    progress: Callable[..., None] | None = None,
 ) -> dict[str, Any]:
-    """Predicted vs measured per phase, and the end-to-end SD speedup at draft length gamma.
+    """Predicted vs measured per phase and end to end.
 
-    ``progress(label, done, total)``, when given, is called as each round and run finishes.
-
-    Calibration and measurement alternate over ``rounds`` (each with ``calib_s / rounds`` of
-    micro-benchmarks and ``reps`` timed steps per phase); a row is the median over rounds of
-    each. Why: a shared or throttled host drifts by tens of percent within seconds, and a
-    calibration taken in one state and steps timed in another disagree for that reason alone.
+    Calibration and measurement alternate over ``rounds``; each round runs ``calib_s / rounds``
+    of host micro-benchmarks, ``reps`` timed steps per phase, the loop micro-benchmark on
+    stand-ins, then target-only and every end-to-end configuration once (fixed γ of ``gammas``
+    plus ``gamma``, and ``adaptive``, in each of ``modes``). A row is the median over rounds of
+    each side. Why: a shared or throttled host drifts by tens of percent within seconds, and a
+    calibration taken in one state and runs timed in another disagree for that reason alone.
+    ``progress(label, done, total, note)``, when given, is called as each task finishes (the
+    calibration, the loop benchmark and each run of every round; ``note`` says what ran).
     """
     from ahasd.models import load_model
 
@@ -69,48 +77,75 @@ def validate(
                           "cpu/fp32 (validate checks the host-cpu cost model in fp32)")  # fmt: skip
     shapes = load_model(str(pair.draft_dir)), load_model(str(pair.target_dir))
     d, t = CachedLM(pair.draft), CachedLM(pair.target)
-    ns = tuple(sorted(set(widths) | {1, gamma + 1}))
+    specs = e2e.run_specs(tuple(sorted(set(gammas) | {gamma})), adaptive, modes)
+    longest = e2e.max_draft_len(specs)
+    ns = tuple(sorted(set(widths) | {1, gamma + 1} | set(range(1, longest + 2))))
     check_positions(pair, "kv", kv_len, kv_len + max(ns), f"kv + the widest step ({max(ns)})")
     ids = prompt_ids or [1 + (i % 200) for i in range(kv_len)]
-    check_positions(pair, "prompt", len(ids), len(ids) + max_new_tokens + gamma + 1,
+    check_positions(pair, "prompt", len(ids), len(ids) + max_new_tokens + longest + 1,
                     f"prompt tokens + {max_new_tokens} new tokens + a draft")  # fmt: skip
-    keys = [("draft", 1)] + [("verify", n) for n in ns]
-    report = progress or (lambda label, done, total: None)
-    rounds_label = f"calibrating the host and timing {len(keys)} steps"
-    preds = []
-    for i in range(rounds):
-        report(rounds_label, i, rounds)
-        preds.append(predict_steps(d, t, shapes, kv_len, ns, calib_s=calib_s / rounds, reps=reps,
-                                   overhead=dispatch, measure=True))  # fmt: skip
-    report(rounds_label, rounds, rounds)
+    report = progress or (lambda label, done, total, note="": None)
+    label = f"validate: {rounds} rounds of calibration, steps and {len(specs) + 3} runs"
+    total, done = task_count(rounds, len(specs)), itertools.count(1)
+
+    def tick(note: str) -> None:
+        report(label, next(done), total, note)
+
+    report(label, 0, total)
+    preds, figs = [], []
+    for r in range(rounds):
+        p = predict_steps(d, t, shapes, kv_len, ns, calib_s=calib_s / rounds, reps=reps,
+                          overhead=dispatch, measure=True)  # fmt: skip
+        tick(f"round {r + 1}: calibrated, {len(ns) + 1} steps timed")
+        loop = measure_loop_overheads(KvShape.of(d), KvShape.of(t), calib_s / rounds)
+        refill = draft_refill_s(p.calibration, shapes, loop, calib_s / rounds / 2)
+        tick(f"round {r + 1}: decode loop on stand-ins, draft re-read")
+        at = f"round {r + 1}: "
+        runs, ar = e2e.round_figures(specs, d, t, ids, max_new_tokens, lambda w, a=at: tick(a + w))
+        measured = (p.measured_s[("draft", 1)], {n: p.measured_s[("verify", n)] for n in ns})
+        figs.append(e2e.RoundFigures(runs, ar, (p.draft_s, p.verify_s), measured, loop, refill,
+                                     torch.get_num_threads() == 1))  # fmt: skip
+        preds.append(p)
+    keys = [("draft", 1)] + [("verify", n) for n in sorted(set(widths) | {1, gamma + 1})]
     rows = []
     for key in keys:
         seen = [p.measured_s[key] for p in preds]
         spread = 100.0 * (max(seen) / min(seen) - 1.0)
         rows.append(PhaseRow(*key, median(seen), median(p.seconds(*key) for p in preds), spread))
     calib = calibration_summary([p.calibration for p in preds])
-    runs_label = f"decoding {max_new_tokens} tokens: target alone, then speculative"
-    report(runs_label, 0, 2)
-    ar = target_only(t, ids, max_new_tokens=max_new_tokens)
-    report(runs_label, 1, 2)
-    sd = generate(d, t, ids, policy=policy, max_new_tokens=max_new_tokens)
-    report(runs_label, 2, 2)
-    tau = sd.tau
-    by = {(r.phase, r.n_tokens): r for r in rows}
-
-    def speedup(attr: str) -> float:
-        t_d, t_v = getattr(by[("draft", 1)], attr), getattr(by[("verify", gamma + 1)], attr)
-        return tau * getattr(by[("verify", 1)], attr) / (gamma * t_d + t_v)
-
+    calib["loop_overheads"] = e2e.loop_summary([f.loop for f in figs], [f.refill_s for f in figs])
+    e2e_rows = e2e.e2e_rows(specs, figs)
+    at_gamma = next(x for x in e2e_rows if x["gamma"] == gamma and x["mode"] == modes[0])
+    cpu = [abs(x["cpu_error_pct"]) for x in e2e_rows if x["cpu_error_pct"] is not None]
     return {
         "rows": rows,
-        "tau": tau,
+        "e2e": e2e_rows,
+        "target_only": e2e.target_only_row(figs),
+        "e2e_median_abs_error_pct": median(abs(x["error_pct"]) for x in e2e_rows),
+        "e2e_median_abs_cpu_error_pct": median(cpu) if cpu else None,
+        "tau": at_gamma["tau"],
         "gamma": gamma,
         "kv_len": kv_len,
         "calibration": calib,
-        "speedup_measured": sd.tokens_per_s / ar.tokens_per_s,
-        "speedup_from_measured_steps": speedup("measured_s"),
-        "speedup_predicted": speedup("predicted_s"),
-        "ar_tokens_per_s": ar.tokens_per_s,
-        "sd_tokens_per_s": sd.tokens_per_s,
+        "speedup_measured": at_gamma["measured_speedup"],
+        "speedup_from_measured_steps": at_gamma["from_measured_steps_speedup"],
+        "speedup_predicted": at_gamma["predicted_speedup"],
+        "speedup_steps_only": at_gamma["steps_only_speedup"],
     }
+
+
+def draft_refill_s(
+    cal: dict[str, Any], shapes: tuple[Any, Any], loop: LoopOverheads, budget_s: float
+) -> float:
+    """What a round's first draft steps lose re-reading the draft's weights after the target's
+    pass (:func:`~ahasd.engine.host_calib.measure_refill_s`: generic matrices of the two models'
+    sizes), with a draft step's framework time and the loop's per-token work between passes."""
+    gap = cal["draft_overhead_ms"][1] / 1e3 + loop.token_s
+    sizes = shapes[0].weight_bytes("fp32"), shapes[1].weight_bytes("fp32")
+    return measure_refill_s(*sizes, gap, budget_s)
+
+
+def task_count(rounds: int, n_specs: int) -> int:
+    """Tasks of :func:`validate`: per round, the calibration, the loop benchmark, three
+    target-only runs and one run per configuration."""
+    return rounds * (2 + len({0, n_specs // 2, n_specs}) + n_specs)

@@ -186,6 +186,17 @@ class RooflineDevice:
     cache_bw_bytes_per_s: float = 0.0
     multi_token_mem_bw_bytes_per_s: float = 0.0
     multi_token_cache_bw_bytes_per_s: float = 0.0
+    # Optional decode-loop time between the steps (0 = off): per speculative round (acceptance,
+    # commit, KV rollback, policy feedback), per drafted token (sampling, entropy signal, policy
+    # decision), per autoregressive token (sampling). Charged by the round formula
+    # (ahasd.cost.rounds); measured for the real engine by ``ahasd calibrate-host --draft
+    # --target`` on stand-ins of the models (ahasd.engine.loop_calib).
+    round_overhead_s: float = 0.0
+    token_overhead_s: float = 0.0
+    ar_token_overhead_s: float = 0.0
+    # Per round with draft and target on this device: what the round's first draft steps lose
+    # re-reading the draft's weights after the target's pass evicted them from the cache level.
+    draft_refill_s: float = 0.0
 
     def stream_bw(self, resident_bytes: float, m: int) -> tuple[float, str]:
         """Bytes/s at which an op over ``m`` tokens streams, and the level it streams from."""

@@ -72,14 +72,30 @@ def calibrate_host(seconds: float = 2.0) -> dict:
     }
 
 
-def write_host_preset(values: dict, out: Path | None = None) -> Path:
-    """Write the built-in host-cpu preset with the measured values substituted."""
+HOST_KEYS = ("fp32_gflops", "fp16_gflops", "int8_gops", "mem_bw_gb_per_s", "capacity_gib")
+
+
+def write_host_preset(
+    values: dict, out: Path | None = None, pair: dict[str, float] | None = None
+) -> Path:
+    """Write the built-in host-cpu preset with the measured values substituted.
+
+    ``pair``: further ``cpu`` fields (YAML units) measured for the real engine on one model pair
+    (``ahasd.engine.host_preset``); they replace the host's own where both give one.
+    """
     path = Path(out) if out else ahasd_home() / "platforms" / "host-cpu.yaml"
     data = yaml.safe_load((_preset_dir() / "host-cpu.yaml").read_text())
     cpu = data["devices"]["cpu"]
     note = f"measured by `ahasd calibrate-host` ({values.get('seconds', '?')} s) on this machine"
-    for key in ("fp32_gflops", "fp16_gflops", "int8_gops", "mem_bw_gb_per_s", "capacity_gib"):
+    for key in HOST_KEYS:
         cpu[key] = values[key]
         data["sources"][f"cpu.{key}"] = note
-    data["description"] = f"this machine's CPU, calibrated ({values.get('machine', '')})"
+    for key, value in (pair or {}).items():
+        cpu[key] = value
+        data["sources"][f"cpu.{key}"] = (
+            "measured by `ahasd calibrate-host --draft --target` on this machine (torch "
+            "micro-benchmarks and decode-loop stand-ins; docs/engine.md)"
+        )
+    kind = "calibrated for the engine on a model pair" if pair else "calibrated"
+    data["description"] = f"this machine's CPU, {kind} ({values.get('machine', '')})"
     return write_text(path, yaml.safe_dump(data, sort_keys=False))

@@ -6,7 +6,9 @@ pass over m = 1..γ_max + 1 tokens on each device, rank every mapping with the a
 the real engine for every mapping (draft on one device, target on the other) and put the
 measured speedup over the best single-device AR beside the prediction. The ``cpu`` rows also get
 the cost model's own prediction (``host-cpu`` preset calibrated by micro-benchmarks only, as
-``ahasd.engine.validate``), which is the plan ``ahasd edge-plan --platform host-cpu`` makes.
+``ahasd.engine.validate``, with the decode loop's own time from stand-ins of the models), which
+is the plan ``ahasd edge-plan --platform host-cpu`` makes on a preset written by ``ahasd
+calibrate-host --draft --target``.
 
 Devices are ``cpu`` and, where torch sees one, ``cuda``; without a GPU the GPU mappings are
 skipped with a note. Lives in ``report`` (not ``systems``): it imports torch and the engine,
@@ -21,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ahasd.cost.rounds import LoopCost, ar_token_seconds, round_seconds
 from ahasd.errors import AhasdError, field_error
 from ahasd.systems.edge.plan import DeviceSteps, enumerate_plans
 
@@ -66,15 +69,20 @@ def _profile(lms: dict[str, Any], device: str, kv: int, gamma_max: int, reps: in
 def _cost_model_steps(
     pair: Any, lms: tuple[Any, Any], kv: int, gamma_max: int, calib_s: float
 ) -> DeviceSteps:
-    """The calibrated ``host-cpu`` cost model's step times (micro-benchmarks, never fitted)."""
+    """The calibrated ``host-cpu`` cost model's step times and decode-loop time (micro-benchmarks
+    and stand-ins of the models, never fitted)."""
     from ahasd.engine.host_calib import predict_steps
+    from ahasd.engine.loop_calib import KvShape, measure_loop_overheads
     from ahasd.models import load_model
 
     shapes = load_model(str(pair.draft_dir)), load_model(str(pair.target_dir))
     widths = tuple(range(1, gamma_max + 2))
     pred = predict_steps(lms[0], lms[1], shapes, kv, widths, calib_s=calib_s, reps=5)
     verify = tuple(pred.verify_s[m] for m in widths)
-    return DeviceSteps("cpu", pred.draft_s, 0.0, verify, (0.0,) * len(verify))
+    lo = measure_loop_overheads(KvShape.of(lms[0]), KvShape.of(lms[1]), calib_s,
+                                asynchronous=False)  # fmt: skip
+    loop = LoopCost(lo.round_s, lo.token_s, lo.ar_token_s)
+    return DeviceSteps("cpu", pred.draft_s, 0.0, verify, (0.0,) * len(verify), loop)
 
 
 def measure_mappings(
@@ -167,7 +175,7 @@ def _measure(
     # E[tokens] per γ: the τ the engine measured on the first mapping (greedy: same on all)
     expected = [1.0] + [runs[(devices[0], devices[0], g)].tau for g in range(1, gamma_max + 1)]
     plans = enumerate_plans(steps, expected, lambda *_: (0.0, 0.0), gamma_max=gamma_max)
-    t_ar_model = model.verify_s[0]
+    t_ar_model = ar_token_seconds(model.verify_s[0], model.loop)
     rows = []
     for p in plans:
         key = (p.draft_device, p.target_device, p.gamma)
@@ -185,7 +193,11 @@ def _measure(
         }
         if {p.draft_device or "cpu", p.target_device} == {"cpu"}:
             # the host-cpu plan: speedup over AR on the CPU, from the calibrated cost model
-            t_iter = p.gamma * model.draft_s + model.verify_s[p.gamma]
+            t_iter = (
+                round_seconds(p.gamma, model.draft_s, model.verify_s[p.gamma], model.loop)
+                if p.gamma
+                else t_ar_model
+            )
             pred = row["tau"] * t_ar_model / t_iter
             over_cpu = run.tokens_per_s / ar["cpu"].tokens_per_s
             row["cost_model_speedup"] = pred

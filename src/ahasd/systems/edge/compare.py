@@ -24,8 +24,10 @@ def plan_context(
     prompt_len: int,
     seed: int,
     precision: str | None = None,
+    overrides: dict[str, Any] | None = None,
 ) -> RunContext:
-    """A prepared run context for the pair on ``platform`` (fp32 on host-cpu, as the engine)."""
+    """A prepared run context for the pair on ``platform`` (fp32 on host-cpu, as the engine);
+    ``overrides``: platform fields, as ``--set`` takes them (``cpu.round_overhead_us``)."""
     from ahasd.traces import default_profile
 
     prof = profile or default_profile(draft, target)
@@ -40,6 +42,7 @@ def plan_context(
         prompt_len=prompt_len,
         seed=seed,
         precision=prec,
+        platform_overrides=overrides or {},
     )
     return prepare(cfg, EdgeHetero)
 

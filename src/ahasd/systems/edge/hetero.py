@@ -7,9 +7,11 @@ strictly alternating (coarse-grained partitioning, no overlap). ``config.gamma``
 mapping is the analytic model's best for it (or the best overall when ``gamma`` is None).
 :func:`simulate_edge` runs an explicit mapping.
 
-Both sides take step costs from the same ``StepCostTable``s; the analytic model evaluates them at
-the mid-run KV length and uses the replayed tokens per round of the same trace, so any gap
-between the two is the KV growth the closed form averages away.
+Both sides take step costs from the same ``StepCostTable``s and the decode loop's own time from
+the same device fields (:class:`~ahasd.cost.rounds.LoopCost`: per round, per drafted token, per
+autoregressive token; 0 unless a calibrated platform sets them); the analytic model evaluates
+the steps at the mid-run KV length and uses the replayed tokens per round of the same trace, so
+any gap between the two is the KV growth the closed form averages away.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from ahasd.cost.rounds import LoopCost, ar_token_seconds
 from ahasd.errors import field_error
 from ahasd.sim.kernel import Kernel
 from ahasd.sim.metrics import Metrics
@@ -88,7 +91,9 @@ def device_steps(ctx: RunContext, device: str, gamma_max: int = GAMMA_MAX) -> De
     kv = mid_kv(ctx)
     d_s, d_j, _ = draft_t.cost("draft", 1, kv)
     ver = [target_t.cost("verify", m, kv) for m in range(1, gamma_max + 2)]
-    return DeviceSteps(device, d_s, d_j, tuple(v[0] for v in ver), tuple(v[1] for v in ver))
+    loop = LoopCost.of(ctx.platform.device(device))
+    verify_s, verify_j = tuple(v[0] for v in ver), tuple(v[1] for v in ver)
+    return DeviceSteps(device, d_s, d_j, verify_s, verify_j, loop)
 
 
 def plans(ctx: RunContext, gamma_max: int = GAMMA_MAX) -> list[Plan]:
@@ -121,6 +126,9 @@ class _Loop:
         self.draft_v = ctx.view(_tables(ctx, draft_dev)[0]) if draft_dev else None
         self.verify_v = ctx.view(_tables(ctx, target_dev)[1])
         self.xfer = handoff(ctx.platform, draft_dev, target_dev) if draft_dev else (0.0, 0.0)
+        self.loop = LoopCost.of(ctx.platform.device(target_dev))
+        if draft_dev not in (None, target_dev):
+            self.loop = LoopCost.mapping(LoopCost.of(ctx.platform.device(draft_dev)), self.loop)
         self.metrics = Metrics(ctx.n, ctx.replay.match)
         self.timelines = Timelines(tuple(ctx.platform.devices))
         self.kernel = Kernel({RoundDone: self._on_done})
@@ -140,17 +148,21 @@ class _Loop:
         kv = self.ctx.config.prompt_len + c
         if g and self.draft_v is not None:
             dc = self.draft_v("draft", 1, kv + g - 1)
-            draft_id = self._span(self.draft_dev, "draft", t, dc.seconds * g)
+            # round formula: γ·(T_draft + o_token) + T_refill
+            d_s = (dc.seconds + self.loop.token_s) * g + self.loop.refill_s
+            draft_id = self._span(self.draft_dev, "draft", t, d_s)
             self.metrics.on_task_energy(dc.energy, g)
             self.metrics.on_draft(g)
-            t += dc.seconds * g + self.xfer[0]
+            t += d_s + self.xfer[0]
         vc = self.verify_v("verify", g + 1, kv)
-        verify_id = self._span(self.target_dev, "verify", t, vc.seconds)
+        # ... + T_verify(γ+1) + o_round (γ = 0: T_verify(1) + o_ar)
+        v_s = vc.seconds + (self.loop.round_s if g else self.loop.ar_token_s)
+        verify_id = self._span(self.target_dev, "verify", t, v_s)
         if g:
             self.links[draft_id] = verify_id
         self.metrics.on_task_energy(vc.energy)
         self.accepted = min(g, self.runs[c])
-        self.kernel.schedule_at(t + vc.seconds, RoundDone(verify_id))
+        self.kernel.schedule_at(t + v_s, RoundDone(verify_id))
 
     def _on_done(self, _ev: RoundDone) -> None:
         m, c = self.metrics, self.metrics.committed
@@ -183,7 +195,7 @@ def run_mapping(
     _check_capacity(ctx, draft_dev, target_dev)
     loop = _Loop(ctx, draft_dev, target_dev, gamma)
     loop.kernel.run()
-    ar_dev = min(devices, key=lambda d: _tables(ctx, d)[1].cost("verify", 1, mid_kv(ctx))[0])
+    ar_dev = min(devices, key=lambda d: _ar_token_s(ctx, d))
     _d, target_t = _tables(ctx, target_dev)
     prefill = target_t.cost("prefill", ctx.config.prompt_len, 0)[0]
     extras = {
@@ -200,11 +212,28 @@ def run_mapping(
         wall_s=loop.kernel.now,
         metrics=loop.metrics,
         timelines=loop.timelines,
-        ar=ar_baseline(ctx, _tables(ctx, ar_dev)[1]),
+        ar=_ar(ctx, ar_dev),
         prefill_s=prefill,
         extras=extras,
         flow_links=loop.links,
     )
+
+
+def _ar_token_s(ctx: RunContext, device: str) -> float:
+    """Seconds per autoregressive token on ``device`` at the mid-run KV length, loop included."""
+    step = _tables(ctx, device)[1].cost("verify", 1, mid_kv(ctx))[0]
+    return ar_token_seconds(step, LoopCost.of(ctx.platform.device(device)))
+
+
+def _ar(ctx: RunContext, device: str) -> tuple[float, float]:
+    """The AR baseline on ``device`` (tok/s, tok/J), plus its loop's sampling time per token."""
+    tok_s, tok_j = ar_baseline(ctx, _tables(ctx, device)[1])
+    extra = ctx.n * LoopCost.of(ctx.platform.device(device)).ar_token_s
+    if not extra:
+        return tok_s, tok_j
+    seconds = ctx.n / tok_s + extra
+    joules = ctx.n / tok_j + sum(static_power_w(ctx.platform).values()) * extra
+    return ctx.n / seconds, ctx.n / joules
 
 
 def _check_capacity(ctx: RunContext, draft_dev: str | None, target_dev: str) -> None:

@@ -1,10 +1,13 @@
 """The edge CPU/GPU partitioning cost model (paper C, [edgesd] §III).
 
 Every mapping of (draft, target) onto the SoC's devices and every draft length γ = 0..γ_max is
-ranked by ``T_iter = γ·T_draft + T_verify(γ+1) + T_transfer`` and
-``speedup = E[tokens](γ) · T_AR / T_iter``, where T_AR is the best single-device autoregressive
-step. γ = 0 is plain autoregressive decoding on the target's device (the paper allows it).
-Step costs come from the cost layer; this module only enumerates and ranks.
+ranked by the round formula of :mod:`ahasd.cost.rounds`, ``T_iter = γ·(T_draft + o_token) +
+T_refill + T_verify(γ+1) + o_round + T_transfer``, and ``speedup = E[tokens](γ) · T_AR /
+T_iter``, where T_AR (``T_verify(1) + o_ar``) is the best single-device autoregressive step. The
+loop terms ``o_*`` and the refill are the devices' own (0 unless a calibrated platform sets
+them). γ = 0 is plain autoregressive
+decoding on the target's device (the paper allows it). Step costs come from the cost layer; this
+module only enumerates and ranks.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from ahasd.cost.rounds import LoopCost, ar_token_seconds, round_seconds
 from ahasd.errors import field_error
 
 GAMMA_MAX = 8
@@ -26,6 +30,7 @@ class DeviceSteps:
     draft_j: float
     verify_s: tuple[float, ...]  # index m - 1: target forward over m tokens, m = 1..γ_max + 1
     verify_j: tuple[float, ...]
+    loop: LoopCost = LoopCost()  # the decode loop's own time on this device
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +88,7 @@ def enumerate_plans(
 ) -> list[Plan]:
     """All mappings × γ, best speedup first (ties: fewer joules per token, then the label)."""
     _check(steps, expected_tokens, gamma_max)
-    t_ar = min(dev.verify_s[0] for dev in steps.values())
+    t_ar = min(ar_token_seconds(dev.verify_s[0], dev.loop) for dev in steps.values())
     plans: list[Plan] = []
     for target in steps.values():
         plans.append(_plan(None, target, 0, 1.0, t_ar, (0.0, 0.0), static_w))
@@ -105,9 +110,13 @@ def _plan(
     xfer: tuple[float, float],
     static_w: float,
 ) -> Plan:
-    t_draft = gamma * draft.draft_s if draft else 0.0
     j_draft = gamma * draft.draft_j if draft else 0.0
-    t_iter = t_draft + target.verify_s[gamma] + xfer[0]
+    if draft is None:
+        t_iter = ar_token_seconds(target.verify_s[0], target.loop) + xfer[0]
+    else:
+        same = draft.device == target.device
+        loop = target.loop if same else LoopCost.mapping(draft.loop, target.loop)
+        t_iter = round_seconds(gamma, draft.draft_s, target.verify_s[gamma], loop, xfer[0])
     j_iter = j_draft + target.verify_j[gamma] + xfer[1] + static_w * t_iter
     return Plan(
         draft.device if draft else None,

@@ -1,0 +1,234 @@
+"""End-to-end speedup of the real engine, measured and predicted (``ahasd validate``'s e2e rows).
+
+Each run's wall time is predicted from what the run did (its rounds, draft lengths and drafted
+tokens: acceptance statistics, not timings) and the cost model's step times plus the loop
+overheads of :mod:`ahasd.engine.loop_calib`, through the round formula of
+:mod:`ahasd.cost.rounds`:
+
+* sync: Σ_rounds [n_r·(T_draft + o_token) + T_refill + T_verify(n_r + 1) + o_round];
+* async (a draft thread beside the verifier): the same sum over rounds, with every drafted
+  token charged, the squashed look-ahead ones too, plus ``o_async`` per round. The two threads
+  share the host's cores, so their steps are added, not overlapped: on a CPU the draft and the
+  target compete for the same cores and memory bandwidth;
+* target-only: N·(T_verify(1) + o_ar).
+
+The speedup is tokens/s over target-only tokens/s, measured and predicted alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from statistics import median
+from typing import Any
+
+from ahasd.cost.rounds import LoopCost, ar_token_seconds, round_seconds
+from ahasd.engine.loop_calib import LoopOverheads
+
+E2E_GAMMAS: tuple[int, ...] = (1, 2, 4, 8)
+ADAPTIVE = "adaedl"
+MODES = ("sync", "async")
+
+
+@dataclass(frozen=True, slots=True)
+class RunSpec:
+    """One end-to-end configuration: a policy (fixed γ or a named adaptive one) and a mode."""
+
+    policy: str
+    gamma: int | None  # None: the adaptive policy decides
+    mode: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.policy}-{self.gamma}" if self.gamma else self.policy
+
+    def make_policy(self) -> Any:
+        from ahasd.engine.decode import require_policy
+
+        return require_policy(self.policy, **({"gamma": self.gamma} if self.gamma else {}))
+
+
+def run_specs(
+    gammas: tuple[int, ...] = E2E_GAMMAS,
+    adaptive: str | None = ADAPTIVE,
+    modes: tuple[str, ...] = MODES,
+) -> list[RunSpec]:
+    pols = [("fixed", g) for g in gammas] + ([(adaptive, None)] if adaptive else [])
+    return [RunSpec(p, g, m) for m in modes for p, g in pols]
+
+
+def max_draft_len(specs: list[RunSpec]) -> int:
+    """The longest draft any spec can make (its policy's cap), for the verify widths to price."""
+    return max(spec.make_policy().start_round() for spec in specs)
+
+
+def run_one(spec: RunSpec, draft: Any, target: Any, ids: list[int], max_new: int) -> Any:
+    """One generation of ``spec`` (greedy; async with the engine's default EDC + TVC)."""
+    if spec.mode == "sync":
+        from ahasd.engine.decode import generate
+
+        return generate(draft, target, ids, policy=spec.make_policy(), max_new_tokens=max_new)
+    from ahasd.engine.async_decode import generate_async
+    from ahasd.engine.run import controllers
+
+    edc, tvc = controllers(True, True)
+    return generate_async(
+        draft, target, ids, policy=spec.make_policy(), max_new_tokens=max_new, edc=edc, tvc=tvc
+    )
+
+
+def predicted_wall_s(
+    res: Any,
+    mode: str,
+    draft_s: float,
+    verify_s: Mapping[int, float],
+    loop: LoopOverheads | None,
+    refill_s: float = 0.0,
+) -> float:
+    """Wall seconds the round formula gives for what ``res`` did (see the module docstring);
+    ``loop`` None: the step-only formula (no loop terms, no refill)."""
+    cost = LoopCost(loop.round_s, loop.token_s, loop.ar_token_s, refill_s) if loop else LoopCost()
+    total = sum(round_seconds(n, draft_s, verify_s[n + 1], cost) for n in res.draft_lens)
+    if mode == "async":
+        wasted = res.extras.get("drafted_tokens", res.proposed) - res.proposed
+        total += wasted * (draft_s + cost.token_s)
+        total += len(res.draft_lens) * (loop.async_round_s if loop else 0.0)
+    return total
+
+
+def ar_wall_s(n_tokens: int, verify1_s: float, loop: LoopOverheads | None) -> float:
+    cost = LoopCost(ar_token_s=loop.ar_token_s) if loop else LoopCost()
+    return n_tokens * ar_token_seconds(verify1_s, cost)
+
+
+@dataclass(frozen=True, slots=True)
+class RoundFigures:
+    """One validation round: the runs and the step times (predicted and measured) to price them."""
+
+    runs: dict[RunSpec, Any]
+    ar: Any
+    predicted: tuple[float, dict[int, float]]  # draft step, {n: verify(n)}
+    measured: tuple[float, dict[int, float]]
+    loop: LoopOverheads
+    refill_s: float = 0.0  # a round's first draft steps re-reading the draft's weights
+    one_thread: bool = False  # torch ran one thread: a sync run's CPU time is its idle time
+
+
+def round_figures(
+    specs: list[RunSpec],
+    draft: Any,
+    target: Any,
+    ids: list[int],
+    max_new: int,
+    tick: Callable[[str], None] = lambda _what: None,
+) -> tuple[dict[RunSpec, Any], Any]:
+    """Every spec once, and target-only before, halfway and after them (``tick`` after each
+    run); the target-only run of median speed is the round's baseline, so that one slow moment
+    of a shared host does not move every speedup of the round."""
+    from ahasd.engine.decode import target_only
+
+    ars, runs = [], {}
+    half = len(specs) // 2
+    for i, spec in enumerate([*specs, None]):
+        if i in (0, half, len(specs)):
+            ars.append(target_only(target, ids, max_new_tokens=max_new))
+            tick("target-only")
+        if spec is not None:
+            runs[spec] = run_one(spec, draft, target, ids, max_new)
+            tick(f"{spec.label} {spec.mode}")
+    return runs, sorted(ars, key=lambda r: r.tokens_per_s)[len(ars) // 2]
+
+
+def _speedups(fig: RoundFigures, spec: RunSpec) -> dict[str, float]:
+    res = fig.runs[spec]
+    n, n_ar = len(res.tokens), len(fig.ar.tokens)
+    measured = res.tokens_per_s / fig.ar.tokens_per_s
+
+    def tok_s(steps: tuple[float, dict[int, float]], loop: LoopOverheads | None) -> float:
+        return n / predicted_wall_s(res, spec.mode, *steps, loop, fig.refill_s)
+
+    def pred(steps: tuple[float, dict[int, float]], loop: LoopOverheads | None) -> float:
+        return tok_s(steps, loop) / (n_ar / ar_wall_s(n_ar, steps[1][1], loop))
+
+    cpu = None
+    if fig.one_thread and spec.mode == "sync" and res.cpu_s > 0 and fig.ar.cpu_s > 0:
+        cpu = (n / res.cpu_s) / (n_ar / fig.ar.cpu_s)
+    return {
+        "measured": measured,
+        "measured_cpu": cpu,
+        "predicted": pred(fig.predicted, fig.loop),
+        "from_measured_steps": pred(fig.measured, fig.loop),
+        "steps_only": pred(fig.predicted, None),
+        "tau": res.tau,
+        "measured_tok_s": res.tokens_per_s,
+        "predicted_tok_s": tok_s(fig.predicted, fig.loop),
+    }
+
+
+def _spread(values: list[float]) -> float:
+    return 100.0 * (max(values) / min(values) - 1.0) if min(values) > 0 else 0.0
+
+
+def e2e_rows(specs: list[RunSpec], figs: list[RoundFigures]) -> list[dict[str, Any]]:
+    """Per spec, medians over rounds of the measured and predicted speedups, and the error."""
+    rows = []
+    for spec in specs:
+        per = [_speedups(f, spec) for f in figs]
+        med = {k: median(p[k] for p in per) for k in per[0] if per[0][k] is not None}
+        err = 100.0 * (med["predicted"] - med["measured"]) / med["measured"]
+        spread = _spread([p["measured"] for p in per])
+        cpu = med.get("measured_cpu")
+        cpu_spread = _spread([p["measured_cpu"] for p in per]) if cpu else None
+        rows.append(
+            {
+                "policy": spec.policy,
+                "gamma": spec.gamma if spec.gamma else spec.policy,
+                "mode": spec.mode,
+                "tau": med["tau"],
+                "measured_speedup": med["measured"],
+                "predicted_speedup": med["predicted"],
+                "error_pct": err,
+                "measured_spread_pct": spread,
+                "noisy": spread > abs(err),
+                "from_measured_steps_speedup": med["from_measured_steps"],
+                "steps_only_speedup": med["steps_only"],
+                "measured_tok_s": med["measured_tok_s"],
+                "predicted_tok_s": med["predicted_tok_s"],
+                # sync runs with torch on one thread: the speedup in CPU time, and the error
+                "measured_cpu_speedup": cpu,
+                "cpu_error_pct": 100.0 * (med["predicted"] - cpu) / cpu if cpu else None,
+                "measured_cpu_spread_pct": cpu_spread,
+            }
+        )
+    return rows
+
+
+def target_only_row(figs: list[RoundFigures]) -> dict[str, Any]:
+    """Target-only tokens/s measured vs predicted (medians over rounds)."""
+    meas = [f.ar.tokens_per_s for f in figs]
+    pred = [len(f.ar.tokens) / ar_wall_s(len(f.ar.tokens), f.predicted[1][1], f.loop) for f in figs]
+    m, p = median(meas), median(pred)
+    out = {
+        "measured_tok_s": m,
+        "predicted_tok_s": p,
+        "error_pct": 100.0 * (p - m) / m,
+        "measured_spread_pct": _spread(meas),
+    }
+    if all(f.one_thread and f.ar.cpu_s > 0 for f in figs):
+        cpu = median(len(f.ar.tokens) / f.ar.cpu_s for f in figs)
+        out.update(measured_cpu_tok_s=cpu, cpu_error_pct=100.0 * (p - cpu) / cpu)
+    return out
+
+
+def loop_summary(loops: list[LoopOverheads], refills: list[float]) -> dict[str, Any]:
+    """Medians over rounds of the loop overheads and the draft's re-read (µs), and every round's."""
+    keys = ("round_s", "token_s", "ar_token_s", "async_round_s")
+    out: dict[str, Any] = {
+        k.replace("_s", "_us"): round(median(getattr(lo, k) for lo in loops) * 1e6, 2) for k in keys
+    }
+    out["refill_us"] = round(median(refills) * 1e6, 2)
+    out["per_round"] = [
+        {**lo.as_dict(), "refill_us": round(r * 1e6, 2)}
+        for lo, r in zip(loops, refills, strict=True)
+    ]
+    return out
