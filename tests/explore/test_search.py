@@ -28,6 +28,9 @@ def test_objective_names_are_checked():
     assert parse_objectives("min:wall_s")[0].maximize is False
     with pytest.raises(AhasdError, match="objectives"):
         parse_objectives("speed")
+    with pytest.raises(AhasdError, match="result column"):
+        parse_objectives("max:nosuchcol")  # refused before any point runs (issue 17)
+    assert parse_objectives("max:memory.utilisation")[0].column == "memory.utilisation"
 
 
 def test_explore_specpim_delegates_to_the_ga(cli, monkeypatch):

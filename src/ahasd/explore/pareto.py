@@ -43,15 +43,34 @@ def parse_objectives(text: str | list[str]) -> list[Objective]:
     for name in names:
         if name in OBJECTIVES:
             out.append(OBJECTIVES[name])
-        elif name.startswith(("max:", "min:")) and len(name) > 4:
+        elif name.startswith(("max:", "min:")) and len(name) > 4 and _known(name[4:]):
             out.append(Objective(name, name[4:], name.startswith("max:"), ""))
         else:
             raise field_error(
-                "objectives", name, ", ".join(OBJECTIVES) + ", max:<column>, min:<column>"
+                "objectives",
+                name,
+                ", ".join(OBJECTIVES) + ", max:<column>, min:<column> with a result column "
+                "(e.g. max:memory.utilisation, min:devices.npu.energy_j.static)",
             )
     if not out:
         raise field_error("objectives", text, "at least one objective")
     return out
+
+
+# columns beyond Result's fields that rows carry (to_dict, analytic rows, the area model)
+_EXTRA_COLUMNS = {"speedup_vs_ar", "area_mm2", "alpha", "gamma", "analytic_gamma"}
+
+
+def _known(column: str) -> bool:
+    """Whether a result row can have ``column``: a Result field, or a dotted path into one of
+    its mappings (``devices.npu.utilisation``, ``memory.utilisation``, ``extras.events``)."""
+    from dataclasses import fields
+
+    from ahasd.sim.result import Result
+
+    head = column.split(".", 1)[0]
+    names = {f.name for f in fields(Result)} | _EXTRA_COLUMNS | {"cfg"}
+    return head in names and ("." in column or head not in ("devices", "memory", "extras"))
 
 
 def check_columns(rows: list[dict[str, Any]], objectives: list[Objective]) -> None:
