@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from ahasd.cost.rounds import LoopCost, ar_token_seconds, round_seconds
+from ahasd.cost.rounds import (
+    Contention,
+    LoopCost,
+    ar_token_seconds,
+    draft_seconds,
+    overlapped_seconds,
+    round_seconds,
+)
 from ahasd.hardware import load_platform
 
 
@@ -41,3 +48,38 @@ def test_the_refill_is_charged_once_per_round_and_only_on_one_device():
     assert round_seconds(0, 0.002, 0.011, loop) == 0.011  # no draft step, no re-read
     assert round_seconds(2, 0.002, 0.011, loop) == pytest.approx(0.016)
     assert LoopCost.mapping(loop, loop).refill_s == 0.0  # separate devices, separate caches
+
+
+def test_the_new_terms_at_zero_give_the_formula_without_them():
+    old = LoopCost(3e-4, 1e-4, 2e-5, 9e-4)
+    for gamma in range(0, 9):
+        refill = 9e-4 if gamma else 0.0
+        want = gamma * (0.002 + 1e-4) + refill + 0.011 + 3e-4 + 5e-4
+        assert round_seconds(gamma, 0.002, 0.011, old, 5e-4, catch_up=1.0) == want  # exactly
+
+
+def test_the_refill_decays_over_the_first_draft_steps():
+    loop = LoopCost(refill_s=1e-3, refill_decay=0.5)
+    assert [loop.refill(n) for n in (0, 1, 2, 3)] == pytest.approx([0.0, 5e-4, 7.5e-4, 8.75e-4])
+    assert draft_seconds(2, 0.002, loop) == pytest.approx(0.004 + 7.5e-4)
+
+
+def test_a_catch_up_step_is_charged_per_fully_accepted_round_on_the_draft_device():
+    loop = LoopCost(catch_up_s=4e-4)
+    assert round_seconds(3, 0.002, 0.011, loop, catch_up=1.0) == pytest.approx(0.0174)
+    assert round_seconds(3, 0.002, 0.011, loop, catch_up=0.25) == pytest.approx(0.0171)
+    assert LoopCost.mapping(loop, LoopCost(catch_up_s=9.0)).catch_up_s == 4e-4
+
+
+def test_overlap_is_repriced_at_the_shares_two_threads_keep():
+    serial, draft, target = 0.100, 0.020, 0.060
+    assert overlapped_seconds(serial, draft, target, None) == serial  # off
+    # shares summing to one: no better than one after the other
+    assert overlapped_seconds(serial, draft, target, Contention(0.4, 0.6)) == pytest.approx(serial)
+    # two free cores: the overlapped draft work is hidden under the target's
+    assert overlapped_seconds(serial, draft, target, Contention(1.0, 1.0)) == pytest.approx(0.080)
+    # worse than serial: 0.02 of draft work takes 0.05 while the target does 0.025 of its 0.06
+    slow = overlapped_seconds(serial, draft, target, Contention(0.4, 0.5))
+    assert slow == pytest.approx(serial - 0.020 - 0.025 + 0.050)
+    # the target cannot do more in the window than all its work
+    assert overlapped_seconds(serial, draft, 0.010, Contention(0.4, 0.5)) == pytest.approx(0.120)

@@ -83,6 +83,7 @@ class StandIn(CachedLM):
         self.cache: Any = None
         self.length = 0
         self.spent = self.spent_cpu = 0.0
+        self.spans: list[tuple[float, float]] = []  # (start, end) of every step, wall clock
 
     def _new_cache(self) -> Any:
         from transformers import DynamicCache
@@ -108,13 +109,16 @@ class StandIn(CachedLM):
                 self.cache.update(kv, kv, layer)
         self.length += n
         out = rows[-1:] if last else rows
-        self.spent += time.perf_counter() - t0
+        t1 = time.perf_counter()
+        self.spent += t1 - t0
         self.spent_cpu += time.thread_time() - c0
+        self.spans.append((t0, t1))
         return out
 
     def reset(self) -> None:
         super().reset()
         self.spent = self.spent_cpu = 0.0
+        self.spans = []
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,14 +161,25 @@ def _one_sync(d: StandIn, t: StandIn, gamma: int, tokens: int, cfg: SamplingConf
     return time.thread_time() - c0 - d.spent_cpu - t.spent_cpu, res.rounds, res.proposed
 
 
+def busy_s(spans: list[tuple[float, float]]) -> float:
+    """Seconds covered by the union of (start, end) intervals."""
+    total, end = 0.0, float("-inf")
+    for a, b in sorted(spans):
+        if b > end:
+            total += b - max(a, end)
+            end = b
+    return total
+
+
 def _one_async(d: StandIn, t: StandIn, gamma: int, tokens: int, cfg: SamplingConfig) -> tuple:
-    """As :func:`_one_sync` for the asynchronous loop, in wall time (two threads)."""
+    """As :func:`_one_sync` for the asynchronous loop, in wall time (two threads): the wall time
+    less the time at least one stand-in was stepping (their steps overlap, so not their sum)."""
     from ahasd.engine.async_decode import generate_async
 
     d.reset()
     t.reset()
     res = generate_async(d, t, [1], policy=_fixed(gamma), sampling=cfg, max_new_tokens=tokens)
-    return res.wall_s - d.spent - t.spent, res.rounds, res.extras["drafted_tokens"]
+    return res.wall_s - busy_s(d.spans + t.spans), res.rounds, res.extras["drafted_tokens"]
 
 
 def _one_ar(t: StandIn, tokens: int, cfg: SamplingConfig) -> float:
