@@ -12,7 +12,9 @@ overheads of :mod:`ahasd.engine.loop_calib`, through the round formula of
   the other; then the draft steps that ran beside a verification (the run's count,
   ``overlapped_draft_steps``) are re-priced at the shares of their alone speed the two threads
   keep when they run at once (:func:`ahasd.cost.rounds.overlapped_seconds`, the shares measured
-  on stand-ins of the two steps, :func:`ahasd.engine.step_standin.measure_contention`);
+  on stand-ins of the two steps, :func:`ahasd.engine.step_standin.measure_contention`). The
+  draft's re-read after a verification is charged for the share of draft steps not beside one:
+  the contention shares already price the caches the two threads share while they overlap;
 * target-only: N·(T_verify(1) + o_ar).
 
 The speedup is tokens/s over target-only tokens/s, measured and predicted alike.
@@ -21,7 +23,7 @@ The speedup is tokens/s over target-only tokens/s, measured and predicted alike.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from statistics import median
 from typing import Any
 
@@ -116,6 +118,13 @@ def predicted_wall_s(res: Any, mode: str, steps: Steps, host: HostTerms | None) 
     cost = host.cost(steps) if host else LoopCost()
     rounds = len(res.draft_lens)
     catch_up = res.catch_up_steps / rounds if rounds else 0.0
+    beside = res.extras.get("overlapped_draft_steps", 0.0) if mode == "async" and host else 0.0
+    if beside:
+        # a draft step beside a verification meets the target's traffic in the caches as it
+        # runs: the contention shares (measured with both stepping) price that, so the re-read
+        # after a verification is charged only for the share of draft steps not beside one
+        alone = max(1.0 - beside / max(res.extras.get("drafted_tokens", beside), 1.0), 0.0)
+        cost = replace(cost, refill_s=cost.refill_s * alone)
     total = sum(
         round_seconds(n, steps.draft_s, steps.verify_s[n + 1], cost, catch_up=catch_up)
         for n in res.draft_lens
@@ -126,9 +135,8 @@ def predicted_wall_s(res: Any, mode: str, steps: Steps, host: HostTerms | None) 
         total += wasted * per_token
         total += rounds * (host.loop.async_round_s if host else 0.0)
         if host is not None:
-            beside = res.extras.get("overlapped_draft_steps", 0.0) * per_token
             verifying = sum(steps.verify_s[n + 1] for n in res.draft_lens)
-            total = overlapped_seconds(total, beside, verifying, host.contention)
+            total = overlapped_seconds(total, beside * per_token, verifying, host.contention)
     return total
 
 

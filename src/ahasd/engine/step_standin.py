@@ -114,17 +114,25 @@ def measure_refill(
 
 
 def _rates(runners: dict[str, tuple[StepStandIn, int]], seconds: float) -> dict[str, float]:
-    """Stand-in steps per wall second of each runner, all in their own threads at once."""
-    stop = threading.Event()
+    """Stand-in steps per wall second of each runner, all in their own threads at once.
+
+    After ``seconds`` each thread takes its rate at its next finished step, and keeps stepping
+    until every thread has: a thread whose last step runs on alone would look faster than it is.
+    """
+    stop, finished, lock = threading.Event(), threading.Event(), threading.Lock()
     out: dict[str, float] = {}
 
     def run(name: str, lm: StepStandIn, width: int) -> None:
         done, t0 = 0, time.perf_counter()
         with torch.inference_mode():
-            while not stop.is_set():
+            while not finished.is_set():
                 lm.step(width)
                 done += 1
-        out[name] = done / (time.perf_counter() - t0)
+                if stop.is_set() and name not in out:
+                    with lock:
+                        out[name] = done / (time.perf_counter() - t0)
+                        if len(out) == len(runners):
+                            finished.set()
 
     threads = [threading.Thread(target=run, args=(k, *v)) for k, v in runners.items()]
     for th in threads:
@@ -142,15 +150,19 @@ def measure_contention(
     """The share of its alone speed each stand-in keeps while both step at once in two threads
     (wall time: what two threads sharing a host lose to each other is the point).
 
-    A quarter of ``budget_s`` each alone, half together. Each thread runs torch at the process's
-    thread count, as the engine's two threads do.
+    Half of ``budget_s`` together, between two alone runs of each (an eighth each), whose mean
+    is the alone rate: a host that drifts during the benchmark moves both sides alike. Each
+    thread runs torch at the process's thread count, as the engine's two threads do.
     """
     if not budget_s > 0:
         raise ValueError(f"budget_s: got {budget_s}; accepted: a number > 0")
-    with torch.inference_mode():
-        draft.step()
-        target.step(target_width)
-    d_alone = _rates({"d": (draft, 1)}, budget_s / 4)["d"]
-    t_alone = _rates({"t": (target, target_width)}, budget_s / 4)["t"]
-    both = _rates({"d": (draft, 1), "t": (target, target_width)}, budget_s / 2)
-    return Contention(both["d"] / d_alone, both["t"] / t_alone)
+    runners = {"d": (draft, 1), "t": (target, target_width)}
+
+    def alone() -> dict[str, float]:
+        return {k: _rates({k: v}, budget_s / 8)[k] for k, v in runners.items()}
+
+    before = alone()
+    both = _rates(runners, budget_s / 2)
+    after = alone()
+    d, t = ((both[k] * 2 / (before[k] + after[k])) for k in ("d", "t"))
+    return Contention(d, t)

@@ -148,7 +148,8 @@ def host_terms(
     d, t = stand
     loop = measure_loop_overheads(d.kv_shape, t.kv_shape, budget_s)
     refill = measure_refill(d, t, loop.token_s, budget_s / 2, target_width=verify_width)
-    contention = measure_contention(d, t, budget_s, target_width=verify_width)
+    # twice the budget: a target step is ~10 ms, and a share needs a dozen of them
+    contention = measure_contention(d, t, 2 * budget_s, target_width=verify_width)
     return e2e.HostTerms(loop, refill, contention)
 
 
