@@ -203,6 +203,8 @@ def _speedups(fig: RoundFigures, spec: RunSpec) -> dict[str, float]:
         "from_measured_steps": pred(fig.measured, fig.host),
         "steps_only": pred(fig.predicted, None),
         "tau": res.tau,
+        "catch_up_steps": res.catch_up_steps,
+        "overlapped_draft_steps": res.extras.get("overlapped_draft_steps", 0.0),
         "measured_tok_s": res.tokens_per_s,
         "predicted_tok_s": tok_s(fig.predicted, fig.host),
     }
@@ -228,6 +230,10 @@ def e2e_rows(specs: list[RunSpec], figs: list[RoundFigures]) -> list[dict[str, A
                 "gamma": spec.gamma if spec.gamma else spec.policy,
                 "mode": spec.mode,
                 "tau": med["tau"],
+                # what the run did besides its rounds (medians): two-token draft steps, and
+                # (async) draft steps beside a verification
+                "catch_up_steps": med["catch_up_steps"],
+                "overlapped_draft_steps": med["overlapped_draft_steps"],
                 "measured_speedup": med["measured"],
                 "predicted_speedup": med["predicted"],
                 "error_pct": err,
