@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from ahasd.cost.rounds import (
-    Contention,
     LoopCost,
     ar_token_seconds,
     draft_seconds,
@@ -71,15 +70,8 @@ def test_a_catch_up_step_is_charged_per_fully_accepted_round_on_the_draft_device
     assert LoopCost.mapping(loop, LoopCost(catch_up_s=9.0)).catch_up_s == 4e-4
 
 
-def test_overlap_is_repriced_at_the_shares_two_threads_keep():
-    serial, draft, target = 0.100, 0.020, 0.060
-    assert overlapped_seconds(serial, draft, target, None) == serial  # off
-    # shares summing to one: no better than one after the other
-    assert overlapped_seconds(serial, draft, target, Contention(0.4, 0.6)) == pytest.approx(serial)
-    # two free cores: the overlapped draft work is hidden under the target's
-    assert overlapped_seconds(serial, draft, target, Contention(1.0, 1.0)) == pytest.approx(0.080)
-    # worse than serial: 0.02 of draft work takes 0.05 while the target does 0.025 of its 0.06
-    slow = overlapped_seconds(serial, draft, target, Contention(0.4, 0.5))
-    assert slow == pytest.approx(serial - 0.020 - 0.025 + 0.050)
-    # the target cannot do more in the window than all its work
-    assert overlapped_seconds(serial, draft, 0.010, Contention(0.4, 0.5)) == pytest.approx(0.120)
+def test_draft_work_beside_a_verification_adds_its_overlap_cost():
+    assert overlapped_seconds(0.100, 0.020, None) == 0.100  # off
+    assert overlapped_seconds(0.100, 0.020, 0.0) == 0.100  # no better than one after the other
+    assert overlapped_seconds(0.100, 0.020, -1.0) == pytest.approx(0.080)  # hidden: free cores
+    assert overlapped_seconds(0.100, 0.020, 0.5) == pytest.approx(0.110)  # worse: contention

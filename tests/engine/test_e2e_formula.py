@@ -8,7 +8,6 @@ import pytest
 
 pytest.importorskip("torch")
 
-from ahasd.cost.rounds import Contention  # noqa: E402
 from ahasd.engine.e2e import HostTerms, Steps, predicted_wall_s  # noqa: E402
 from ahasd.engine.loop_calib import LoopOverheads  # noqa: E402
 
@@ -38,15 +37,14 @@ def test_sync_charges_the_refill_per_round_and_each_counted_catch_up_step():
     assert predicted_wall_s(run, "sync", STEPS, host) == pytest.approx(sum(per) + 3e-4)
 
 
-def test_async_reprices_the_overlapped_draft_steps_at_the_contention_shares():
+def test_async_adds_the_overlap_cost_of_the_draft_steps_beside_a_verification():
     run = _run([4, 4], drafted_tokens=8.0, overlapped_draft_steps=4.0)
-    off = HostTerms(LOOP)
-    serial = predicted_wall_s(run, "async", STEPS, off)
+    serial = predicted_wall_s(run, "async", STEPS, HostTerms(LOOP))
     assert serial == pytest.approx(8 * 1.05e-3 + 2 * (STEPS.verify_s[5] + 1e-4 + 2e-5))
-    even = HostTerms(LOOP, contention=Contention(0.5, 0.5))  # as good as one after the other
+    even = HostTerms(LOOP, overlap_cost=0.0)  # as good as one after the other
     assert predicted_wall_s(run, "async", STEPS, even) == pytest.approx(serial)
-    free = HostTerms(LOOP, contention=Contention(1.0, 1.0))  # two free cores: hidden
+    free = HostTerms(LOOP, overlap_cost=-1.0)  # two free cores: hidden
     assert predicted_wall_s(run, "async", STEPS, free) == pytest.approx(serial - 4 * 1.05e-3)
     # the re-read is charged for the draft steps not beside a verification only (half here)
-    cold = HostTerms(LOOP, refill=(1e-3, 0.0), contention=Contention(0.5, 0.5))
+    cold = HostTerms(LOOP, refill=(1e-3, 0.0), overlap_cost=0.0)
     assert predicted_wall_s(run, "async", STEPS, cold) == pytest.approx(serial + 2 * 0.5e-3)

@@ -7,8 +7,11 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import ahasd.engine.step_standin as ss  # noqa: E402
+from ahasd.engine.e2e import HostTerms  # noqa: E402
 from ahasd.engine.host_calib import STREAM_SHAPES  # noqa: E402
 from ahasd.engine.kv import CachedLM  # noqa: E402
+from ahasd.engine.loop_calib import LoopOverheads  # noqa: E402
+from ahasd.engine.run import controllers  # noqa: E402
 
 pytestmark = pytest.mark.engine
 
@@ -33,9 +36,11 @@ def test_stand_ins_never_run_the_models_under_test(pair64, monkeypatch):
     monkeypatch.setattr(torch.nn.functional, "linear", lambda x, w, b=None: (
         seen.append(tuple(w.shape)), real(x, w, b))[1])  # fmt: skip
     total, decay = ss.measure_refill(sd, st, 0.0, 0.0, target_width=3)
-    shares = ss.measure_contention(sd, st, 0.04, target_width=3)
+    host = HostTerms(LoopOverheads(1e-5, 1e-5, 1e-5), (total, decay))
+    cost = ss.measure_overlap_cost(sd, st, host, 0.01, gammas=(2,), tokens=8,
+                                   controllers=lambda: controllers(True, True))  # fmt: skip
     assert calls == []
-    assert total >= 0 and 0 <= decay <= 1 and shares.draft_share > 0 and shares.target_share > 0
+    assert total >= 0 and 0 <= decay <= 1 and cost > -1.5
     # the weight pass: generic shapes holding as many bytes as the model's weights
     nbytes = sum(p.numel() * 4 for p in pair64[1].parameters())
     assert sum(w.numel() * 4 for w in st.mats) >= nbytes and set(seen) >= set(STREAM_SHAPES[:1])

@@ -30,9 +30,11 @@ probability of a full acceptance for an expected one. 0 = off.
 
 Two threads at once (:func:`overlapped_seconds`): the asynchronous engine drafts ahead in a
 second thread while the target verifies; on a CPU the two contend for cores, caches and the
-interpreter lock, so while they overlap each keeps only a share of its alone speed
-(:class:`Contention`, measured on stand-ins by :func:`ahasd.engine.host_calib.
-measure_contention`).
+interpreter lock, so each second of draft work beside a verification adds ``overlap_cost``
+seconds of wall time to the rounds priced one after the other (−1: hidden entirely, two free
+cores; 0: no better than one after the other; > 0: worse). Measured by running the engine's own
+asynchronous loop on stand-ins of the two steps (:func:`ahasd.engine.step_standin.
+measure_overlap_cost`).
 """
 
 from __future__ import annotations
@@ -107,27 +109,12 @@ def ar_token_seconds(verify1_s: float, loop: LoopCost = LoopCost()) -> float:
     return verify1_s + loop.ar_token_s
 
 
-@dataclass(frozen=True, slots=True)
-class Contention:
-    """While a draft thread and a target thread run at once, the share of its alone speed each
-    keeps (1, 1: two free cores, no contention; summing to 1: no better than one after the
-    other; below 1: worse)."""
-
-    draft_share: float
-    target_share: float
-
-
 def overlapped_seconds(
-    serial_s: float, draft_overlap_s: float, target_s: float, contention: Contention | None
+    serial_s: float, draft_overlap_s: float, overlap_cost: float | None
 ) -> float:
     """Wall seconds of two threads' work priced one after the other (``serial_s``), of which
-    ``draft_overlap_s`` (alone-seconds of draft work) ran while the target thread was busy.
-
-    The overlap lasts w = draft_overlap_s / draft_share; in it the target does w·target_share of
-    its alone-seconds of work (at most ``target_s``, all it has), so the wall time is
-    serial − draft_overlap − target's share + w. ``contention`` None: ``serial_s`` (off)."""
-    if contention is None or draft_overlap_s <= 0:
+    ``draft_overlap_s`` seconds of draft work ran beside a verification, each adding
+    ``overlap_cost`` seconds; ``overlap_cost`` None: ``serial_s`` (off)."""
+    if overlap_cost is None:
         return serial_s
-    window = draft_overlap_s / contention.draft_share
-    target_done = min(window * contention.target_share, target_s)
-    return serial_s - draft_overlap_s - target_done + window
+    return serial_s + overlap_cost * draft_overlap_s

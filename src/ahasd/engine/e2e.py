@@ -10,11 +10,11 @@ overheads of :mod:`ahasd.engine.loop_calib`, through the round formula of
 * async (a draft thread beside the verifier): the same sum over rounds, with every drafted
   token charged, the squashed look-ahead ones too, plus ``o_async`` per round, priced one after
   the other; then the draft steps that ran beside a verification (the run's count,
-  ``overlapped_draft_steps``) are re-priced at the shares of their alone speed the two threads
-  keep when they run at once (:func:`ahasd.cost.rounds.overlapped_seconds`, the shares measured
-  on stand-ins of the two steps, :func:`ahasd.engine.step_standin.measure_contention`). The
-  draft's re-read after a verification is charged for the share of draft steps not beside one:
-  the contention shares already price the caches the two threads share while they overlap;
+  ``overlapped_draft_steps``) each add ``overlap_cost`` times their draft work
+  (:func:`ahasd.cost.rounds.overlapped_seconds`; the cost measured by the engine's own async
+  loop on stand-ins of the two steps, :func:`ahasd.engine.step_standin.measure_overlap_cost`).
+  The draft's re-read after a verification is charged for the share of draft steps not beside
+  one: the overlap cost, measured with both threads stepping, prices the caches they share;
 * target-only: N·(T_verify(1) + o_ar).
 
 The speedup is tokens/s over target-only tokens/s, measured and predicted alike.
@@ -28,7 +28,6 @@ from statistics import median
 from typing import Any
 
 from ahasd.cost.rounds import (
-    Contention,
     LoopCost,
     ar_token_seconds,
     overlapped_seconds,
@@ -101,11 +100,12 @@ class Steps:
 @dataclass(frozen=True, slots=True)
 class HostTerms:
     """One round's host measurements besides the steps: the loop's own time, the draft's re-read
-    after a target step (seconds, decay) and the two threads' contention."""
+    after a target step (seconds, decay) and the wall seconds a second of draft work beside a
+    verification adds in the async engine (None: not measured)."""
 
     loop: LoopOverheads
     refill: tuple[float, float] = (0.0, 0.0)
-    contention: Contention | None = None
+    overlap_cost: float | None = None
 
     def cost(self, steps: Steps) -> LoopCost:
         lo = self.loop
@@ -135,8 +135,7 @@ def predicted_wall_s(res: Any, mode: str, steps: Steps, host: HostTerms | None) 
         total += wasted * per_token
         total += rounds * (host.loop.async_round_s if host else 0.0)
         if host is not None:
-            verifying = sum(steps.verify_s[n + 1] for n in res.draft_lens)
-            total = overlapped_seconds(total, beside * per_token, verifying, host.contention)
+            total = overlapped_seconds(total, beside * per_token, host.overlap_cost)
     return total
 
 
@@ -280,10 +279,9 @@ def loop_summary(hosts: list[HostTerms]) -> dict[str, Any]:
     }
     out["refill_us"] = round(median(h.refill[0] for h in hosts) * 1e6, 2)
     out["refill_decay"] = round(median(h.refill[1] for h in hosts), 3)
-    shares = [h.contention for h in hosts if h.contention is not None]
-    if shares:
-        out["contention_draft_share"] = round(median(c.draft_share for c in shares), 3)
-        out["contention_target_share"] = round(median(c.target_share for c in shares), 3)
+    costs = [h.overlap_cost for h in hosts if h.overlap_cost is not None]
+    if costs:
+        out["overlap_cost"] = round(median(costs), 3)
     out["per_round"] = [_host_dict(h) for h in hosts]
     return out
 
@@ -291,7 +289,6 @@ def loop_summary(hosts: list[HostTerms]) -> dict[str, Any]:
 def _host_dict(h: HostTerms) -> dict[str, Any]:
     out = {**h.loop.as_dict(), "refill_us": round(h.refill[0] * 1e6, 2),
            "refill_decay": round(h.refill[1], 3)}  # fmt: skip
-    if h.contention is not None:
-        out["contention"] = [round(h.contention.draft_share, 3),
-                             round(h.contention.target_share, 3)]  # fmt: skip
+    if h.overlap_cost is not None:
+        out["overlap_cost"] = round(h.overlap_cost, 3)
     return out

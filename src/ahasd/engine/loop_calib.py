@@ -67,10 +67,18 @@ class StandIn(CachedLM):
     verification does); None for a draft. ``spent`` and ``spent_cpu`` sum the wall and thread-CPU
     seconds spent inside :meth:`step`, which the benchmark takes off. Rollback and the cache
     bookkeeping are :class:`CachedLM`'s own.
-    Each step reads ``shape.weight_bytes`` of zeros (a generic buffer, not the model's weights).
+    Each step reads ``shape.weight_bytes`` of zeros (a generic buffer, not the model's weights),
+    or runs ``work(n_tokens)`` instead (a whole step's stand-in,
+    :class:`~ahasd.engine.step_standin.StepStandIn`).
     """
 
-    def __init__(self, shape: KvShape, seed: int, accept: tuple[Any, float] | None = None):
+    def __init__(
+        self,
+        shape: KvShape,
+        seed: int,
+        accept: tuple[Any, float] | None = None,
+        work: Any = None,
+    ):
         g = torch.Generator().manual_seed(seed)
         self.model = None
         self.device = torch.device("cpu")
@@ -79,6 +87,7 @@ class StandIn(CachedLM):
         self.lean = True if shape.lean else None  # CachedLM.rollback only tests for None
         self.bank = torch.randn(BANK_ROWS, shape.vocab, generator=g)
         self.sweep = torch.zeros(max(shape.weight_bytes // 4, 1))
+        self.work = work  # work(n): a whole-step stand-in's step, run instead of the sweep
         self.accept = accept
         self.cache: Any = None
         self.length = 0
@@ -92,8 +101,11 @@ class StandIn(CachedLM):
 
     def step(self, tokens: list[int], last: bool = False) -> torch.Tensor:
         t0, c0 = time.perf_counter(), time.thread_time()
-        self.sweep.sum()  # evicts what the loop last touched, as a real step's weights do
         n, s = len(tokens), self.shape
+        if self.work is not None:
+            self.work(n)
+        else:
+            self.sweep.sum()  # evicts what the loop last touched, as a real step's weights do
         rows = self.bank[[(self.length + i) % BANK_ROWS for i in range(n)]]
         if self.accept is not None and n > 1:
             rng, alpha = self.accept

@@ -11,8 +11,9 @@ real pair and 1.5-1.6 ms on stand-ins, against 0.7 ms on the weight pass alone):
 
 * :func:`measure_refill`: after the target's step, the draft's first steps re-read both its
   weights and its framework's working set, a little less each step;
-* :func:`measure_contention`: a draft thread and a target thread at once (the asynchronous
-  engine) share cores, caches and the interpreter lock, so each keeps only part of its speed.
+* :func:`measure_overlap_cost`: the engine's own asynchronous loop on stand-ins whose steps
+  take as long as the real ones: its draft thread and target thread share cores, caches and the
+  interpreter lock, and the wall time says what that costs.
 
 Nothing of the models under test runs: ``tests/engine/test_step_standin.py`` checks it.
 """
@@ -20,13 +21,13 @@ Nothing of the models under test runs: ``tests/engine/test_step_standin.py`` che
 from __future__ import annotations
 
 import statistics
-import threading
 import time
+from dataclasses import replace
 from typing import Any
 
+import numpy as np
 import torch
 
-from ahasd.cost.rounds import Contention
 from ahasd.engine.host_calib import (
     STREAM_SHAPES,
     _generic_weights,
@@ -113,56 +114,75 @@ def measure_refill(
     return total, min(max(1.0 - excess[0] / total, 0.0), 1.0)
 
 
-def _rates(runners: dict[str, tuple[StepStandIn, int]], seconds: float) -> dict[str, float]:
-    """Stand-in steps per wall second of each runner, all in their own threads at once.
+OVERLAP_GAMMAS: tuple[int, ...] = (2, 8)  # fixed γ of the async stand-in runs
+OVERLAP_TOKENS = 48  # committed tokens per run
 
-    After ``seconds`` each thread takes its rate at its next finished step, and keeps stepping
-    until every thread has: a thread whose last step runs on alone would look faster than it is.
+
+def _median_step_s(lm: StepStandIn, n_tokens: int, reps: int) -> float:
+    """Median wall seconds of ``reps`` back-to-back ``n_tokens`` stand-in steps (one untimed)."""
+    lm.step(n_tokens)
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        lm.step(n_tokens)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def measure_overlap_cost(
+    draft: StepStandIn,
+    target: StepStandIn,
+    host: Any,
+    budget_s: float,
+    *,
+    gammas: tuple[int, ...] = OVERLAP_GAMMAS,
+    tokens: int = OVERLAP_TOKENS,
+    controllers: Any = None,
+    alpha: float = 0.8,
+    seed: int = 0,
+) -> float:
+    """Wall seconds each second of draft work beside a verification adds in the asynchronous
+    engine (−1: hidden entirely; 0: no better than one after the other; > 0: worse).
+
+    The engine's own asynchronous loop (:func:`~ahasd.engine.async_decode.generate_async`, with
+    ``controllers()``'s EDC and TVC, as the runs being predicted) runs at fixed γ of ``gammas``
+    on stand-ins of the two models (:class:`~ahasd.engine.loop_calib.StandIn`: random logits,
+    a share ``alpha`` of draft tokens accepted) whose every step is a whole-step stand-in's
+    (:class:`StepStandIn`), so the two threads contend for cores, caches and the interpreter
+    lock as the real ones do, loop work, queue and locks included. Each run's wall time less its
+    price one after the other (the round formula with ``host``'s loop terms and re-read, and the
+    stand-ins' own steps timed back to back), over its draft work beside a verification (the
+    run's ``overlapped_draft_steps`` × a draft step and its loop work), is one sample; the median
+    over the samples within ``budget_s`` (at least one per γ) is the cost.
     """
-    stop, finished, lock = threading.Event(), threading.Event(), threading.Lock()
-    out: dict[str, float] = {}
+    from ahasd.engine.async_decode import generate_async
+    from ahasd.engine.e2e import Steps, predicted_wall_s
+    from ahasd.engine.loop_calib import StandIn, _fixed
 
-    def run(name: str, lm: StepStandIn, width: int) -> None:
-        done, t0 = 0, time.perf_counter()
-        with torch.inference_mode():
-            while not finished.is_set():
-                lm.step(width)
-                done += 1
-                if stop.is_set() and name not in out:
-                    with lock:
-                        out[name] = done / (time.perf_counter() - t0)
-                        if len(out) == len(runners):
-                            finished.set()
-
-    threads = [threading.Thread(target=run, args=(k, *v)) for k, v in runners.items()]
-    for th in threads:
-        th.start()
-    time.sleep(seconds)
-    stop.set()
-    for th in threads:
-        th.join()
-    return out
-
-
-def measure_contention(
-    draft: StepStandIn, target: StepStandIn, budget_s: float, *, target_width: int = 1
-) -> Contention:
-    """The share of its alone speed each stand-in keeps while both step at once in two threads
-    (wall time: what two threads sharing a host lose to each other is the point).
-
-    Half of ``budget_s`` together, between two alone runs of each (an eighth each), whose mean
-    is the alone rate: a host that drifts during the benchmark moves both sides alike. Each
-    thread runs torch at the process's thread count, as the engine's two threads do.
-    """
     if not budget_s > 0:
         raise ValueError(f"budget_s: got {budget_s}; accepted: a number > 0")
-    runners = {"d": (draft, 1), "t": (target, target_width)}
-
-    def alone() -> dict[str, float]:
-        return {k: _rates({k: v}, budget_s / 8)[k] for k, v in runners.items()}
-
-    before = alone()
-    both = _rates(runners, budget_s / 2)
-    after = alone()
-    d, t = ((both[k] * 2 / (before[k] + after[k])) for k in ("d", "t"))
-    return Contention(d, t)
+    rng = np.random.default_rng(seed)
+    d = StandIn(draft.kv_shape, seed + 1, work=draft.step)
+    t = StandIn(target.kv_shape, seed + 2, accept=(rng, alpha), work=target.step)
+    costs: list[float] = []
+    spent, verify = 0.0, {}
+    with torch.inference_mode():
+        d1 = _median_step_s(draft, 1, 9)
+        catch_up = max(_median_step_s(draft, 2, 5) - d1, 0.0)
+        while len(costs) < len(gammas) or spent < budget_s:
+            g = gammas[len(costs) % len(gammas)]
+            t0 = time.perf_counter()
+            edc, tvc = controllers() if controllers else (None, None)
+            res = generate_async(d, t, [1], policy=_fixed(g), max_new_tokens=tokens, edc=edc,
+                                 tvc=tvc)  # fmt: skip
+            for n in {n + 1 for n in res.draft_lens} - verify.keys():
+                verify[n] = _median_step_s(target, n, 3)
+            serial = predicted_wall_s(res, "async", Steps(d1, verify, catch_up),
+                                      replace(host, overlap_cost=None))  # fmt: skip
+            beside = res.extras["overlapped_draft_steps"] * (d1 + host.loop.token_s)
+            if beside > 0:
+                costs.append((res.wall_s - serial) / beside)
+            spent += time.perf_counter() - t0
+            if len(costs) == 0 and spent > 4 * budget_s:
+                return 0.0  # the draft never ran beside a verification: nothing to price
+    return statistics.median(costs)

@@ -24,7 +24,7 @@ from ahasd.engine.host_calib import calibration_summary, predict_steps
 from ahasd.engine.kv import CachedLM
 from ahasd.engine.loading import ModelPair, check_positions
 from ahasd.engine.loop_calib import measure_loop_overheads
-from ahasd.engine.step_standin import StepStandIn, measure_contention, measure_refill
+from ahasd.engine.step_standin import StepStandIn, measure_overlap_cost, measure_refill
 from ahasd.errors import field_error
 
 
@@ -144,13 +144,17 @@ def host_terms(
 ) -> e2e.HostTerms:
     """The host's terms besides the steps, all on stand-ins of the models: the decode loop's own
     time, the draft's re-read after a ``verify_width`` target step (with the loop's per-token
-    work between draft steps) and the two threads' contention."""
+    work between draft steps) and what draft work beside a verification costs the async engine
+    (its own loop on whole-step stand-ins, EDC and TVC as in the runs)."""
+    from ahasd.engine.run import controllers
+
     d, t = stand
     loop = measure_loop_overheads(d.kv_shape, t.kv_shape, budget_s)
     refill = measure_refill(d, t, loop.token_s, budget_s / 2, target_width=verify_width)
-    # twice the budget: a target step is ~10 ms, and a share needs a dozen of them
-    contention = measure_contention(d, t, 2 * budget_s, target_width=verify_width)
-    return e2e.HostTerms(loop, refill, contention)
+    host = e2e.HostTerms(loop, refill)
+    cost = measure_overlap_cost(d, t, host, 2 * budget_s,
+                                controllers=lambda: controllers(True, True))  # fmt: skip
+    return e2e.HostTerms(loop, refill, cost)
 
 
 def task_count(rounds: int, n_specs: int) -> int:
