@@ -41,10 +41,11 @@ def test_async_adds_the_overlap_cost_of_the_draft_steps_beside_a_verification():
     run = _run([4, 4], drafted_tokens=8.0, overlapped_draft_steps=4.0)
     serial = predicted_wall_s(run, "async", STEPS, HostTerms(LOOP))
     assert serial == pytest.approx(8 * 1.05e-3 + 2 * (STEPS.verify_s[5] + 1e-4 + 2e-5))
-    even = HostTerms(LOOP, overlap_cost=0.0)  # as good as one after the other
-    assert predicted_wall_s(run, "async", STEPS, even) == pytest.approx(serial)
-    free = HostTerms(LOOP, overlap_cost=-1.0)  # two free cores: hidden
-    assert predicted_wall_s(run, "async", STEPS, free) == pytest.approx(serial - 4 * 1.05e-3)
+    even = HostTerms(LOOP, overlap_cost={1: 5.0, 4: 0.0})  # as good as one after the other
+    # the cost measured at the run's γ (4 here)
+    assert predicted_wall_s(run, "async", STEPS, even, 4) == pytest.approx(serial)
+    free = HostTerms(LOOP, overlap_cost={4: -1.0, 8: 3.0})  # two free cores: hidden
+    assert predicted_wall_s(run, "async", STEPS, free, 4) == pytest.approx(serial - 4 * 1.05e-3)
     # the re-read is charged for the draft steps not beside a verification only (half here)
-    cold = HostTerms(LOOP, refill=(1e-3, 0.0), overlap_cost=0.0)
-    assert predicted_wall_s(run, "async", STEPS, cold) == pytest.approx(serial + 2 * 0.5e-3)
+    cold = HostTerms(LOOP, refill=(1e-3, 0.0), overlap_cost={4: 0.0})
+    assert predicted_wall_s(run, "async", STEPS, cold, 4) == pytest.approx(serial + 2 * 0.5e-3)

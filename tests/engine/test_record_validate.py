@@ -84,7 +84,7 @@ def test_validate_reports_measured_and_predicted(demo_dirs, one_thread):
     assert {1, 3} <= set(cal["target_overhead_ms"]) and cal["mem_bw_gb_per_s"][3] > 0
     lo = cal["loop_overheads"]
     assert len(lo["per_round"]) == 2 and lo["refill_us"] >= 0 and 0 <= lo["refill_decay"] <= 1
-    assert lo["overlap_cost"] > -1.5  # −1: draft work hidden entirely; it cannot save more
+    assert all(c > -1.5 for c in lo["overlap_cost"].values())  # −1: draft work hidden entirely
     # e2e: fixed γ ∈ {1, 2} and adaedl, sync and async, each measured and predicted
     got = {(x["gamma"], x["mode"]) for x in r["e2e"]}
     assert got == {(g, m) for g in (1, 2, "adaedl") for m in ("sync", "async")}

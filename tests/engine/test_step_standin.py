@@ -7,7 +7,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import ahasd.engine.step_standin as ss  # noqa: E402
-from ahasd.engine.e2e import HostTerms  # noqa: E402
+from ahasd.engine.e2e import HostTerms, overlap_cost_at  # noqa: E402
 from ahasd.engine.host_calib import STREAM_SHAPES  # noqa: E402
 from ahasd.engine.kv import CachedLM  # noqa: E402
 from ahasd.engine.loop_calib import LoopOverheads  # noqa: E402
@@ -40,7 +40,9 @@ def test_stand_ins_never_run_the_models_under_test(pair64, monkeypatch):
     cost = ss.measure_overlap_cost(sd, st, host, 0.01, gammas=(2,), tokens=8,
                                    controllers=lambda: controllers(True, True))  # fmt: skip
     assert calls == []
-    assert total >= 0 and 0 <= decay <= 1 and cost > -1.5
+    assert total >= 0 and 0 <= decay <= 1 and set(cost) == {2} and cost[2] > -1.5
+    assert overlap_cost_at({1: 0.1, 4: 0.2, 8: 0.3}, 6) == 0.3  # nearest γ, larger on a tie
+    assert overlap_cost_at({1: 0.1, 4: 0.2, 8: 0.3}, 2) == 0.1
     # the weight pass: generic shapes holding as many bytes as the model's weights
     nbytes = sum(p.numel() * 4 for p in pair64[1].parameters())
     assert sum(w.numel() * 4 for w in st.mats) >= nbytes and set(seen) >= set(STREAM_SHAPES[:1])

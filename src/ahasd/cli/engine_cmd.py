@@ -174,8 +174,9 @@ def _print_e2e(r: dict[str, Any]) -> None:
                f"async +{lo['async_round_us']:.0f} us/round; draft re-read "
                f"{lo['refill_us']:.0f} us/round (decay {lo['refill_decay']:.2f})")  # fmt: skip
     if "overlap_cost" in lo:
+        per = ", ".join(f"{c:+.2f} s at γ = {g}" for g, c in lo["overlap_cost"].items())
         typer.echo(f"async engine on whole-step stand-ins: each second of draft work beside a "
-                   f"verification adds {lo['overlap_cost']:+.2f} s")  # fmt: skip
+                   f"verification adds {per}")  # fmt: skip
     ar = r["target_only"]
     typer.echo(f"target-only: measured {ar['measured_tok_s']:.1f} tok/s, predicted "
                f"{ar['predicted_tok_s']:.1f} tok/s ({ar['error_pct']:+.1f}%, spread "

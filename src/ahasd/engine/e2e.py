@@ -105,16 +105,19 @@ class HostTerms:
 
     loop: LoopOverheads
     refill: tuple[float, float] = (0.0, 0.0)
-    overlap_cost: float | None = None
+    overlap_cost: dict[int, float] | None = None  # per γ of the async stand-in runs
 
     def cost(self, steps: Steps) -> LoopCost:
         lo = self.loop
         return LoopCost(lo.round_s, lo.token_s, lo.ar_token_s, *self.refill, steps.catch_up_s)
 
 
-def predicted_wall_s(res: Any, mode: str, steps: Steps, host: HostTerms | None) -> float:
-    """Wall seconds the round formula gives for what ``res`` did (see the module docstring);
-    ``host`` None: the step-only formula (no loop terms, re-read, catch-up or contention)."""
+def predicted_wall_s(
+    res: Any, mode: str, steps: Steps, host: HostTerms | None, gamma: int = 1
+) -> float:
+    """Wall seconds the round formula gives for what ``res`` did (see the module docstring),
+    ``gamma`` the policy's longest draft; ``host`` None: the step-only formula (no loop terms,
+    re-read, catch-up or overlap cost)."""
     cost = host.cost(steps) if host else LoopCost()
     rounds = len(res.draft_lens)
     catch_up = res.catch_up_steps / rounds if rounds else 0.0
@@ -134,9 +137,15 @@ def predicted_wall_s(res: Any, mode: str, steps: Steps, host: HostTerms | None) 
         wasted = res.extras.get("drafted_tokens", res.proposed) - res.proposed
         total += wasted * per_token
         total += rounds * (host.loop.async_round_s if host else 0.0)
-        if host is not None:
-            total = overlapped_seconds(total, beside * per_token, host.overlap_cost)
+        if host is not None and host.overlap_cost:
+            cost_s = overlap_cost_at(host.overlap_cost, gamma)
+            total = overlapped_seconds(total, beside * per_token, cost_s)
     return total
+
+
+def overlap_cost_at(costs: dict[int, float], gamma: int) -> float:
+    """The overlap cost measured at the γ nearest to ``gamma`` (the larger one on a tie)."""
+    return costs[min(costs, key=lambda g: (abs(g - gamma), -g))]
 
 
 def ar_wall_s(n_tokens: int, verify1_s: float, host: HostTerms | None) -> float:
@@ -186,8 +195,10 @@ def _speedups(fig: RoundFigures, spec: RunSpec) -> dict[str, float]:
     n, n_ar = len(res.tokens), len(fig.ar.tokens)
     measured = res.tokens_per_s / fig.ar.tokens_per_s
 
+    gamma = spec.gamma or spec.make_policy().start_round()
+
     def tok_s(steps: Steps, host: HostTerms | None) -> float:
-        return n / predicted_wall_s(res, spec.mode, steps, host)
+        return n / predicted_wall_s(res, spec.mode, steps, host, gamma)
 
     def pred(steps: Steps, host: HostTerms | None) -> float:
         return tok_s(steps, host) / (n_ar / ar_wall_s(n_ar, steps.verify_s[1], host))
@@ -279,9 +290,9 @@ def loop_summary(hosts: list[HostTerms]) -> dict[str, Any]:
     }
     out["refill_us"] = round(median(h.refill[0] for h in hosts) * 1e6, 2)
     out["refill_decay"] = round(median(h.refill[1] for h in hosts), 3)
-    costs = [h.overlap_cost for h in hosts if h.overlap_cost is not None]
+    costs = [h.overlap_cost for h in hosts if h.overlap_cost]
     if costs:
-        out["overlap_cost"] = round(median(costs), 3)
+        out["overlap_cost"] = {g: round(median(c[g] for c in costs), 3) for g in costs[0]}
     out["per_round"] = [_host_dict(h) for h in hosts]
     return out
 
@@ -289,6 +300,6 @@ def loop_summary(hosts: list[HostTerms]) -> dict[str, Any]:
 def _host_dict(h: HostTerms) -> dict[str, Any]:
     out = {**h.loop.as_dict(), "refill_us": round(h.refill[0] * 1e6, 2),
            "refill_decay": round(h.refill[1], 3)}  # fmt: skip
-    if h.overlap_cost is not None:
-        out["overlap_cost"] = round(h.overlap_cost, 3)
+    if h.overlap_cost:
+        out["overlap_cost"] = {g: round(c, 3) for g, c in h.overlap_cost.items()}
     return out

@@ -114,7 +114,7 @@ def measure_refill(
     return total, min(max(1.0 - excess[0] / total, 0.0), 1.0)
 
 
-OVERLAP_GAMMAS: tuple[int, ...] = (2, 8)  # fixed γ of the async stand-in runs
+OVERLAP_GAMMAS: tuple[int, ...] = (1, 2, 4, 8)  # fixed γ of the async stand-in runs
 OVERLAP_TOKENS = 48  # committed tokens per run
 
 
@@ -140,9 +140,11 @@ def measure_overlap_cost(
     controllers: Any = None,
     alpha: float = 0.8,
     seed: int = 0,
-) -> float:
-    """Wall seconds each second of draft work beside a verification adds in the asynchronous
-    engine (−1: hidden entirely; 0: no better than one after the other; > 0: worse).
+) -> dict[int, float]:
+    """Per γ, the wall seconds each second of draft work beside a verification adds in the
+    asynchronous engine (−1: hidden entirely; 0: no better than one after the other; > 0:
+    worse). Per γ because how the two threads meet depends on it: at γ = 1 every verification
+    waits for one draft step, at γ = 8 the draft thread runs ahead in long batches.
 
     The engine's own asynchronous loop (:func:`~ahasd.engine.async_decode.generate_async`, with
     ``controllers()``'s EDC and TVC, as the runs being predicted) runs at fixed γ of ``gammas``
@@ -153,7 +155,7 @@ def measure_overlap_cost(
     price one after the other (the round formula with ``host``'s loop terms and re-read, and the
     stand-ins' own steps timed back to back), over its draft work beside a verification (the
     run's ``overlapped_draft_steps`` × a draft step and its loop work), is one sample; the median
-    over the samples within ``budget_s`` (at least one per γ) is the cost.
+    over each γ's samples within ``budget_s`` (at least one per γ, in turn) is its cost.
     """
     from ahasd.engine.async_decode import generate_async
     from ahasd.engine.e2e import Steps, predicted_wall_s
@@ -164,13 +166,14 @@ def measure_overlap_cost(
     rng = np.random.default_rng(seed)
     d = StandIn(draft.kv_shape, seed + 1, work=draft.step)
     t = StandIn(target.kv_shape, seed + 2, accept=(rng, alpha), work=target.step)
-    costs: list[float] = []
-    spent, verify = 0.0, {}
+    costs: dict[int, list[float]] = {g: [] for g in gammas}
+    spent, verify, runs = 0.0, {}, 0
     with torch.inference_mode():
         d1 = _median_step_s(draft, 1, 9)
         catch_up = max(_median_step_s(draft, 2, 5) - d1, 0.0)
-        while len(costs) < len(gammas) or spent < budget_s:
-            g = gammas[len(costs) % len(gammas)]
+        while runs < len(gammas) or spent < budget_s:
+            g = gammas[runs % len(gammas)]
+            runs += 1
             t0 = time.perf_counter()
             edc, tvc = controllers() if controllers else (None, None)
             res = generate_async(d, t, [1], policy=_fixed(g), max_new_tokens=tokens, edc=edc,
@@ -181,8 +184,7 @@ def measure_overlap_cost(
                                       replace(host, overlap_cost=None))  # fmt: skip
             beside = res.extras["overlapped_draft_steps"] * (d1 + host.loop.token_s)
             if beside > 0:
-                costs.append((res.wall_s - serial) / beside)
+                costs[g].append((res.wall_s - serial) / beside)
             spent += time.perf_counter() - t0
-            if len(costs) == 0 and spent > 4 * budget_s:
-                return 0.0  # the draft never ran beside a verification: nothing to price
-    return statistics.median(costs)
+    # a γ whose draft never ran beside a verification has nothing to price: 0
+    return {g: statistics.median(c) if c else 0.0 for g, c in costs.items()}
