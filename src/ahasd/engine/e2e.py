@@ -124,7 +124,7 @@ def predicted_wall_s(
     beside = res.extras.get("overlapped_draft_steps", 0.0) if mode == "async" and host else 0.0
     if beside:
         # a draft step beside a verification meets the target's traffic in the caches as it
-        # runs: the contention shares (measured with both stepping) price that, so the re-read
+        # runs: the overlap cost (measured with both stepping) prices that, so the re-read
         # after a verification is charged only for the share of draft steps not beside one
         alone = max(1.0 - beside / max(res.extras.get("drafted_tokens", beside), 1.0), 0.0)
         cost = replace(cost, refill_s=cost.refill_s * alone)
@@ -282,7 +282,7 @@ def target_only_row(figs: list[RoundFigures]) -> dict[str, Any]:
 
 def loop_summary(hosts: list[HostTerms]) -> dict[str, Any]:
     """Medians over rounds of the loop overheads, the draft's re-read (µs, decay) and the
-    contention shares, and every round's."""
+    overlap cost per γ, and every round's."""
     keys = ("round_s", "token_s", "ar_token_s", "async_round_s")
     out: dict[str, Any] = {
         k.replace("_s", "_us"): round(median(getattr(h.loop, k) for h in hosts) * 1e6, 2)
