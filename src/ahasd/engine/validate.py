@@ -100,7 +100,7 @@ def validate(
                           overhead=dispatch, measure=True)  # fmt: skip
         tick(f"round {r + 1}: calibrated, {len(ns) + 2} steps timed")
         host = host_terms(stand, calib_s / rounds, gamma + 1)
-        tick(f"round {r + 1}: decode loop, draft re-read and two threads on stand-ins")
+        tick(f"round {r + 1}: decode loop, draft re-read and async overlap on stand-ins")
         at = f"round {r + 1}: "
         runs, ar = e2e.round_figures(specs, d, t, ids, max_new_tokens, lambda w, a=at: tick(a + w))
         m = p.measured_s
