@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from ahasd.cost.rounds import LoopCost, ar_token_seconds, round_seconds
+from ahasd.cost.rounds import (
+    LoopCost,
+    ar_token_seconds,
+    draft_seconds,
+    overlapped_seconds,
+    round_seconds,
+)
 from ahasd.hardware import load_platform
 
 
@@ -41,3 +47,31 @@ def test_the_refill_is_charged_once_per_round_and_only_on_one_device():
     assert round_seconds(0, 0.002, 0.011, loop) == 0.011  # no draft step, no re-read
     assert round_seconds(2, 0.002, 0.011, loop) == pytest.approx(0.016)
     assert LoopCost.mapping(loop, loop).refill_s == 0.0  # separate devices, separate caches
+
+
+def test_the_new_terms_at_zero_give_the_formula_without_them():
+    old = LoopCost(3e-4, 1e-4, 2e-5, 9e-4)
+    for gamma in range(0, 9):
+        refill = 9e-4 if gamma else 0.0
+        want = gamma * (0.002 + 1e-4) + refill + 0.011 + 3e-4 + 5e-4
+        assert round_seconds(gamma, 0.002, 0.011, old, 5e-4, catch_up=1.0) == want  # exactly
+
+
+def test_the_refill_decays_over_the_first_draft_steps():
+    loop = LoopCost(refill_s=1e-3, refill_decay=0.5)
+    assert [loop.refill(n) for n in (0, 1, 2, 3)] == pytest.approx([0.0, 5e-4, 7.5e-4, 8.75e-4])
+    assert draft_seconds(2, 0.002, loop) == pytest.approx(0.004 + 7.5e-4)
+
+
+def test_a_catch_up_step_is_charged_per_fully_accepted_round_on_the_draft_device():
+    loop = LoopCost(catch_up_s=4e-4)
+    assert round_seconds(3, 0.002, 0.011, loop, catch_up=1.0) == pytest.approx(0.0174)
+    assert round_seconds(3, 0.002, 0.011, loop, catch_up=0.25) == pytest.approx(0.0171)
+    assert LoopCost.mapping(loop, LoopCost(catch_up_s=9.0)).catch_up_s == 4e-4
+
+
+def test_draft_work_beside_a_verification_adds_its_overlap_cost():
+    assert overlapped_seconds(0.100, 0.020, None) == 0.100  # off
+    assert overlapped_seconds(0.100, 0.020, 0.0) == 0.100  # no better than one after the other
+    assert overlapped_seconds(0.100, 0.020, -1.0) == pytest.approx(0.080)  # hidden: free cores
+    assert overlapped_seconds(0.100, 0.020, 0.5) == pytest.approx(0.110)  # worse: contention

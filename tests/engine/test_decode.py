@@ -129,3 +129,17 @@ def test_async_queue_depth_below_one_is_an_error(pair64):
     draft, target = pair64
     with pytest.raises(AhasdError, match="queue_depth"):
         generate_async(draft, target, PROMPT, policy=fixed(2), queue_depth=0)
+
+
+def test_catch_up_steps_count_the_draft_steps_that_feed_two_tokens(pair64):
+    """The draft sees its own last token and the bonus only after a fully accepted round: with
+    the target as its own draft every round is, so every round but the first starts with one."""
+    target = pair64[1]
+    res = generate(target, target, PROMPT, policy=fixed(3), max_new_tokens=N)
+    assert res.accepted == res.proposed and res.catch_up_steps == res.rounds - 1
+    assert res.to_dict()["catch_up_steps"] == res.catch_up_steps
+    mixed = generate(*pair64, PROMPT, policy=fixed(3), max_new_tokens=N)
+    assert 0 <= mixed.catch_up_steps < mixed.rounds
+    res = generate_async(target, target, PROMPT, policy=fixed(3), max_new_tokens=N)
+    assert 0 <= res.catch_up_steps <= res.rounds
+    assert 0 <= res.extras["overlapped_draft_steps"] <= res.extras["drafted_tokens"]

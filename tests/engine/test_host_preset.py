@@ -38,7 +38,8 @@ def test_preset_values_are_medians_over_rounds_with_one_figure_per_field():
     n_ops = sum(op.count for s in shapes for op in ops_for_phase(s, "verify", 1, 64, "fp32"))
     loops = [LoopOverheads(3e-4 * k, 1e-4 * k, 2e-5 * k) for k in (1, 2, 3)]
     cals = [_cal(1.0), _cal(2.0), _cal(3.0, kept=False)]
-    out = preset_values(cals, loops, [1e-3, 3e-3, 2e-3], shapes, 64)
+    refills = [(1e-3, 0.2), (3e-3, 0.6), (2e-3, 0.4)]
+    out = preset_values(cals, loops, refills, shapes, 64, [4e-4, 1e-4, 2e-4])
     assert out["fp32_gflops"] == 200.0 and out["mem_bw_gb_per_s"] == 16.0
     # multi-token: median over the verify widths 2..9 of the table, interpolated between its
     # widths 2 and 8 (4 .. 6 GB/s): 4, 4.33, .., 6, 6 -> (5 + 5.33) / 2
@@ -49,6 +50,7 @@ def test_preset_values_are_medians_over_rounds_with_one_figure_per_field():
     assert out["op_sync_us"] == pytest.approx(round(3.0 * 1e3 / n_ops, 4))
     assert (out["round_overhead_us"], out["token_overhead_us"]) == (600.0, 200.0)
     assert out["ar_token_overhead_us"] == 40.0 and out["draft_refill_us"] == 2000.0
+    assert out["draft_refill_decay"] == 0.4 and out["draft_catch_up_us"] == 200.0
 
 
 def test_written_preset_loads_with_the_loop_terms(tmp_path, monkeypatch):
@@ -56,13 +58,15 @@ def test_written_preset_loads_with_the_loop_terms(tmp_path, monkeypatch):
     host = {"fp32_gflops": 90.0, "fp16_gflops": 45.0, "int8_gops": 90.0, "mem_bw_gb_per_s": 9.0,
             "capacity_gib": 8.0, "machine": "test", "seconds": 0.1}  # fmt: skip
     pair = {"mem_bw_gb_per_s": 6.5, "round_overhead_us": 250.0, "token_overhead_us": 90.0,
-            "ar_token_overhead_us": 15.0, "op_sync_us": 4.0}  # fmt: skip
+            "ar_token_overhead_us": 15.0, "op_sync_us": 4.0, "draft_refill_us": 1500.0,
+            "draft_refill_decay": 0.5, "draft_catch_up_us": 350.0}  # fmt: skip
     write_host_preset(host, pair=pair)
     plat = load_platform("host-cpu")
     cpu = plat.device("cpu")
     assert cpu.mem_bw_bytes_per_s == pytest.approx(6.5e9)  # the pair's figure wins
     assert LoopCost.of(cpu) == LoopCost(pytest.approx(2.5e-4), pytest.approx(9e-5),
-                                        pytest.approx(1.5e-5))  # fmt: skip
+                                        pytest.approx(1.5e-5), pytest.approx(1.5e-3), 0.5,
+                                        pytest.approx(3.5e-4))  # fmt: skip
     assert "--draft --target" in plat.config["sources"]["cpu.round_overhead_us"]
     assert "engine on a model pair" in plat.config["description"]
 

@@ -74,3 +74,10 @@ def test_sampled_decoding_is_benchmarked_with_its_own_sampler():
     out = lc.measure_loop_overheads(shape, shape, 0.02, sampling=SamplingConfig(temperature=0.8),
                                     gammas=(2,), tokens=8, asynchronous=False)  # fmt: skip
     assert out.async_round_s == 0.0 and out.ar_token_s > 0
+
+
+def test_busy_time_is_the_union_of_the_step_spans():
+    """Two threads' stand-in steps overlap: the async loop's own time is the wall time less the
+    time at least one stand-in was stepping, not less their sum."""
+    assert lc.busy_s([]) == 0.0
+    assert lc.busy_s([(0.0, 2.0), (1.0, 3.0), (5.0, 6.0), (5.5, 5.8)]) == pytest.approx(4.0)

@@ -75,14 +75,16 @@ def test_validate_reports_measured_and_predicted(demo_dirs, one_thread):
     assert len({call[0] for call in calls}) == 1 and done == list(range(len(done)))
     assert calls[-1][1] == calls[-1][2] == task_count(2, 6)  # 2 rounds, fixed 1, 2 + adaedl x 2
     phases = {(x.phase, x.n_tokens) for x in r["rows"]}
-    assert phases == {("draft", 1), ("verify", 1), ("verify", 3)}
+    assert phases == {("draft", 1), ("draft", 2), ("verify", 1), ("verify", 3)}
     assert all(x.measured_s > 0 and x.predicted_s > 0 for x in r["rows"])
     assert r["speedup_predicted"] > 0 and r["tau"] >= 1.0
     cal = r["calibration"]
     assert cal["rounds"] == 2 and len(cal["per_round"]) == 2
     assert cal["draft_overhead_method"] == cal["target_overhead_method"] == "miniature"
     assert {1, 3} <= set(cal["target_overhead_ms"]) and cal["mem_bw_gb_per_s"][3] > 0
-    assert len(cal["loop_overheads"]["per_round"]) == 2
+    lo = cal["loop_overheads"]
+    assert len(lo["per_round"]) == 2 and lo["refill_us"] >= 0 and 0 <= lo["refill_decay"] <= 1
+    assert all(c > -1.5 for c in lo["overlap_cost"].values())  # −1: draft work hidden entirely
     # e2e: fixed γ ∈ {1, 2} and adaedl, sync and async, each measured and predicted
     got = {(x["gamma"], x["mode"]) for x in r["e2e"]}
     assert got == {(g, m) for g in (1, 2, "adaedl") for m in ("sync", "async")}

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from ahasd.errors import AhasdError
 from ahasd.systems import simulate
 from ahasd.systems.edge.compare import compare_plans, plan_context
-from ahasd.systems.edge.hetero import replay_tau, simulate_edge
+from ahasd.systems.edge.hetero import replay_full, replay_tau, simulate_edge
 
 
 @pytest.mark.parametrize(
@@ -34,13 +35,15 @@ def test_analytic_and_event_simulator_agree_within_5_percent(platform, draft, ta
 
 LOOP = {"cpu.round_overhead_us": 400, "cpu.token_overhead_us": 150,
         "cpu.ar_token_overhead_us": 30, "cpu.draft_refill_us": 900}  # fmt: skip
+# the re-read spread over the first draft steps, and the two-token catch-up step
+LOOP_CATCH_UP = {**LOOP, "cpu.draft_refill_decay": 0.5, "cpu.draft_catch_up_us": 2000}
 
 
-@pytest.mark.parametrize("overrides", [{}, LOOP])
+@pytest.mark.parametrize("overrides", [{}, LOOP, LOOP_CATCH_UP])
 def test_the_plan_and_the_simulator_charge_the_same_loop_terms(monkeypatch, tmp_path, overrides):
     """Zero overheads give today's step-only round; set ones enter plan and simulator alike."""
     from ahasd.cost.rounds import LoopCost
-    from ahasd.systems.edge.hetero import device_steps
+    from ahasd.systems.edge.hetero import device_steps, replay_full
 
     monkeypatch.setenv("AHASD_HOME", str(tmp_path))
     ctx = plan_context(draft="llama-68m", target="llama2-7b", platform="host-cpu", profile=None,
@@ -53,7 +56,10 @@ def test_the_plan_and_the_simulator_charge_the_same_loop_terms(monkeypatch, tmp_
     for r in rows:
         g = r["gamma"]
         step_only = g * steps.draft_s + steps.verify_s[g] if g else steps.verify_s[0]
-        extra = g * loop.token_s + loop.refill_s + loop.round_s if g else loop.ar_token_s
+        full = replay_full(ctx.replay.runs, g, ctx.n)  # rounds followed by a catch-up step
+        refill = loop.refill_s * (1 - loop.refill_decay**g)
+        extra = g * loop.token_s + refill + full * loop.catch_up_s + loop.round_s
+        extra = extra if g else loop.ar_token_s
         assert r["t_iter_s"] == pytest.approx(step_only + extra)
         assert r["speedup"] == pytest.approx(r["expected_tokens"] * t_ar / r["t_iter_s"])
         assert abs(r["gap_pct"]) < 5.0, r["label"]
@@ -85,8 +91,14 @@ def test_unknown_device_is_a_one_line_error():
         simulate_edge({"tokens": 64}, draft_device="cpu", target_device="npu", gamma=2)
 
 
+def test_replay_full_counts_rounds_that_accept_every_draft():
+    runs = np.array([3, 2, 1, 0, 0, 9, 9, 9, 9, 9])
+    # γ = 2 from 0: takes 2 (full), pos 3: 0, pos 4: 0, pos 5: 2 (full), pos 8: 2 (full)
+    assert replay_full(runs, 2, 10) == pytest.approx(3 / 5)
+    assert replay_full(runs, 0, 10) == 0.0
+
+
 def test_replay_tau():
-    import numpy as np
 
     runs = np.array([2, 1, 0, 3, 2, 1, 0])
     assert replay_tau(runs, 0, 7) == 1.0

@@ -172,7 +172,11 @@ def _print_e2e(r: dict[str, Any]) -> None:
     typer.echo(f"decode loop (stand-in micro-benchmark): {lo['round_us']:.0f} us/round, "
                f"{lo['token_us']:.0f} us/drafted token, {lo['ar_token_us']:.0f} us/AR token, "
                f"async +{lo['async_round_us']:.0f} us/round; draft re-read "
-               f"{lo['refill_us']:.0f} us/round")  # fmt: skip
+               f"{lo['refill_us']:.0f} us/round (decay {lo['refill_decay']:.2f})")  # fmt: skip
+    if "overlap_cost" in lo:
+        per = ", ".join(f"{c:+.2f} s at γ = {g}" for g, c in lo["overlap_cost"].items())
+        typer.echo(f"async engine on whole-step stand-ins: each second of draft work beside a "
+                   f"verification adds {per}")  # fmt: skip
     ar = r["target_only"]
     typer.echo(f"target-only: measured {ar['measured_tok_s']:.1f} tok/s, predicted "
                f"{ar['predicted_tok_s']:.1f} tok/s ({ar['error_pct']:+.1f}%, spread "

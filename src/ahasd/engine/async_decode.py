@@ -94,6 +94,9 @@ class AsyncDecoder:
         self.drafted = self.wasted = 0
         self.dspans, self.vspans = _Spans(), _Spans()
         self.verify_start = 0.0
+        self.verifying = False  # the verifier is inside a verification (read by the draft thread)
+        self.catch_ups = 0
+        self.overlapped = 0.0
         self.error: BaseException | None = None
 
     # ---- draft thread -------------------------------------------------------------------------
@@ -150,7 +153,12 @@ class AsyncDecoder:
         while True:
             ctx = base + toks
             ts = time.perf_counter()
-            q = probs(self.draft.step(ctx[len(self.dtoks) :], last=True)[-1], self.cfg)
+            fed, busy = ctx[len(self.dtoks) :], self.verifying
+            q = probs(self.draft.step(fed, last=True)[-1], self.cfg)
+            # counts for the round formula: two-token steps, and steps beside a verification
+            # (half for each end that fell inside one: a sampled estimate of the overlap)
+            self.catch_ups += len(fed) > 1
+            self.overlapped += 0.5 * (busy + self.verifying)
             self.dtoks = list(ctx)
             toks.append(choose(q, self.cfg, self.rng_d))
             qs.append(q)
@@ -197,10 +205,12 @@ class AsyncDecoder:
                 raise self.error
             b = self.queue.popleft()
             self.verify_start = time.perf_counter()
+            self.verifying = True
         t0 = self.verify_start
         logits = self.target.step(self.seq[self.target.length :] + b.tokens)
         p = probs(logits[-(len(b.tokens) + 1) :], self.cfg)
         m, nxt = verify_chain(p, torch.stack(b.qs), b.tokens, self.cfg, self.rng_v)
+        self.verifying = False
         t1 = time.perf_counter()
         self.vspans.add(t0, t1)
         with self.cond:
@@ -290,6 +300,7 @@ def generate_async(
             dec.cond.notify_all()
         worker.join()
     res.wall_s = time.perf_counter() - t1
+    res.catch_up_steps = dec.catch_ups
     _report(dec, res)
     return res
 
@@ -306,5 +317,6 @@ def _report(dec: AsyncDecoder, res: GenerationResult) -> None:
             "drafted_tokens": float(dec.drafted),
             "wasted_drafts": float(dec.wasted),
             "wasted_draft_fraction": dec.wasted / dec.drafted if dec.drafted else 0.0,
+            "overlapped_draft_steps": dec.overlapped,
         }
     )

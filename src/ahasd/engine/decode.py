@@ -48,6 +48,9 @@ class GenerationResult:
     # CPU time of the decoding thread over the same span as wall_s: with torch on one thread
     # (OMP_NUM_THREADS=1) it is the run's time less a busy host's preemptions
     cpu_s: float = 0.0
+    # draft steps that fed two or more tokens (the draft's own last token and the bonus token,
+    # after a fully accepted round): a count for the round formula's catch-up term
+    catch_up_steps: int = 0
 
     @property
     def tokens_per_s(self) -> float:
@@ -71,6 +74,7 @@ class GenerationResult:
             "accepted": self.accepted,
             "wall_s": self.wall_s,
             "cpu_s": self.cpu_s,
+            "catch_up_steps": self.catch_up_steps,
             "prefill_s": self.prefill_s,
             "draft_s": self.draft_s,
             "verify_s": self.verify_s,
@@ -114,6 +118,12 @@ class SpecDecoder:
         self.rng = np.random.default_rng(np.random.SeedSequence(cfg.seed))
         self.pol = _policy_api()
         self.seq: list[int] = []
+        self.catch_ups = 0
+
+    def _draft_step(self, tokens: list[int]) -> torch.Tensor:
+        """The draft's logits for the last of ``tokens`` (what it has not seen yet)."""
+        self.catch_ups += len(tokens) > 1
+        return self.draft.step(tokens, last=True)[-1]
 
     def _signals(self, q: torch.Tensor, n: int) -> Any:
         h, p1 = entropy_top1(q)
@@ -125,7 +135,7 @@ class SpecDecoder:
         qs: list[torch.Tensor] = []
         while True:
             ctx = self.seq + toks
-            q = probs(self.draft.step(ctx[self.draft.length :], last=True)[-1], self.cfg)
+            q = probs(self._draft_step(ctx[self.draft.length :]), self.cfg)
             toks.append(choose(q, self.cfg, self.rng))
             qs.append(q)
             if len(toks) >= cap or not self.policy.keep_drafting(self._signals(q, len(toks))):
@@ -160,7 +170,7 @@ class SpecDecoder:
     def tree_round(self, res: GenerationResult, widths: tuple[int, ...]) -> None:
         """Draft a top-k tree, verify it in one tree-masked pass, keep the accepted path."""
         t0 = time.perf_counter()
-        q_root = probs(self.draft.step(self.seq[self.draft.length :], last=True)[-1], self.cfg)
+        q_root = probs(self._draft_step(self.seq[self.draft.length :]), self.cfg)
         toks, parents, depths = self._build_tree(q_root, widths)
         _sync(self.draft.device)
         t1 = time.perf_counter()
@@ -266,6 +276,7 @@ def generate(
             stream(res.tokens)
     _sync(t.device)
     res.wall_s, res.cpu_s = time.perf_counter() - t1, time.thread_time() - c1
+    res.catch_up_steps = dec.catch_ups
     return res
 
 

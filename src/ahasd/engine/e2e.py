@@ -5,11 +5,16 @@ tokens: acceptance statistics, not timings) and the cost model's step times plus
 overheads of :mod:`ahasd.engine.loop_calib`, through the round formula of
 :mod:`ahasd.cost.rounds`:
 
-* sync: Σ_rounds [n_r·(T_draft + o_token) + T_refill + T_verify(n_r + 1) + o_round];
+* sync: Σ_rounds [n_r·(T_draft + o_token) + T_refill(n_r) + T_verify(n_r + 1) + o_round] plus
+  T_catch for every draft step that fed two tokens (the run's count, ``catch_up_steps``);
 * async (a draft thread beside the verifier): the same sum over rounds, with every drafted
-  token charged, the squashed look-ahead ones too, plus ``o_async`` per round. The two threads
-  share the host's cores, so their steps are added, not overlapped: on a CPU the draft and the
-  target compete for the same cores and memory bandwidth;
+  token charged, the squashed look-ahead ones too, plus ``o_async`` per round, priced one after
+  the other; then the draft steps that ran beside a verification (the run's count,
+  ``overlapped_draft_steps``) each add ``overlap_cost`` times their draft work
+  (:func:`ahasd.cost.rounds.overlapped_seconds`; the cost measured by the engine's own async
+  loop on stand-ins of the two steps, :func:`ahasd.engine.step_standin.measure_overlap_cost`).
+  The draft's re-read after a verification is charged for the share of draft steps not beside
+  one: the overlap cost, measured with both threads stepping, prices the caches they share;
 * target-only: N·(T_verify(1) + o_ar).
 
 The speedup is tokens/s over target-only tokens/s, measured and predicted alike.
@@ -17,12 +22,17 @@ The speedup is tokens/s over target-only tokens/s, measured and predicted alike.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from statistics import median
 from typing import Any
 
-from ahasd.cost.rounds import LoopCost, ar_token_seconds, round_seconds
+from ahasd.cost.rounds import (
+    LoopCost,
+    ar_token_seconds,
+    overlapped_seconds,
+    round_seconds,
+)
 from ahasd.engine.loop_calib import LoopOverheads
 
 E2E_GAMMAS: tuple[int, ...] = (1, 2, 4, 8)
@@ -77,27 +87,69 @@ def run_one(spec: RunSpec, draft: Any, target: Any, ids: list[int], max_new: int
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Steps:
+    """Step times to price a run with: one draft token, verify(n), and what a two-token draft
+    step takes beyond a one-token one."""
+
+    draft_s: float
+    verify_s: dict[int, float]
+    catch_up_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class HostTerms:
+    """One round's host measurements besides the steps: the loop's own time, the draft's re-read
+    after a target step (seconds, decay) and the wall seconds a second of draft work beside a
+    verification adds in the async engine (None: not measured)."""
+
+    loop: LoopOverheads
+    refill: tuple[float, float] = (0.0, 0.0)
+    overlap_cost: dict[int, float] | None = None  # per γ of the async stand-in runs
+
+    def cost(self, steps: Steps) -> LoopCost:
+        lo = self.loop
+        return LoopCost(lo.round_s, lo.token_s, lo.ar_token_s, *self.refill, steps.catch_up_s)
+
+
 def predicted_wall_s(
-    res: Any,
-    mode: str,
-    draft_s: float,
-    verify_s: Mapping[int, float],
-    loop: LoopOverheads | None,
-    refill_s: float = 0.0,
+    res: Any, mode: str, steps: Steps, host: HostTerms | None, gamma: int = 1
 ) -> float:
-    """Wall seconds the round formula gives for what ``res`` did (see the module docstring);
-    ``loop`` None: the step-only formula (no loop terms, no refill)."""
-    cost = LoopCost(loop.round_s, loop.token_s, loop.ar_token_s, refill_s) if loop else LoopCost()
-    total = sum(round_seconds(n, draft_s, verify_s[n + 1], cost) for n in res.draft_lens)
+    """Wall seconds the round formula gives for what ``res`` did (see the module docstring),
+    ``gamma`` the policy's longest draft; ``host`` None: the step-only formula (no loop terms,
+    re-read, catch-up or overlap cost)."""
+    cost = host.cost(steps) if host else LoopCost()
+    rounds = len(res.draft_lens)
+    catch_up = res.catch_up_steps / rounds if rounds else 0.0
+    beside = res.extras.get("overlapped_draft_steps", 0.0) if mode == "async" and host else 0.0
+    if beside:
+        # a draft step beside a verification meets the target's traffic in the caches as it
+        # runs: the overlap cost (measured with both stepping) prices that, so the re-read
+        # after a verification is charged only for the share of draft steps not beside one
+        alone = max(1.0 - beside / max(res.extras.get("drafted_tokens", beside), 1.0), 0.0)
+        cost = replace(cost, refill_s=cost.refill_s * alone)
+    total = sum(
+        round_seconds(n, steps.draft_s, steps.verify_s[n + 1], cost, catch_up=catch_up)
+        for n in res.draft_lens
+    )
     if mode == "async":
+        per_token = steps.draft_s + cost.token_s
         wasted = res.extras.get("drafted_tokens", res.proposed) - res.proposed
-        total += wasted * (draft_s + cost.token_s)
-        total += len(res.draft_lens) * (loop.async_round_s if loop else 0.0)
+        total += wasted * per_token
+        total += rounds * (host.loop.async_round_s if host else 0.0)
+        if host is not None and host.overlap_cost:
+            cost_s = overlap_cost_at(host.overlap_cost, gamma)
+            total = overlapped_seconds(total, beside * per_token, cost_s)
     return total
 
 
-def ar_wall_s(n_tokens: int, verify1_s: float, loop: LoopOverheads | None) -> float:
-    cost = LoopCost(ar_token_s=loop.ar_token_s) if loop else LoopCost()
+def overlap_cost_at(costs: dict[int, float], gamma: int) -> float:
+    """The overlap cost measured at the γ nearest to ``gamma`` (the larger one on a tie)."""
+    return costs[min(costs, key=lambda g: (abs(g - gamma), -g))]
+
+
+def ar_wall_s(n_tokens: int, verify1_s: float, host: HostTerms | None) -> float:
+    cost = LoopCost(ar_token_s=host.loop.ar_token_s) if host else LoopCost()
     return n_tokens * ar_token_seconds(verify1_s, cost)
 
 
@@ -107,10 +159,9 @@ class RoundFigures:
 
     runs: dict[RunSpec, Any]
     ar: Any
-    predicted: tuple[float, dict[int, float]]  # draft step, {n: verify(n)}
-    measured: tuple[float, dict[int, float]]
-    loop: LoopOverheads
-    refill_s: float = 0.0  # a round's first draft steps re-reading the draft's weights
+    predicted: Steps
+    measured: Steps
+    host: HostTerms
     one_thread: bool = False  # torch ran one thread: a sync run's CPU time is its idle time
 
 
@@ -144,11 +195,13 @@ def _speedups(fig: RoundFigures, spec: RunSpec) -> dict[str, float]:
     n, n_ar = len(res.tokens), len(fig.ar.tokens)
     measured = res.tokens_per_s / fig.ar.tokens_per_s
 
-    def tok_s(steps: tuple[float, dict[int, float]], loop: LoopOverheads | None) -> float:
-        return n / predicted_wall_s(res, spec.mode, *steps, loop, fig.refill_s)
+    gamma = spec.gamma or spec.make_policy().start_round()
 
-    def pred(steps: tuple[float, dict[int, float]], loop: LoopOverheads | None) -> float:
-        return tok_s(steps, loop) / (n_ar / ar_wall_s(n_ar, steps[1][1], loop))
+    def tok_s(steps: Steps, host: HostTerms | None) -> float:
+        return n / predicted_wall_s(res, spec.mode, steps, host, gamma)
+
+    def pred(steps: Steps, host: HostTerms | None) -> float:
+        return tok_s(steps, host) / (n_ar / ar_wall_s(n_ar, steps.verify_s[1], host))
 
     cpu = None
     if fig.one_thread and spec.mode == "sync" and res.cpu_s > 0 and fig.ar.cpu_s > 0:
@@ -156,12 +209,14 @@ def _speedups(fig: RoundFigures, spec: RunSpec) -> dict[str, float]:
     return {
         "measured": measured,
         "measured_cpu": cpu,
-        "predicted": pred(fig.predicted, fig.loop),
-        "from_measured_steps": pred(fig.measured, fig.loop),
+        "predicted": pred(fig.predicted, fig.host),
+        "from_measured_steps": pred(fig.measured, fig.host),
         "steps_only": pred(fig.predicted, None),
         "tau": res.tau,
+        "catch_up_steps": res.catch_up_steps,
+        "overlapped_draft_steps": res.extras.get("overlapped_draft_steps", 0.0),
         "measured_tok_s": res.tokens_per_s,
-        "predicted_tok_s": tok_s(fig.predicted, fig.loop),
+        "predicted_tok_s": tok_s(fig.predicted, fig.host),
     }
 
 
@@ -185,6 +240,10 @@ def e2e_rows(specs: list[RunSpec], figs: list[RoundFigures]) -> list[dict[str, A
                 "gamma": spec.gamma if spec.gamma else spec.policy,
                 "mode": spec.mode,
                 "tau": med["tau"],
+                # what the run did besides its rounds (medians): two-token draft steps, and
+                # (async) draft steps beside a verification
+                "catch_up_steps": med["catch_up_steps"],
+                "overlapped_draft_steps": med["overlapped_draft_steps"],
                 "measured_speedup": med["measured"],
                 "predicted_speedup": med["predicted"],
                 "error_pct": err,
@@ -206,7 +265,8 @@ def e2e_rows(specs: list[RunSpec], figs: list[RoundFigures]) -> list[dict[str, A
 def target_only_row(figs: list[RoundFigures]) -> dict[str, Any]:
     """Target-only tokens/s measured vs predicted (medians over rounds)."""
     meas = [f.ar.tokens_per_s for f in figs]
-    pred = [len(f.ar.tokens) / ar_wall_s(len(f.ar.tokens), f.predicted[1][1], f.loop) for f in figs]
+    pred = [len(f.ar.tokens) / ar_wall_s(len(f.ar.tokens), f.predicted.verify_s[1], f.host)
+            for f in figs]  # fmt: skip
     m, p = median(meas), median(pred)
     out = {
         "measured_tok_s": m,
@@ -220,15 +280,26 @@ def target_only_row(figs: list[RoundFigures]) -> dict[str, Any]:
     return out
 
 
-def loop_summary(loops: list[LoopOverheads], refills: list[float]) -> dict[str, Any]:
-    """Medians over rounds of the loop overheads and the draft's re-read (µs), and every round's."""
+def loop_summary(hosts: list[HostTerms]) -> dict[str, Any]:
+    """Medians over rounds of the loop overheads, the draft's re-read (µs, decay) and the
+    overlap cost per γ, and every round's."""
     keys = ("round_s", "token_s", "ar_token_s", "async_round_s")
     out: dict[str, Any] = {
-        k.replace("_s", "_us"): round(median(getattr(lo, k) for lo in loops) * 1e6, 2) for k in keys
+        k.replace("_s", "_us"): round(median(getattr(h.loop, k) for h in hosts) * 1e6, 2)
+        for k in keys
     }
-    out["refill_us"] = round(median(refills) * 1e6, 2)
-    out["per_round"] = [
-        {**lo.as_dict(), "refill_us": round(r * 1e6, 2)}
-        for lo, r in zip(loops, refills, strict=True)
-    ]
+    out["refill_us"] = round(median(h.refill[0] for h in hosts) * 1e6, 2)
+    out["refill_decay"] = round(median(h.refill[1] for h in hosts), 3)
+    costs = [h.overlap_cost for h in hosts if h.overlap_cost]
+    if costs:
+        out["overlap_cost"] = {g: round(median(c[g] for c in costs), 3) for g in costs[0]}
+    out["per_round"] = [_host_dict(h) for h in hosts]
+    return out
+
+
+def _host_dict(h: HostTerms) -> dict[str, Any]:
+    out = {**h.loop.as_dict(), "refill_us": round(h.refill[0] * 1e6, 2),
+           "refill_decay": round(h.refill[1], 3)}  # fmt: skip
+    if h.overlap_cost:
+        out["overlap_cost"] = {g: round(c, 3) for g, c in h.overlap_cost.items()}
     return out

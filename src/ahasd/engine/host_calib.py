@@ -161,58 +161,6 @@ def measure_retained_rates(
     return {b: _stream_rate(mats, b, share, _call_s(b), gap_s, min_calls=9) for b in widths}
 
 
-REFILL_PASSES = 4  # draft passes after the target's over which the re-read is counted
-
-
-def measure_refill_s(
-    draft_bytes: float,
-    target_bytes: float,
-    gap_s: float,
-    budget_s: float,
-    *,
-    passes: int = REFILL_PASSES,
-    shapes: tuple[tuple[int, int], ...] = STREAM_SHAPES,
-) -> float:
-    """Seconds a round's first draft steps lose re-reading the draft's weights after the target's
-    pass, over warm steps: generic matrices of the two models' sizes, never the models.
-
-    One sample: a pass over a target-sized set (the verification), then ``passes`` + 3 one-token
-    passes over a draft-sized set, each after ``gap_s`` of spinning (a draft step's framework
-    time and the loop's per-token work); the first ``passes`` passes' excess over the median of
-    the last three. Why: on the development VM the first draft step after a verification took
-    ~1.7 ms and the next ones 1.1, 1.0, 0.8 ms against 0.6 ms back to back, so the re-read
-    spreads over a few steps (the cache keeps lines that streamed in after a large pass at low
-    priority). 0 when both sets fit the cache or neither does: then no pass is slower. Median over
-    ``budget_s`` (at least five samples).
-    """
-    d_mats, _ = _generic_weights(int(draft_bytes), shapes)
-    t_mats, _ = _generic_weights(int(target_bytes), shapes)
-    xs = {w.shape[1]: torch.ones(1, w.shape[1]) for w in d_mats + t_mats}
-
-    clock = step_clock()
-
-    def one_pass(mats: list[torch.Tensor]) -> float:
-        t0 = clock()
-        for w in mats:
-            torch.nn.functional.linear(xs[w.shape[1]], w)
-        return clock() - t0
-
-    lost: list[float] = []
-    spent = 0.0
-    with torch.inference_mode():
-        while len(lost) < 5 or spent < budget_s:
-            t0 = time.perf_counter()
-            one_pass(t_mats)
-            times = []
-            for _ in range(passes + 3):
-                _spin(gap_s)
-                times.append(one_pass(d_mats))
-            warm = statistics.median(times[passes:])
-            lost.append(sum(times[:passes]) - passes * warm)
-            spent += time.perf_counter() - t0
-    return max(statistics.median(lost), 0.0)
-
-
 def time_step(lm: Any, kv_len: int, n_tokens: int, reps: int) -> float:
     """Median seconds of one ``n_tokens`` step at KV length ``kv_len`` (rolled back each time),
     by :func:`step_clock` on a CPU."""
@@ -457,9 +405,17 @@ class Prediction:
     calibration: dict[str, Any]
     # the real steps, each timed right after its own calibration (``predict_steps(measure=True)``)
     measured_s: dict[tuple[str, int], float] = field(default_factory=dict)
+    draft2_s: float = 0.0  # a two-token draft step (the catch-up after a full acceptance)
 
     def seconds(self, phase: str, n_tokens: int) -> float:
-        return self.draft_s if phase == "draft" else self.verify_s[n_tokens]
+        if phase == "draft":
+            return self.draft2_s if n_tokens == 2 else self.draft_s
+        return self.verify_s[n_tokens]
+
+    @property
+    def catch_up_s(self) -> float:
+        """What a two-token draft step takes beyond a one-token one (0: not predicted)."""
+        return max(self.draft2_s - self.draft_s, 0.0) if self.draft2_s else 0.0
 
 
 def predict_steps(
@@ -473,8 +429,12 @@ def predict_steps(
     reps: int,
     overhead: bool = True,
     measure: bool = False,
+    draft_widths: tuple[int, ...] = (1, 2),
 ) -> Prediction:
     """Cost-model step times for a draft/target pair of :class:`CachedLM`, calibrated here.
+
+    The draft is predicted at ``draft_widths`` tokens: one, and two for the catch-up step that
+    follows a fully accepted round.
 
     ``measure``: also time each real step (median of ``reps``) straight after the micro-benchmarks
     its prediction uses, so that both see the host in the same state (a shared host drifts by
@@ -484,7 +444,7 @@ def predict_steps(
     preds: dict[tuple[str, int], float] = {}
     measured: dict[tuple[str, int], float] = {}
     models = (
-        (draft, shapes[0], "draft", "draft", (1,)),
+        (draft, shapes[0], "draft", "draft", draft_widths),
         (target, shapes[1], "target", "verify", widths),
     )
     for lm, shape, name, phase, ns in models:
@@ -495,12 +455,15 @@ def predict_steps(
         cal[f"{name}_overhead_ms"] = {}
         footprint = shape.weight_bytes("fp32")
         for n in ns:
+            # a draft step over n > 1 tokens (the catch-up) keeps the LM head for the last row
+            # only: the cost model's prefill ops, which price the head for one row
+            ph = "prefill" if phase == "draft" and n > 1 else phase
             over = fallback
             if mini is not None:
                 # the miniature's own arithmetic and traffic are the cost model's to price: off
                 mlm, mshape = mini
                 took = time_step(mlm, kv_len, n, reps)
-                priced = predict_s(host_platform(cal, 0.0, mshape, kv_len, n), mshape, phase, n,
+                priced = predict_s(host_platform(cal, 0.0, mshape, kv_len, n), mshape, ph, n,
                                    kv_len)  # fmt: skip
                 over = max(took - priced, 0.0)
                 share = round(100 * priced / took, 2)
@@ -516,8 +479,8 @@ def predict_steps(
                     retained[n] / 1e9, 3
                 )
             plat = host_platform(cal, over, shape, kv_len, n, retained)
-            preds[(phase, n)] = predict_s(plat, shape, phase, n, kv_len)
+            preds[(phase, n)] = predict_s(plat, shape, ph, n, kv_len)
             if measure:  # consecutive steps, as decoding runs them (weights reused one step on)
                 measured[(phase, n)] = time_step(lm, kv_len, n, reps)
     verify = {n: preds[("verify", n)] for n in widths}
-    return Prediction(preds[("draft", 1)], verify, cal, measured)
+    return Prediction(preds[("draft", 1)], verify, cal, measured, preds.get(("draft", 2), 0.0))

@@ -5,8 +5,9 @@
 as ``ahasd validate`` does: the same micro-benchmarks (:mod:`ahasd.engine.host_calib`: GEMM rate,
 torch streaming curve, the miniature's framework time, weights re-read one step later) and the
 decode loop's own time on stand-ins of the models (:mod:`ahasd.engine.loop_calib`) and the draft's
-re-read after the target's pass (:func:`~ahasd.engine.host_calib.measure_refill_s`), medians over
-alternating rounds. Never a timing of the models under test.
+re-read after the target's pass (:func:`~ahasd.engine.step_standin.measure_refill`), medians over
+alternating rounds, and the extra of a two-token draft step (the catch-up after a fully
+accepted round) from the cost model. Never a timing of the models under test.
 
 A preset holds one figure per field where ``validate`` keeps one per step width and per model,
 so: multi-token rates are the median over the verify widths 2..9 (γ = 1..8); the per-operator
@@ -23,10 +24,11 @@ from typing import Any
 from ahasd.engine.host_calib import predict_steps, rate_at
 from ahasd.engine.kv import CachedLM
 from ahasd.engine.loading import ModelPair
-from ahasd.engine.loop_calib import KvShape, LoopOverheads, measure_loop_overheads
-from ahasd.engine.validate import draft_refill_s
+from ahasd.engine.loop_calib import LoopOverheads, measure_loop_overheads
+from ahasd.engine.step_standin import StepStandIn, measure_refill
 
 VERIFY_WIDTHS = tuple(range(2, 10))  # γ + 1 for γ = 1..8
+REFILL_VERIFY_WIDTH = 5  # the target step before the re-read: a mid verify width (γ = 4)
 
 
 def pair_preset_values(
@@ -47,18 +49,21 @@ def pair_preset_values(
     report(label, 0, rounds)
     shapes = load_model(str(pair.draft_dir)), load_model(str(pair.target_dir))
     d, t = CachedLM(pair.draft), CachedLM(pair.target)
-    cals, loops, refills = [], [], []
+    sd, st = StepStandIn(d, kv_len), StepStandIn(t, kv_len)
+    cals, loops, refills, catch_ups = [], [], [], []
     for r in range(rounds):
-        # one-token steps suffice: the multi-token rates come from the streaming curve (widths
-        # 1, 2, 4, 8, interpolated between), the framework time from the one-token miniature
+        # one-token verify steps suffice: the multi-token rates come from the streaming curve
+        # (widths 1, 2, 4, 8, interpolated between), the framework time from the miniature
         pred = predict_steps(d, t, shapes, kv_len, (1,), calib_s=seconds / rounds, reps=reps)
         cals.append(pred.calibration)
-        loop = measure_loop_overheads(KvShape.of(d), KvShape.of(t), seconds / rounds,
+        catch_ups.append(pred.catch_up_s)
+        loop = measure_loop_overheads(sd.kv_shape, st.kv_shape, seconds / rounds,
                                       asynchronous=False)  # fmt: skip
         loops.append(loop)
-        refills.append(draft_refill_s(pred.calibration, shapes, loop, seconds / rounds / 2))
+        refills.append(measure_refill(sd, st, loop.token_s, seconds / rounds / 2,
+                                      target_width=REFILL_VERIFY_WIDTH))  # fmt: skip
         report(label, r + 1, rounds)
-    return preset_values(cals, loops, refills, shapes, kv_len)
+    return preset_values(cals, loops, refills, shapes, kv_len, catch_ups)
 
 
 def _op_count(shape: Any, kv_len: int) -> int:
@@ -70,9 +75,10 @@ def _op_count(shape: Any, kv_len: int) -> int:
 def preset_values(
     cals: list[dict[str, Any]],
     loops: list[LoopOverheads],
-    refills: list[float],
+    refills: list[tuple[float, float]],
     shapes: tuple[Any, Any],
     kv_len: int,
+    catch_ups: list[float] | None = None,
 ) -> dict[str, float]:
     """The preset fields from calibration rounds (``predict_steps(...).calibration``) and loop
     benchmarks: see the module docstring for how per-width and per-model figures become one."""
@@ -102,7 +108,9 @@ def preset_values(
         "round_overhead_us": med((lo.round_s * 1e6 for lo in loops), 2),
         "token_overhead_us": med((lo.token_s * 1e6 for lo in loops), 2),
         "ar_token_overhead_us": med((lo.ar_token_s * 1e6 for lo in loops), 2),
-        "draft_refill_us": med((r * 1e6 for r in refills), 2),
+        "draft_refill_us": med((r[0] * 1e6 for r in refills), 2),
+        "draft_refill_decay": med(r[1] for r in refills),
+        "draft_catch_up_us": med((c * 1e6 for c in catch_ups or [0.0]), 2),
     }
     cached = [cache_rates(c) for c in cals if c["levels"]["cache_bytes"] > 0]
     if out["cache_mib"] > 0 and cached:

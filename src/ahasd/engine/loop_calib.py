@@ -67,10 +67,18 @@ class StandIn(CachedLM):
     verification does); None for a draft. ``spent`` and ``spent_cpu`` sum the wall and thread-CPU
     seconds spent inside :meth:`step`, which the benchmark takes off. Rollback and the cache
     bookkeeping are :class:`CachedLM`'s own.
-    Each step reads ``shape.weight_bytes`` of zeros (a generic buffer, not the model's weights).
+    Each step reads ``shape.weight_bytes`` of zeros (a generic buffer, not the model's weights),
+    or runs ``work(n_tokens)`` instead (a whole step's stand-in,
+    :class:`~ahasd.engine.step_standin.StepStandIn`).
     """
 
-    def __init__(self, shape: KvShape, seed: int, accept: tuple[Any, float] | None = None):
+    def __init__(
+        self,
+        shape: KvShape,
+        seed: int,
+        accept: tuple[Any, float] | None = None,
+        work: Any = None,
+    ):
         g = torch.Generator().manual_seed(seed)
         self.model = None
         self.device = torch.device("cpu")
@@ -79,10 +87,12 @@ class StandIn(CachedLM):
         self.lean = True if shape.lean else None  # CachedLM.rollback only tests for None
         self.bank = torch.randn(BANK_ROWS, shape.vocab, generator=g)
         self.sweep = torch.zeros(max(shape.weight_bytes // 4, 1))
+        self.work = work  # work(n): a whole-step stand-in's step, run instead of the sweep
         self.accept = accept
         self.cache: Any = None
         self.length = 0
         self.spent = self.spent_cpu = 0.0
+        self.spans: list[tuple[float, float]] = []  # (start, end) of every step, wall clock
 
     def _new_cache(self) -> Any:
         from transformers import DynamicCache
@@ -91,8 +101,11 @@ class StandIn(CachedLM):
 
     def step(self, tokens: list[int], last: bool = False) -> torch.Tensor:
         t0, c0 = time.perf_counter(), time.thread_time()
-        self.sweep.sum()  # evicts what the loop last touched, as a real step's weights do
         n, s = len(tokens), self.shape
+        if self.work is not None:
+            self.work(n)
+        else:
+            self.sweep.sum()  # evicts what the loop last touched, as a real step's weights do
         rows = self.bank[[(self.length + i) % BANK_ROWS for i in range(n)]]
         if self.accept is not None and n > 1:
             rng, alpha = self.accept
@@ -108,13 +121,16 @@ class StandIn(CachedLM):
                 self.cache.update(kv, kv, layer)
         self.length += n
         out = rows[-1:] if last else rows
-        self.spent += time.perf_counter() - t0
+        t1 = time.perf_counter()
+        self.spent += t1 - t0
         self.spent_cpu += time.thread_time() - c0
+        self.spans.append((t0, t1))
         return out
 
     def reset(self) -> None:
         super().reset()
         self.spent = self.spent_cpu = 0.0
+        self.spans = []
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,14 +173,25 @@ def _one_sync(d: StandIn, t: StandIn, gamma: int, tokens: int, cfg: SamplingConf
     return time.thread_time() - c0 - d.spent_cpu - t.spent_cpu, res.rounds, res.proposed
 
 
+def busy_s(spans: list[tuple[float, float]]) -> float:
+    """Seconds covered by the union of (start, end) intervals."""
+    total, end = 0.0, float("-inf")
+    for a, b in sorted(spans):
+        if b > end:
+            total += b - max(a, end)
+            end = b
+    return total
+
+
 def _one_async(d: StandIn, t: StandIn, gamma: int, tokens: int, cfg: SamplingConfig) -> tuple:
-    """As :func:`_one_sync` for the asynchronous loop, in wall time (two threads)."""
+    """As :func:`_one_sync` for the asynchronous loop, in wall time (two threads): the wall time
+    less the time at least one stand-in was stepping (their steps overlap, so not their sum)."""
     from ahasd.engine.async_decode import generate_async
 
     d.reset()
     t.reset()
     res = generate_async(d, t, [1], policy=_fixed(gamma), sampling=cfg, max_new_tokens=tokens)
-    return res.wall_s - d.spent - t.spent, res.rounds, res.extras["drafted_tokens"]
+    return res.wall_s - busy_s(d.spans + t.spans), res.rounds, res.extras["drafted_tokens"]
 
 
 def _one_ar(t: StandIn, tokens: int, cfg: SamplingConfig) -> float:

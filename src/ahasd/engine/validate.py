@@ -20,10 +20,11 @@ from typing import Any
 import torch
 
 from ahasd.engine import e2e
-from ahasd.engine.host_calib import calibration_summary, measure_refill_s, predict_steps
+from ahasd.engine.host_calib import calibration_summary, predict_steps
 from ahasd.engine.kv import CachedLM
 from ahasd.engine.loading import ModelPair, check_positions
-from ahasd.engine.loop_calib import KvShape, LoopOverheads, measure_loop_overheads
+from ahasd.engine.loop_calib import measure_loop_overheads
+from ahasd.engine.step_standin import StepStandIn, measure_overlap_cost, measure_refill
 from ahasd.errors import field_error
 
 
@@ -92,28 +93,32 @@ def validate(
         report(label, next(done), total, note)
 
     report(label, 0, total)
+    stand = StepStandIn(d, kv_len), StepStandIn(t, kv_len)
     preds, figs = [], []
     for r in range(rounds):
         p = predict_steps(d, t, shapes, kv_len, ns, calib_s=calib_s / rounds, reps=reps,
                           overhead=dispatch, measure=True)  # fmt: skip
-        tick(f"round {r + 1}: calibrated, {len(ns) + 1} steps timed")
-        loop = measure_loop_overheads(KvShape.of(d), KvShape.of(t), calib_s / rounds)
-        refill = draft_refill_s(p.calibration, shapes, loop, calib_s / rounds / 2)
-        tick(f"round {r + 1}: decode loop on stand-ins, draft re-read")
+        tick(f"round {r + 1}: calibrated, {len(ns) + 2} steps timed")
+        host = host_terms(stand, calib_s / rounds, gamma + 1)
+        tick(f"round {r + 1}: decode loop, draft re-read and async overlap on stand-ins")
         at = f"round {r + 1}: "
         runs, ar = e2e.round_figures(specs, d, t, ids, max_new_tokens, lambda w, a=at: tick(a + w))
-        measured = (p.measured_s[("draft", 1)], {n: p.measured_s[("verify", n)] for n in ns})
-        figs.append(e2e.RoundFigures(runs, ar, (p.draft_s, p.verify_s), measured, loop, refill,
+        m = p.measured_s
+        measured = e2e.Steps(m[("draft", 1)], {n: m[("verify", n)] for n in ns},
+                             max(m[("draft", 2)] - m[("draft", 1)], 0.0))  # fmt: skip
+        predicted = e2e.Steps(p.draft_s, p.verify_s, p.catch_up_s)
+        figs.append(e2e.RoundFigures(runs, ar, predicted, measured, host,
                                      torch.get_num_threads() == 1))  # fmt: skip
         preds.append(p)
-    keys = [("draft", 1)] + [("verify", n) for n in sorted(set(widths) | {1, gamma + 1})]
+    verify_keys = [("verify", n) for n in sorted(set(widths) | {1, gamma + 1})]
+    keys = [("draft", 1), ("draft", 2), *verify_keys]
     rows = []
     for key in keys:
         seen = [p.measured_s[key] for p in preds]
         spread = 100.0 * (max(seen) / min(seen) - 1.0)
         rows.append(PhaseRow(*key, median(seen), median(p.seconds(*key) for p in preds), spread))
     calib = calibration_summary([p.calibration for p in preds])
-    calib["loop_overheads"] = e2e.loop_summary([f.loop for f in figs], [f.refill_s for f in figs])
+    calib["loop_overheads"] = e2e.loop_summary([f.host for f in figs])
     e2e_rows = e2e.e2e_rows(specs, figs)
     at_gamma = next(x for x in e2e_rows if x["gamma"] == gamma and x["mode"] == modes[0])
     cpu = [abs(x["cpu_error_pct"]) for x in e2e_rows if x["cpu_error_pct"] is not None]
@@ -134,15 +139,22 @@ def validate(
     }
 
 
-def draft_refill_s(
-    cal: dict[str, Any], shapes: tuple[Any, Any], loop: LoopOverheads, budget_s: float
-) -> float:
-    """What a round's first draft steps lose re-reading the draft's weights after the target's
-    pass (:func:`~ahasd.engine.host_calib.measure_refill_s`: generic matrices of the two models'
-    sizes), with a draft step's framework time and the loop's per-token work between passes."""
-    gap = cal["draft_overhead_ms"][1] / 1e3 + loop.token_s
-    sizes = shapes[0].weight_bytes("fp32"), shapes[1].weight_bytes("fp32")
-    return measure_refill_s(*sizes, gap, budget_s)
+def host_terms(
+    stand: tuple[StepStandIn, StepStandIn], budget_s: float, verify_width: int
+) -> e2e.HostTerms:
+    """The host's terms besides the steps, all on stand-ins of the models: the decode loop's own
+    time, the draft's re-read after a ``verify_width`` target step (with the loop's per-token
+    work between draft steps) and what draft work beside a verification costs the async engine
+    (its own loop on whole-step stand-ins, EDC and TVC as in the runs)."""
+    from ahasd.engine.run import controllers
+
+    d, t = stand
+    loop = measure_loop_overheads(d.kv_shape, t.kv_shape, budget_s)
+    refill = measure_refill(d, t, loop.token_s, budget_s / 2, target_width=verify_width)
+    host = e2e.HostTerms(loop, refill)
+    cost = measure_overlap_cost(d, t, host, 2 * budget_s,
+                                controllers=lambda: controllers(True, True))  # fmt: skip
+    return e2e.HostTerms(loop, refill, cost)
 
 
 def task_count(rounds: int, n_specs: int) -> int:

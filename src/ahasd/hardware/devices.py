@@ -195,8 +195,14 @@ class RooflineDevice:
     token_overhead_s: float = 0.0
     ar_token_overhead_s: float = 0.0
     # Per round with draft and target on this device: what the round's first draft steps lose
-    # re-reading the draft's weights after the target's pass evicted them from the cache level.
+    # re-reading the draft's weights (and its framework's working set) after the target's pass
+    # evicted them from the cache level, and the share of it still missing after each draft step
+    # (0: all of it lost on the first step).
     draft_refill_s: float = 0.0
+    draft_refill_decay: float = 0.0
+    # What a draft step feeding two tokens (its own last token and the bonus token, after a fully
+    # accepted round) takes beyond a one-token step; 0 = not modelled.
+    draft_catch_up_s: float = 0.0
 
     def stream_bw(self, resident_bytes: float, m: int) -> tuple[float, str]:
         """Bytes/s at which an op over ``m`` tokens streams, and the level it streams from."""
@@ -255,6 +261,7 @@ RULES: tuple[tuple[str, Rule], ...] = (
     ("bw_efficiency", FRACTION),
     ("host_link_bw_bytes_per_s", NON_NEGATIVE),  # 0 = no host link
     ("ops_per_mac", POSITIVE),
+    ("draft_refill_decay", Rule(0.0, 1.0)),  # a share: 0 = all re-read on the first step
 )
 RATES: tuple[str, ...] = ("_hz", "_per_s")
 

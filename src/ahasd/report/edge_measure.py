@@ -69,19 +69,22 @@ def _profile(lms: dict[str, Any], device: str, kv: int, gamma_max: int, reps: in
 def _cost_model_steps(
     pair: Any, lms: tuple[Any, Any], kv: int, gamma_max: int, calib_s: float
 ) -> DeviceSteps:
-    """The calibrated ``host-cpu`` cost model's step times and decode-loop time (micro-benchmarks
-    and stand-ins of the models, never fitted)."""
+    """The calibrated ``host-cpu`` cost model's step times and decode-loop time, the draft's
+    re-read and its two-token catch-up step (micro-benchmarks and stand-ins of the models, never
+    fitted)."""
     from ahasd.engine.host_calib import predict_steps
-    from ahasd.engine.loop_calib import KvShape, measure_loop_overheads
+    from ahasd.engine.loop_calib import measure_loop_overheads
+    from ahasd.engine.step_standin import StepStandIn, measure_refill
     from ahasd.models import load_model
 
     shapes = load_model(str(pair.draft_dir)), load_model(str(pair.target_dir))
     widths = tuple(range(1, gamma_max + 2))
     pred = predict_steps(lms[0], lms[1], shapes, kv, widths, calib_s=calib_s, reps=5)
     verify = tuple(pred.verify_s[m] for m in widths)
-    lo = measure_loop_overheads(KvShape.of(lms[0]), KvShape.of(lms[1]), calib_s,
-                                asynchronous=False)  # fmt: skip
-    loop = LoopCost(lo.round_s, lo.token_s, lo.ar_token_s)
+    sd, st = StepStandIn(lms[0], kv), StepStandIn(lms[1], kv)
+    lo = measure_loop_overheads(sd.kv_shape, st.kv_shape, calib_s, asynchronous=False)
+    refill = measure_refill(sd, st, lo.token_s, calib_s / 2, target_width=min(5, len(widths)))
+    loop = LoopCost(lo.round_s, lo.token_s, lo.ar_token_s, *refill, pred.catch_up_s)
     return DeviceSteps("cpu", pred.draft_s, 0.0, verify, (0.0,) * len(verify), loop)
 
 
@@ -193,8 +196,11 @@ def _measure(
         }
         if {p.draft_device or "cpu", p.target_device} == {"cpu"}:
             # the host-cpu plan: speedup over AR on the CPU, from the calibrated cost model
+            full = run.catch_up_steps / run.rounds if p.gamma and run.rounds else 0.0
             t_iter = (
-                round_seconds(p.gamma, model.draft_s, model.verify_s[p.gamma], model.loop)
+                round_seconds(
+                    p.gamma, model.draft_s, model.verify_s[p.gamma], model.loop, catch_up=full
+                )  # fmt: skip
                 if p.gamma
                 else t_ar_model
             )

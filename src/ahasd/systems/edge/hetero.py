@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ahasd.cost.rounds import LoopCost, ar_token_seconds
+from ahasd.cost.rounds import LoopCost, ar_token_seconds, draft_seconds
 from ahasd.errors import field_error
 from ahasd.sim.kernel import Kernel
 from ahasd.sim.metrics import Metrics
@@ -52,16 +52,31 @@ def compute_devices(platform: Any) -> list[str]:
     return [n for n, k in kinds.items() if k in ("cpu", "gpu")]
 
 
-def replay_tau(runs: np.ndarray, gamma: int, n_tokens: int) -> float:
-    """Committed tokens per round when drafting exactly γ from every committed position."""
-    if gamma == 0:
-        return 1.0
-    pos = rounds = 0
+def _replay(runs: np.ndarray, gamma: int, n_tokens: int) -> tuple[int, int]:
+    """(rounds, fully accepted rounds) when drafting exactly γ ≥ 1 from every committed
+    position."""
+    pos = rounds = full = 0
     runs_l = runs.tolist()
     while pos < n_tokens:
-        pos += min(gamma, runs_l[pos]) + 1
+        took = min(gamma, runs_l[pos])
+        full += took == gamma
+        pos += took + 1
         rounds += 1
-    return n_tokens / rounds
+    return rounds, full
+
+
+def replay_tau(runs: np.ndarray, gamma: int, n_tokens: int) -> float:
+    """Committed tokens per round when drafting exactly γ from every committed position."""
+    return 1.0 if gamma == 0 else n_tokens / _replay(runs, gamma, n_tokens)[0]
+
+
+def replay_full(runs: np.ndarray, gamma: int, n_tokens: int) -> float:
+    """The share of those rounds that accept all γ drafts (the next round then starts with a
+    two-token catch-up draft step); 0 for γ = 0."""
+    if gamma == 0:
+        return 0.0
+    rounds, full = _replay(runs, gamma, n_tokens)
+    return full / rounds
 
 
 def handoff(platform: Any, draft_dev: str, target_dev: str) -> tuple[float, float]:
@@ -109,6 +124,7 @@ def plans(ctx: RunContext, gamma_max: int = GAMMA_MAX) -> list[Plan]:
         lambda d, t, _g: handoff(ctx.platform, d, t),
         gamma_max=gamma_max,
         static_w=sum(static_power_w(ctx.platform).values()),
+        full_accept=[replay_full(runs, g, ctx.n) for g in range(gamma_max + 1)],
     )
 
 
@@ -148,8 +164,10 @@ class _Loop:
         kv = self.ctx.config.prompt_len + c
         if g and self.draft_v is not None:
             dc = self.draft_v("draft", 1, kv + g - 1)
-            # round formula: γ·(T_draft + o_token) + T_refill
-            d_s = (dc.seconds + self.loop.token_s) * g + self.loop.refill_s
+            # round formula: γ·(T_draft + o_token) + T_refill(γ) + c·T_catch, c = 1 after a
+            # fully accepted round (the draft then feeds its last token and the bonus token)
+            catch_up = 1.0 if c and self.accepted == g else 0.0
+            d_s = draft_seconds(g, dc.seconds, self.loop, catch_up)
             draft_id = self._span(self.draft_dev, "draft", t, d_s)
             self.metrics.on_task_energy(dc.energy, g)
             self.metrics.on_draft(g)

@@ -2,10 +2,11 @@
 
 Every mapping of (draft, target) onto the SoC's devices and every draft length γ = 0..γ_max is
 ranked by the round formula of :mod:`ahasd.cost.rounds`, ``T_iter = γ·(T_draft + o_token) +
-T_refill + T_verify(γ+1) + o_round + T_transfer``, and ``speedup = E[tokens](γ) · T_AR /
-T_iter``, where T_AR (``T_verify(1) + o_ar``) is the best single-device autoregressive step. The
-loop terms ``o_*`` and the refill are the devices' own (0 unless a calibrated platform sets
-them). γ = 0 is plain autoregressive
+T_refill(γ) + P_full(γ)·T_catch + T_verify(γ+1) + o_round + T_transfer``, and ``speedup =
+E[tokens](γ) · T_AR / T_iter``, where T_AR (``T_verify(1) + o_ar``) is the best single-device
+autoregressive step and P_full(γ) the share of rounds accepting all γ drafts. The loop terms
+``o_*``, the refill and the catch-up step are the devices' own (0 unless a calibrated platform
+sets them). γ = 0 is plain autoregressive
 decoding on the target's device (the paper allows it). Step costs come from the cost layer; this
 module only enumerates and ranks.
 """
@@ -85,9 +86,14 @@ def enumerate_plans(
     *,
     gamma_max: int = GAMMA_MAX,
     static_w: float = 0.0,
+    full_accept: Sequence[float] | None = None,
 ) -> list[Plan]:
-    """All mappings × γ, best speedup first (ties: fewer joules per token, then the label)."""
+    """All mappings × γ, best speedup first (ties: fewer joules per token, then the label).
+
+    ``full_accept[γ]``: the share of rounds that accept all γ drafts, each followed by a
+    two-token catch-up draft step (the devices' ``catch_up_s``); None: no catch-up priced."""
     _check(steps, expected_tokens, gamma_max)
+    full = full_accept or [0.0] * (gamma_max + 1)
     t_ar = min(ar_token_seconds(dev.verify_s[0], dev.loop) for dev in steps.values())
     plans: list[Plan] = []
     for target in steps.values():
@@ -96,7 +102,7 @@ def enumerate_plans(
             for gamma in range(1, gamma_max + 1):
                 xfer = transfer(draft.device, target.device, gamma)
                 exp = float(expected_tokens[gamma])
-                plans.append(_plan(draft, target, gamma, exp, t_ar, xfer, static_w))
+                plans.append(_plan(draft, target, gamma, exp, t_ar, xfer, static_w, full[gamma]))
     plans.sort(key=lambda p: (-p.speedup, p.joules_per_token, p.label))
     return plans
 
@@ -109,6 +115,7 @@ def _plan(
     t_ar: float,
     xfer: tuple[float, float],
     static_w: float,
+    full: float = 0.0,
 ) -> Plan:
     j_draft = gamma * draft.draft_j if draft else 0.0
     if draft is None:
@@ -116,7 +123,7 @@ def _plan(
     else:
         same = draft.device == target.device
         loop = target.loop if same else LoopCost.mapping(draft.loop, target.loop)
-        t_iter = round_seconds(gamma, draft.draft_s, target.verify_s[gamma], loop, xfer[0])
+        t_iter = round_seconds(gamma, draft.draft_s, target.verify_s[gamma], loop, xfer[0], full)
     j_iter = j_draft + target.verify_j[gamma] + xfer[1] + static_w * t_iter
     return Plan(
         draft.device if draft else None,
