@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-import signal
 import sys
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol, TypeVar
 
 from ahasd.errors import AhasdError, field_error, one_line
+from ahasd.explore.workers import Lost, WorkerPool
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -129,27 +127,6 @@ class SerialExecutor:
         return out
 
 
-def _ignore_sigint() -> None:
-    """Pool-worker initializer: Ctrl-C is the parent's to handle.
-
-    A terminal sends SIGINT to the whole process group; workers that raised KeyboardInterrupt
-    themselves would print a traceback each. The parent stops the pool instead.
-    """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _stop_workers(pool: ProcessPoolExecutor) -> None:
-    """Cancel queued chunks and end running ones: their results would be discarded anyway.
-
-    ``ProcessPoolExecutor`` has no public way to stop running tasks before Python 3.14, so this
-    reads its process table; without it, the ``with`` block would wait for every chunk in flight.
-    """
-    pool.shutdown(wait=False, cancel_futures=True)
-    for proc in list((getattr(pool, "_processes", None) or {}).values()):
-        if proc.is_alive():
-            proc.terminate()
-
-
 def _mp_context() -> mp.context.BaseContext:
     """``forkserver`` where available (Linux), else ``spawn``: never plain fork.
 
@@ -161,7 +138,8 @@ def _mp_context() -> mp.context.BaseContext:
 
 
 class LocalExecutor:
-    """A process pool on this machine; chunks are submitted together and gathered in order."""
+    """A process pool on this machine (:mod:`ahasd.explore.workers`); chunks are handed out in
+    order, one per idle worker, and gathered in order."""
 
     def __init__(self, jobs: int) -> None:
         self.jobs = jobs
@@ -175,36 +153,19 @@ class LocalExecutor:
         workers = min(self.jobs, len(ranges))
         with (
             progress_bar(desc or "points", len(items)) as bar,
-            ProcessPoolExecutor(
-                max_workers=workers, mp_context=_mp_context(), initializer=_ignore_sigint
-            ) as pool,
+            WorkerPool(_mp_context(), workers, fn) as pool,
         ):
             task = bar.add_task(desc or "points", total=len(items))
-            futures = {
-                pool.submit(_run_chunk, fn, items[a:b]): i for i, (a, b) in enumerate(ranges)
-            }
-            pending = set(futures)
             try:
-                while pending:
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    lost = None
-                    for fut in sorted(done, key=futures.__getitem__):
-                        if isinstance(fut.exception(), BrokenProcessPool):
-                            lost = fut.exception()
-                            continue  # report the chunks that did finish first
-                        i = futures[fut]
-                        results[i] = fut.result()
-                        if on_chunk is not None:
-                            on_chunk(ranges[i][0], results[i])
-                        bar.advance(task, len(results[i]))
-                    if lost is not None:
-                        raise WorkerLost(
-                            "a worker process died (killed or out of memory) before its "
-                            "points finished"
-                        ) from lost
-            except BaseException:  # Ctrl-C, a lost worker or a failed point: keep what finished
-                _stop_workers(pool)
-                raise
+                for i, res in pool.run([items[a:b] for a, b in ranges]):
+                    results[i] = res
+                    if on_chunk is not None:
+                        on_chunk(ranges[i][0], res)
+                    bar.advance(task, len(res))
+            except Lost as exc:  # every chunk that finished first was reported above
+                raise WorkerLost(
+                    "a worker process died (killed or out of memory) before its points finished"
+                ) from exc
         return [r for chunk in results for r in chunk]  # type: ignore[union-attr]
 
 
