@@ -125,7 +125,9 @@ def test_predictions_never_run_the_models_under_test(demo_dirs, monkeypatch):
     pred = hc.predict_steps(d, t, shapes, 16, (1, 2), calib_s=0.1, reps=2)
     assert steps == [] and pred.measured_s == {}
     priced = pred.calibration["target_miniature_priced_pct"]
-    assert set(priced) == {1, 2} and all(0 < v < 50 for v in priced.values())
+    # a share, in percent: small on an idle host, larger when a loaded host slows the 0.1 s
+    # calibration; a unit slip (ms for s) would put it off by 1000x
+    assert set(priced) == {1, 2} and all(0 < v < 1000 for v in priced.values()), priced
     assert pred.draft_s > 0 and set(pred.verify_s) == {1, 2}
     # the two-token catch-up draft step: priced with the LM head for its last row only
     assert pred.draft2_s > 0 and pred.catch_up_s == max(pred.draft2_s - pred.draft_s, 0.0)
