@@ -102,6 +102,13 @@ def _children(pid: int) -> list[int]:
     return kids
 
 
+def _like_a_terminal() -> None:
+    """Run the sweep as a shell runs a foreground job: Ctrl-C at its default. A test run started
+    in the background by a non-interactive shell (``pytest &``, a CI script) has SIGINT ignored,
+    which its children inherit, and Python then never raises KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _kill_a_pool_worker(sweep_pid: int) -> None:
     """SIGKILL one process-pool worker (a child of the sweep's forkserver)."""
     for kid in _children(sweep_pid):
@@ -151,6 +158,7 @@ def test_interrupted_sweep_resumes_with_exactly_one_row_per_point(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,  # its own process group, so Ctrl-C reaches only the sweep
+        preexec_fn=_like_a_terminal,
     )
     deadline = time.monotonic() + 120
     while _parts(out) < 2 and proc.poll() is None and time.monotonic() < deadline:
