@@ -29,6 +29,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ahasd.fileio import write_text
+
 GAMMAS = tuple(range(1, 9))
 KEYS = ("ar", *GAMMAS)
 
@@ -144,7 +146,7 @@ def main() -> None:
               f"{statistics.median(errs):.1f}%")  # fmt: skip
     print(f"plan's γ per round: {[x['plan_gamma'] for x in sims]}")
     if args.json:
-        args.json.write_text(json.dumps({"rows": rows, "sim_rounds": sims}, indent=1))
+        write_text(args.json, json.dumps({"rows": rows, "sim_rounds": sims}, indent=1))
 
 
 if __name__ == "__main__":
