@@ -69,8 +69,8 @@ def _evaluate(
 
         return evaluate_analytic_rows([p.config for p in points], hashes=[p.hash for p in points])
     done = cache.hashes()
-    todo = {p.hash: p for p in points if p.hash not in done}
-    items = [(h, p.config.model_dump(mode="json")) for h, p in todo.items()]
+    unrun = {p.hash: p for p in points if p.hash not in done}
+    items = [(h, p.config.model_dump(mode="json")) for h, p in unrun.items()]
     executor.map(
         evaluate_point,
         items,

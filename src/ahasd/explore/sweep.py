@@ -80,8 +80,8 @@ def run_sweep(
     out = Path(out_dir) if out_dir is not None else default_out_dir(spec, pts)
     with ResultCache(out, rebuild=rebuild) as cache:
         done = cache.hashes()
-        todo = [p for p in pts if p.hash not in done]
-        items = [(p.hash, p.config.model_dump(mode="json")) for p in todo]
+        unrun = [p for p in pts if p.hash not in done]
+        items = [(p.hash, p.config.model_dump(mode="json")) for p in unrun]
         executor.map(
             evaluate_point,
             items,
@@ -92,7 +92,7 @@ def run_sweep(
         by_hash = cache.rows()
         rows = [_with_point(by_hash[p.hash], p) for p in pts]
         path = cache.write_results(rows)
-    return SweepOutcome(rows, pts, len(pts) - len(todo), len(todo), out, path)
+    return SweepOutcome(rows, pts, len(pts) - len(unrun), len(unrun), out, path)
 
 
 def _with_point(row: dict[str, Any], point: Point) -> dict[str, Any]:

@@ -78,11 +78,11 @@ class WorkerPool:
     def run(self, chunks: Sequence[Sequence[Any]]) -> Iterator[tuple[int, list[Any]]]:
         """Run every chunk; raises :class:`Lost` when a worker dies and re-raises a chunk's
         exception (after the chunks that finished before it were yielded)."""
-        todo = iter(range(len(chunks)))
+        queued = iter(range(len(chunks)))
         busy: dict[Connection, tuple[Any, int]] = {}  # pipe -> (process, chunk index)
 
         def give(proc: Any, conn: Connection) -> None:
-            index = next(todo, None)
+            index = next(queued, None)
             if index is None:
                 return
             try:

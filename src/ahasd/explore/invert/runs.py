@@ -129,14 +129,14 @@ class RunStore:
         """Simulate every run not yet known (runs sharing a platform go to one worker chunk)."""
         from ahasd.explore.sweep import evaluate_point
 
-        todo: dict[str, dict[str, Any]] = {}
+        unrun: dict[str, dict[str, Any]] = {}
         for fields in runs:
             k = self.key(fields)
             if k not in self.rows:
-                todo.setdefault(k, dict(fields))
-        if not todo:
+                unrun.setdefault(k, dict(fields))
+        if not unrun:
             return
-        items = sorted(todo.items(), key=lambda kv: _locality(kv[1]))
+        items = sorted(unrun.items(), key=lambda kv: _locality(kv[1]))
         on_chunk = (lambda _s, rows: self.cache.add(rows)) if self.cache is not None else None
         # a handful of runs is cheaper here than a process pool's start-up (same rows either way)
         executor = SerialExecutor() if len(items) < SERIAL_BELOW else self.executor

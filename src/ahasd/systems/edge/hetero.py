@@ -65,18 +65,24 @@ def _replay(runs: np.ndarray, gamma: int, n_tokens: int) -> tuple[int, int]:
     return rounds, full
 
 
+def replay_rounds(runs: np.ndarray, gamma: int, n_tokens: int) -> tuple[float, float]:
+    """(committed tokens per round, share of rounds accepting all γ drafts) when drafting
+    exactly γ from every committed position; one replay gives both. A fully accepted round is
+    followed by a two-token catch-up draft step. γ = 0: (1, 0)."""
+    if gamma == 0:
+        return 1.0, 0.0
+    rounds, full = _replay(runs, gamma, n_tokens)
+    return n_tokens / rounds, full / rounds
+
+
 def replay_tau(runs: np.ndarray, gamma: int, n_tokens: int) -> float:
-    """Committed tokens per round when drafting exactly γ from every committed position."""
-    return 1.0 if gamma == 0 else n_tokens / _replay(runs, gamma, n_tokens)[0]
+    """Committed tokens per round (:func:`replay_rounds`)."""
+    return replay_rounds(runs, gamma, n_tokens)[0]
 
 
 def replay_full(runs: np.ndarray, gamma: int, n_tokens: int) -> float:
-    """The share of those rounds that accept all γ drafts (the next round then starts with a
-    two-token catch-up draft step); 0 for γ = 0."""
-    if gamma == 0:
-        return 0.0
-    rounds, full = _replay(runs, gamma, n_tokens)
-    return full / rounds
+    """The share of rounds that accept all γ drafts (:func:`replay_rounds`)."""
+    return replay_rounds(runs, gamma, n_tokens)[1]
 
 
 def handoff(platform: Any, draft_dev: str, target_dev: str) -> tuple[float, float]:
@@ -116,15 +122,14 @@ def plans(ctx: RunContext, gamma_max: int = GAMMA_MAX) -> list[Plan]:
     steps = {d: device_steps(ctx, d, gamma_max) for d in compute_devices(ctx.platform)}
     if not steps:
         raise field_error("platform", ctx.config.platform, "a platform with a cpu or gpu device")
-    runs = ctx.replay.runs
-    expected = [replay_tau(runs, g, ctx.n) for g in range(gamma_max + 1)]
+    per_gamma = [replay_rounds(ctx.replay.runs, g, ctx.n) for g in range(gamma_max + 1)]
     return enumerate_plans(
         steps,
-        expected,
+        [tau for tau, _ in per_gamma],
         lambda d, t, _g: handoff(ctx.platform, d, t),
         gamma_max=gamma_max,
         static_w=sum(static_power_w(ctx.platform).values()),
-        full_accept=[replay_full(runs, g, ctx.n) for g in range(gamma_max + 1)],
+        full_accept=[full for _, full in per_gamma],
     )
 
 
