@@ -216,18 +216,20 @@ class RooflineDevice:
     def stream_bw(self, resident_bytes: float, m: int) -> tuple[float, str]:
         """Bytes/s at which an op over ``m`` tokens streams, and the level it streams from."""
         cached = 0 < resident_bytes <= self.cache_bytes and self.cache_bw_bytes_per_s > 0
-        if cached:
-            multi = self.multi_token_rate(m, "cache")
-            return (multi if m > 1 and multi else self.cache_bw_bytes_per_s), "cache"
-        multi = self.multi_token_rate(m, "memory")
-        return (multi if m > 1 and multi else self.mem_bw_bytes_per_s), "memory"
+        level = "cache" if cached else "memory"
+        multi = self.multi_token_rate(m, level) if m > 1 else 0.0
+        return multi or (self.cache_bw_bytes_per_s if cached else self.mem_bw_bytes_per_s), level
 
     def multi_token_rate(self, m: int, level: str) -> float:
         """The multi-token rate of ``level`` ("cache" or "memory") for an ``m``-token op: from
         the per-width table where there is one, else the one rate (0 = not modelled)."""
-        stem = "multi_token_cache_bw" if level == "cache" else "multi_token_mem_bw"
-        table = getattr(self, f"{stem}_by_width_bytes_per_s")
-        return rate_at(table, m) if table else getattr(self, f"{stem}_bytes_per_s")
+        if level == "cache":
+            table = self.multi_token_cache_bw_by_width_bytes_per_s
+            one = self.multi_token_cache_bw_bytes_per_s
+        else:
+            table = self.multi_token_mem_bw_by_width_bytes_per_s
+            one = self.multi_token_mem_bw_bytes_per_s
+        return rate_at(table, m) if table else one
 
 
 def rate_at(table: Mapping[int, float] | Iterable[tuple[int, float]], width: int) -> float:
