@@ -213,7 +213,40 @@ def test_cpu_cache_level_and_multi_token_rates():
 
     assert memory_s(0) / memory_s(512) == pytest.approx(40 / 8)
     assert memory_s(128) == pytest.approx(memory_s(0))
+    # a per-width table (here the cache level's) takes over from the one rate of its level
+    wide = load_platform("host-cpu", {**over, "cpu.multi_token_cache_bw_by_width_gb_per_s":
+                                      {2: 20, 4: 10}})  # fmt: skip
+    c = op_cost(two, wide, "cpu", precision="fp32", resident_bytes=small)
+    assert c.seconds == pytest.approx(two.weight_bytes / 20e9) and "cache 20 GB/s" in c.limit
     # presets without the optional fields are unchanged: one rate whatever m and size
     plain = load_platform("edge-imx95").device("cpu")
     one_rate = (plain.mem_bw_bytes_per_s, "memory")
     assert plain.stream_bw(1.0, 1) == plain.stream_bw(1.0, 8) == one_rate
+
+
+def test_multi_token_rate_per_width_interpolates_between_measured_widths():
+    """m >= 2 takes the table's rate at m, linear between measured widths, the nearest outside;
+    m = 1 keeps the one-token rate."""
+    table = {2: 8.0, 4: 6.0, 8: 5.0}
+    over = {"cpu.mem_bw_gb_per_s": 10, "cpu.multi_token_mem_bw_gb_per_s": 7,
+            "cpu.multi_token_mem_bw_by_width_gb_per_s": table}  # fmt: skip
+    cpu = load_platform("host-cpu", over).device("cpu")
+    want = {1: 10e9, 2: 8e9, 3: 7e9, 4: 6e9, 6: 5.5e9, 8: 5e9, 9: 5e9, 64: 5e9}
+    for m, rate in want.items():
+        assert cpu.stream_bw(1e12, m) == (pytest.approx(rate), "memory"), m
+
+
+def test_an_empty_width_table_reproduces_the_one_rate_costs_exactly():
+    """No table (every preset) and an empty one price every step bit for bit alike."""
+    over = {"cpu.multi_token_mem_bw_gb_per_s": 6, "cpu.cache_mib": 64, "cpu.cache_bw_gb_per_s": 40,
+            "cpu.multi_token_cache_bw_gb_per_s": 16}  # fmt: skip
+    empty = {"cpu.multi_token_mem_bw_by_width_gb_per_s": {},
+             "cpu.multi_token_cache_bw_by_width_gb_per_s": {}}  # fmt: skip
+    plain = load_platform("host-cpu", over)
+    with_empty = load_platform("host-cpu", {**over, **empty})
+    assert with_empty.device("cpu").multi_token_mem_bw_by_width_bytes_per_s == ()
+    for model in (load_model("llama-68m"), load_model("llama2-7b")):  # in / out of the cache
+        for phase, n in (("draft", 1), ("verify", 1), ("verify", 5), ("verify", 9)):
+            a, b = (step_cost(p, model, placement="cpu", phase=phase, n_tokens=n, kv_len=128,
+                              precision="fp32") for p in (plain, with_empty))  # fmt: skip
+            assert (a.seconds, a.joules) == (b.seconds, b.joules)

@@ -13,12 +13,18 @@ from ahasd.memory.model import build_memory
 from ahasd.models import load_model
 
 PAIRS = (("opt-1.3b", "opt-6.7b"), ("llama2-7b", "llama2-13b"))
+WIDTH_TABLES = {  # per-width multi-token rates; opt-1.3b fits this cache, the others do not
+    "cpu.cache_mib": 4096, "cpu.cache_bw_gb_per_s": 40,
+    "cpu.multi_token_cache_bw_by_width_gb_per_s": {2: 20, 8: 12},
+    "cpu.multi_token_mem_bw_by_width_gb_per_s": {2: 8, 4: 6, 9: 5},
+}  # fmt: skip
 VARIANTS = (  # platform, overrides: presets as shipped and the switches that change the branch
     *((name, {}) for name in list_platforms()),
     ("ahasd-mobile", {"switches.pim_rate": "published"}),
     ("ahasd-mobile", {"switches.pim_rate": "published", "switches.gops_scope": "per-rank"}),
     ("ahasd-mobile", {"pim.n_alu": 4, "lpddr5.data_rate_mtps": 4266, "pim.has_aau": False}),
     ("ahasd-mobile", {"switches.channel_sharing": "blocked", "placement.policy": "interleaved"}),
+    ("host-cpu", WIDTH_TABLES),
 )
 PHASES = (("draft", (1,)), ("verify", (1, 3, 9)), ("prefill", (128,)))
 KVS = (0, 64, 1280)  # bucket multiples: the table rounds up, the vector path takes the length
@@ -128,3 +134,17 @@ def test_one_batch_prices_platforms_that_differ():
         assert got.seconds[row, 0, 0] == alone.seconds[0, 0, 0]
     assert got.seconds[0, 0, 0] > got.seconds[1, 0, 0]  # slower DRAM, slower verification
     assert np.all(got.joules > 0)
+
+
+def test_one_batch_mixes_platforms_with_and_without_a_width_table():
+    """A per-width rate table on one row leaves the other rows' one multi-token rate alone."""
+    table = {"cpu.multi_token_mem_bw_by_width_gb_per_s": {2: 8, 4: 6, 9: 5}}
+    plats = [load_platform("host-cpu", {"cpu.multi_token_mem_bw_gb_per_s": 7}),
+             load_platform("host-cpu", table)]  # fmt: skip
+    model = load_model("llama2-7b")
+    both = PlatformColumns(plats, "cpu", "fp32")
+    got = step_grid(both, model, "verify", (1, 3, 9), (64,), both.spreads(None))
+    for row, plat in enumerate(plats):
+        want = StepCostTable(plat, model, placement="cpu", precision="fp32")
+        for i, n in enumerate((1, 3, 9)):
+            assert got.seconds[row, i, 0] == pytest.approx(want.cost("verify", n, 64)[0], rel=1e-9)

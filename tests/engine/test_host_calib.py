@@ -109,6 +109,24 @@ def test_host_platform_spreads_the_overhead_and_takes_the_rates_of_its_width(dem
     assert kept.device("cpu").multi_token_cache_bw_bytes_per_s == 9 * GB
 
 
+def test_host_platform_keeps_its_widths_rates_over_a_calibrated_presets_tables(
+    demo_dirs, tmp_path, monkeypatch
+):
+    """A host-cpu preset in $AHASD_HOME with per-width tables (``calibrate-host --draft
+    --target``) would otherwise override the rates ``validate`` measured this round."""
+    from ahasd.hardware.host import write_host_preset
+
+    monkeypatch.setenv("AHASD_HOME", str(tmp_path))
+    host = {"fp32_gflops": 90.0, "fp16_gflops": 45.0, "int8_gops": 90.0, "mem_bw_gb_per_s": 9.0,
+            "capacity_gib": 8.0}  # fmt: skip
+    write_host_preset(host, pair={"multi_token_mem_bw_by_width_gb_per_s": {2: 1.0, 9: 1.0}})
+    lv = hc.MemoryLevels(0.0, {}, {1: 8 * GB, 2: 5 * GB, 8: 6 * GB})
+    cal = {"fp32_gflops": 100.0, "levels": hc.asdict(lv)}
+    cpu = hc.host_platform(cal, 0.0, load_model(str(demo_dirs[1])), 16, 8).device("cpu")
+    assert cpu.multi_token_mem_bw_by_width_bytes_per_s == ()
+    assert cpu.stream_bw(1e12, 8) == (6 * GB, "memory")
+
+
 def test_predictions_never_run_the_models_under_test(demo_dirs, monkeypatch):
     """Calibration is micro-benchmarks only: the real draft and target are not stepped."""
     pair = load_pair(*demo_dirs)

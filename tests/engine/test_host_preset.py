@@ -41,10 +41,14 @@ def test_preset_values_are_medians_over_rounds_with_one_figure_per_field():
     refills = [(1e-3, 0.2), (3e-3, 0.6), (2e-3, 0.4)]
     out = preset_values(cals, loops, refills, shapes, 64, [4e-4, 1e-4, 2e-4])
     assert out["fp32_gflops"] == 200.0 and out["mem_bw_gb_per_s"] == 16.0
-    # multi-token: median over the verify widths 2..9 of the table, interpolated between its
-    # widths 2 and 8 (4 .. 6 GB/s): 4, 4.33, .., 6, 6 -> (5 + 5.33) / 2
+    # multi-token: a rate per verify width 2..9, linear between the curve's widths 2 and 8
+    # (4 .. 6 GB/s), width 9 at the widest measured; no one-rate field beside the tables
     assert tuple(range(2, 10)) == VERIFY_WIDTHS
-    assert out["multi_token_mem_bw_gb_per_s"] == pytest.approx(31 / 6, abs=1e-4)
+    want = {w: round(4 + (w - 2) / 3, 4) for w in range(2, 9)} | {9: 6.0}
+    assert out["multi_token_mem_bw_by_width_gb_per_s"] == want
+    assert out["multi_token_cache_bw_by_width_gb_per_s"][2] == 20.0
+    assert out["multi_token_cache_bw_by_width_gb_per_s"][5] == 15.0
+    assert "multi_token_mem_bw_gb_per_s" not in out
     # the draft's re-read rate where it was measured, the back-to-back rate otherwise
     assert out["cache_mib"] == 8 and out["cache_bw_gb_per_s"] == 40.0
     assert out["op_sync_us"] == pytest.approx(round(3.0 * 1e3 / n_ops, 4))
@@ -59,11 +63,13 @@ def test_written_preset_loads_with_the_loop_terms(tmp_path, monkeypatch):
             "capacity_gib": 8.0, "machine": "test", "seconds": 0.1}  # fmt: skip
     pair = {"mem_bw_gb_per_s": 6.5, "round_overhead_us": 250.0, "token_overhead_us": 90.0,
             "ar_token_overhead_us": 15.0, "op_sync_us": 4.0, "draft_refill_us": 1500.0,
-            "draft_refill_decay": 0.5, "draft_catch_up_us": 350.0}  # fmt: skip
+            "draft_refill_decay": 0.5, "draft_catch_up_us": 350.0,
+            "multi_token_mem_bw_by_width_gb_per_s": {2: 5.0, 9: 4.0}}  # fmt: skip
     write_host_preset(host, pair=pair)
     plat = load_platform("host-cpu")
     cpu = plat.device("cpu")
     assert cpu.mem_bw_bytes_per_s == pytest.approx(6.5e9)  # the pair's figure wins
+    assert cpu.multi_token_mem_bw_by_width_bytes_per_s == ((2, 5e9), (9, 4e9))
     assert LoopCost.of(cpu) == LoopCost(pytest.approx(2.5e-4), pytest.approx(9e-5),
                                         pytest.approx(1.5e-5), pytest.approx(1.5e-3), 0.5,
                                         pytest.approx(3.5e-4))  # fmt: skip

@@ -155,3 +155,22 @@ def test_presets_agree_with_their_switch_defaults(name):
             dev, _, key = dotted.partition(".")
             written = {to_si(k, v)[0]: to_si(k, v)[1] for k, v in spec["devices"][dev].items()}
             assert written.get(to_si(key, 0.0)[0]) == to_si(key, value)[1], (sw, dotted)
+
+
+WIDTH_KEY = "cpu.multi_token_mem_bw_by_width_gb_per_s"
+WIDTH_ACCEPTED = "accepted: a mapping of token width (an integer 1..1048576) to a finite rate > 0"
+
+
+@pytest.mark.parametrize(
+    ("value", "bad"),
+    [("{0: 5}", "[0]: got 0"), ("{2: 0}", "[2]: got 0"), ("{2: -1.5}", "[2]: got -1.5"),
+     ("{2: .nan}", "[2]: got nan"), ("{two: 5}", "['two']: got 'two'"), ("[2, 5]", ": got [2, 5]")],
+)  # fmt: skip
+def test_a_bad_width_table_is_a_one_line_error(cli, value, bad):
+    """A width below 1, a rate not > 0 (in the units written) or a non-mapping: exit 2."""
+    run = cli(["simulate", "--system", "edge-hetero", "--platform", "host-cpu", "--draft",
+               "llama-68m", "--target", "llama2-7b", "--tokens", "8", "--set",
+               f"{WIDTH_KEY}={value}"])  # fmt: skip
+    lines = [ln for ln in run.err.splitlines() if ln.strip()]
+    assert run.code == 2 and len(lines) == 1, run.err
+    assert lines[0].startswith(f"error: devices.{WIDTH_KEY}{bad}; {WIDTH_ACCEPTED}"), lines[0]

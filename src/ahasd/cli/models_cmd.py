@@ -168,7 +168,14 @@ def calibrate_host(
     )
     if pair_values:
         typer.echo("for the engine on the pair: " + ", ".join(
-            f"{k} {v:g}" for k, v in pair_values.items()))  # fmt: skip
+            f"{k} {_figure(v)}" for k, v in pair_values.items()))  # fmt: skip
+
+
+def _figure(value: float | dict) -> str:
+    """A preset value as the summary line prints it (a width table as ``{2: 7.5, ...}``)."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {v:g}" for k, v in value.items()) + "}"
+    return f"{value:g}"
 
 
 def register(app: typer.Typer) -> None:

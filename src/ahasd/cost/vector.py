@@ -471,13 +471,9 @@ def _roofline(dev, ops, precision: str, offload_fraction, resident_bytes: float)
     multi = ops.matrix & (ops.m > 1)
     cached = c((resident_bytes > 0) & (resident_bytes <= dev.cache_bytes) & (
         dev.cache_bw_bytes_per_s > 0))  # fmt: skip
-    cache_bw = np.where(
-        multi & c(dev.multi_token_cache_bw_bytes_per_s > 0),
-        c(dev.multi_token_cache_bw_bytes_per_s),
-        c(dev.cache_bw_bytes_per_s),
-    )
-    mem_bw = np.where(multi & c(dev.multi_token_mem_bw_bytes_per_s > 0),
-                      c(dev.multi_token_mem_bw_bytes_per_s), c(dev.mem_bw_bytes_per_s))  # fmt: skip
+    multi_cache, multi_mem = _multi_token_rates(dev, ops, "cache"), _multi_token_rates(dev, ops)
+    cache_bw = np.where(multi & (multi_cache > 0), multi_cache, c(dev.cache_bw_bytes_per_s))
+    mem_bw = np.where(multi & (multi_mem > 0), multi_mem, c(dev.mem_bw_bytes_per_s))
     raw_bw = np.where(cached, cache_bw, mem_bw)
     memory_s = dram / (raw_bw * c(dev.bw_efficiency))
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -486,6 +482,18 @@ def _roofline(dev, ops, precision: str, offload_fraction, resident_bytes: float)
     joules = (flops * c(dev.compute_j_per_flop) + dram * 8 * c(dev.mem_j_per_bit)
               + link_bytes * 8 * c(dev.link_j_per_bit))  # fmt: skip
     return seconds, joules
+
+
+def _multi_token_rates(dev, ops, level: str = "memory") -> np.ndarray:
+    """Each platform's multi-token rate of ``level`` for each op's width (P, ops), or (P, 1)
+    when no platform has a per-width table (``RooflineDevice.multi_token_rate``)."""
+    stem = "multi_token_cache_bw" if level == "cache" else "multi_token_mem_bw"
+    one = getattr(dev, f"{stem}_bytes_per_s")[:, None]
+    if not any(getattr(o, f"{stem}_by_width_bytes_per_s") for o in dev._objs):
+        return one
+    widths = np.unique(ops.m).astype(int)
+    per_width = np.array([[o.multi_token_rate(int(w), level) for w in widths] for o in dev._objs])
+    return per_width[:, np.searchsorted(widths, ops.m.astype(int))]
 
 
 def step_grid(

@@ -19,6 +19,8 @@ from typing import Any
 
 import torch
 
+from ahasd.hardware.devices import rate_at
+
 # Fixed generic (out, in) fp32 shapes, never the model's own: small-to-mid layer sizes of every
 # aspect ratio, at most 1 MiB each so that the smallest working set holds several of them.
 STREAM_SHAPES: tuple[tuple[int, int], ...] = (
@@ -186,19 +188,6 @@ class MemoryLevels:
     cache_bytes: float  # 0: no cache level seen (the largest set streams as fast as the fastest)
     cache_bw: dict[int, float]  # width -> rate; empty without a cache level
     mem_bw: dict[int, float]
-
-
-def rate_at(table: dict[int, float], width: int) -> float:
-    """The rate for ``width`` tokens: measured, or linear in width between the measured widths
-    around it (the nearest one outside them)."""
-    if width in table:
-        return table[width]
-    lower = [w for w in table if w < width]
-    upper = [w for w in table if w > width]
-    if not lower or not upper:
-        return table[max(lower) if lower else min(upper)]
-    lo, hi = max(lower), min(upper)
-    return table[lo] + (table[hi] - table[lo]) * (width - lo) / (hi - lo)
 
 
 def memory_levels(curve: dict[int, dict[int, float]]) -> MemoryLevels:
@@ -379,6 +368,9 @@ def host_platform(
         "cpu.cache_mib": lv["cache_bytes"] / 2**20,
         "cpu.cache_bw_gb_per_s": gb(cache, 1),
         "cpu.multi_token_cache_bw_gb_per_s": gb(cache, wide),
+        # this width's rates above, whatever tables a calibrated preset in $AHASD_HOME holds
+        "cpu.multi_token_mem_bw_by_width_gb_per_s": {},
+        "cpu.multi_token_cache_bw_by_width_gb_per_s": {},
         "cpu.op_sync_us": round(overhead_s * 1e6 / n_cm, 4),
     }
     return load_platform("host-cpu", overrides=over)
@@ -430,6 +422,7 @@ def predict_steps(
     overhead: bool = True,
     measure: bool = False,
     draft_widths: tuple[int, ...] = (1, 2),
+    curve_widths: tuple[int, ...] = (),
 ) -> Prediction:
     """Cost-model step times for a draft/target pair of :class:`CachedLM`, calibrated here.
 
@@ -439,8 +432,11 @@ def predict_steps(
     ``measure``: also time each real step (median of ``reps``) straight after the micro-benchmarks
     its prediction uses, so that both see the host in the same state (a shared host drifts by
     tens of percent within a second).
+
+    ``curve_widths``: further widths the streaming curve measures (besides :data:`STREAM_WIDTHS`
+    and ``widths``), for callers that price steps of those widths from the calibration.
     """
-    cal = host_calibration(calib_s, widths)
+    cal = host_calibration(calib_s, (*widths, *curve_widths))
     preds: dict[tuple[str, int], float] = {}
     measured: dict[tuple[str, int], float] = {}
     models = (

@@ -9,10 +9,12 @@ re-read after the target's pass (:func:`~ahasd.engine.step_standin.measure_refil
 alternating rounds, and the extra of a two-token draft step (the catch-up after a fully
 accepted round) from the cost model. Never a timing of the models under test.
 
-A preset holds one figure per field where ``validate`` keeps one per step width and per model,
-so: multi-token rates are the median over the verify widths 2..9 (γ = 1..8); the per-operator
-overhead pools both models (their framework time over their operator count); the cache rate is
-the re-read rate of the model whose weights fit the cache (the draft, for the demo pair).
+Multi-token rates are kept per width, as ``validate`` prices them: the streaming curve runs at
+every verify width 2..9 (γ = 1..8) and the preset gets a width -> rate table per memory level
+(``multi_token_*_bw_by_width``; wider steps take the widest's rate). Elsewhere a preset holds one
+figure per field where ``validate`` keeps one per model: the per-operator overhead pools both
+models (their framework time over their operator count); the cache rate is the re-read rate of
+the model whose weights fit the cache (the draft, for the demo pair).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ def pair_preset_values(
     rounds: int = 3,
     reps: int = 10,
     progress: Callable[..., None] | None = None,
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """``cpu`` preset fields (YAML units) for ``pair``, medians over ``rounds`` calibrations;
     ``progress(label, done, total)`` as each round finishes."""
     from ahasd.models import load_model
@@ -53,8 +55,9 @@ def pair_preset_values(
     cals, loops, refills, catch_ups = [], [], [], []
     for r in range(rounds):
         # one-token verify steps suffice: the multi-token rates come from the streaming curve
-        # (widths 1, 2, 4, 8, interpolated between), the framework time from the miniature
-        pred = predict_steps(d, t, shapes, kv_len, (1,), calib_s=seconds / rounds, reps=reps)
+        # at every verify width, the framework time from the miniature
+        pred = predict_steps(d, t, shapes, kv_len, (1,), calib_s=seconds / rounds, reps=reps,
+                             curve_widths=VERIFY_WIDTHS)  # fmt: skip
         cals.append(pred.calibration)
         catch_ups.append(pred.catch_up_s)
         loop = measure_loop_overheads(sd.kv_shape, st.kv_shape, seconds / rounds,
@@ -79,15 +82,16 @@ def preset_values(
     shapes: tuple[Any, Any],
     kv_len: int,
     catch_ups: list[float] | None = None,
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """The preset fields from calibration rounds (``predict_steps(...).calibration``) and loop
     benchmarks: see the module docstring for how per-width and per-model figures become one."""
 
     def med(values: Any, digits: int = 4) -> float:
         return round(float(median(values)), digits)
 
-    def wide(table: dict[int, float]) -> float:
-        return median(rate_at(table, w) for w in VERIFY_WIDTHS)
+    def per_width(tables: list[dict[int, float]]) -> dict[int, float]:
+        """GB/s per verify width, the median over rounds (between measured widths: linear)."""
+        return {w: med(rate_at(t, w) / 1e9 for t in tables) for w in VERIFY_WIDTHS}
 
     def cache_rates(c: dict[str, Any]) -> dict[int, float]:
         for who in ("draft", "target"):  # re-read one step later, in GB/s, where a model fits
@@ -100,7 +104,7 @@ def preset_values(
     out = {
         "fp32_gflops": med(c["fp32_gflops"] for c in cals),
         "mem_bw_gb_per_s": med(c["levels"]["mem_bw"][1] / 1e9 for c in cals),
-        "multi_token_mem_bw_gb_per_s": med(wide(c["levels"]["mem_bw"]) / 1e9 for c in cals),
+        "multi_token_mem_bw_by_width_gb_per_s": per_width([c["levels"]["mem_bw"] for c in cals]),
         "cache_mib": med(c["levels"]["cache_bytes"] / 2**20 for c in cals),
         "op_sync_us": med(
             (c["draft_overhead_ms"][1] + c["target_overhead_ms"][1]) * 1e3 / n_ops for c in cals
@@ -115,7 +119,7 @@ def preset_values(
     cached = [cache_rates(c) for c in cals if c["levels"]["cache_bytes"] > 0]
     if out["cache_mib"] > 0 and cached:
         out["cache_bw_gb_per_s"] = med(rate_at(k, 1) / 1e9 for k in cached)
-        out["multi_token_cache_bw_gb_per_s"] = med(
-            wide(c["levels"]["cache_bw"]) / 1e9 for c in cals if c["levels"]["cache_bw"]
+        out["multi_token_cache_bw_by_width_gb_per_s"] = per_width(
+            [c["levels"]["cache_bw"] for c in cals if c["levels"]["cache_bw"]]
         )
     return out

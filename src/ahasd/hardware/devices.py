@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -186,6 +187,14 @@ class RooflineDevice:
     cache_bw_bytes_per_s: float = 0.0
     multi_token_mem_bw_bytes_per_s: float = 0.0
     multi_token_cache_bw_bytes_per_s: float = 0.0
+    # The same rates measured per token width ((width, bytes/s) pairs; empty = not measured):
+    # a CPU BLAS library picks its GEMM kernels by width (on the development VM torch streamed
+    # 7.5 GB/s at 2 tokens and 5.6 GB/s at 9), so one rate for every m >= 2 over-prices narrow
+    # and under-prices wide steps. Where set, an op over m >= 2 tokens takes the rate of its
+    # width, linear between the measured widths around it (:func:`rate_at`); the scalar
+    # ``multi_token_*`` field is then unused for that level.
+    multi_token_mem_bw_by_width_bytes_per_s: tuple[tuple[int, float], ...] = ()
+    multi_token_cache_bw_by_width_bytes_per_s: tuple[tuple[int, float], ...] = ()
     # Optional decode-loop time between the steps (0 = off): per speculative round (acceptance,
     # commit, KV rollback, policy feedback), per drafted token (sampling, entropy signal, policy
     # decision), per autoregressive token (sampling). Charged by the round formula
@@ -207,11 +216,34 @@ class RooflineDevice:
     def stream_bw(self, resident_bytes: float, m: int) -> tuple[float, str]:
         """Bytes/s at which an op over ``m`` tokens streams, and the level it streams from."""
         cached = 0 < resident_bytes <= self.cache_bytes and self.cache_bw_bytes_per_s > 0
-        if cached:
-            multi = self.multi_token_cache_bw_bytes_per_s
-            return (multi if m > 1 and multi else self.cache_bw_bytes_per_s), "cache"
-        multi = self.multi_token_mem_bw_bytes_per_s
-        return (multi if m > 1 and multi else self.mem_bw_bytes_per_s), "memory"
+        level = "cache" if cached else "memory"
+        multi = self.multi_token_rate(m, level) if m > 1 else 0.0
+        return multi or (self.cache_bw_bytes_per_s if cached else self.mem_bw_bytes_per_s), level
+
+    def multi_token_rate(self, m: int, level: str) -> float:
+        """The multi-token rate of ``level`` ("cache" or "memory") for an ``m``-token op: from
+        the per-width table where there is one, else the one rate (0 = not modelled)."""
+        if level == "cache":
+            table = self.multi_token_cache_bw_by_width_bytes_per_s
+            one = self.multi_token_cache_bw_bytes_per_s
+        else:
+            table = self.multi_token_mem_bw_by_width_bytes_per_s
+            one = self.multi_token_mem_bw_bytes_per_s
+        return rate_at(table, m) if table else one
+
+
+def rate_at(table: Mapping[int, float] | Iterable[tuple[int, float]], width: int) -> float:
+    """The rate for ``width`` tokens from a width -> rate table: measured, or linear in width
+    between the measured widths around it (the nearest one outside them)."""
+    rates = dict(table)
+    if width in rates:
+        return rates[width]
+    lower = [w for w in rates if w < width]
+    upper = [w for w in rates if w > width]
+    if not lower or not upper:
+        return rates[max(lower) if lower else min(upper)]
+    lo, hi = max(lower), min(upper)
+    return rates[lo] + (rates[hi] - rates[lo]) * (width - lo) / (hi - lo)
 
 
 Device = NpuDevice | DramDevice | PimDevice | RooflineDevice
@@ -296,6 +328,9 @@ def check_value(kind: object, name: str, value: object, label: str) -> None:
 
     Unknown kinds and fields are left to :func:`build_device`, which names them.
     """
+    if str(kind) in DEVICE_KINDS and name in WIDTH_TABLES:
+        _width_table(label, value)  # in the units written, before conversion
+        return
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return
     if str(kind) not in DEVICE_KINDS:
@@ -335,6 +370,8 @@ def _check(cls: type, f: dataclasses.Field, value: object, where: str) -> object
         ):
             raise field_error(label, value, "a mapping of timing name to clock cycles > 0")
         return tuple(sorted((str(k), float(v)) for k, v in value.items()))
+    if f.name in WIDTH_TABLES:
+        return _width_table(label, value)
     if f.name == "timing_s":
         if not isinstance(value, dict) or not all(
             not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v) and v > 0
@@ -343,6 +380,26 @@ def _check(cls: type, f: dataclasses.Field, value: object, where: str) -> object
             raise field_error(label, value, "a mapping of timing name to nanoseconds > 0")
         return tuple(sorted((str(k), float(v)) for k, v in value.items()))
     return rule_for(cls, f).check(label, value)
+
+
+# per-width rate tables: a mapping of token width (an integer >= 1) to bytes/s > 0
+WIDTH_TABLES = (
+    "multi_token_mem_bw_by_width_bytes_per_s",
+    "multi_token_cache_bw_by_width_bytes_per_s",
+)
+
+
+def _width_table(label: str, value: object) -> tuple[tuple[int, float], ...]:
+    """A width -> rate mapping as sorted (width, rate) pairs; empty = not measured."""
+    accepted = f"a mapping of token width (an integer 1..{MAX_COUNT}) to a finite rate > 0"
+    if not isinstance(value, dict):
+        raise field_error(label, value, accepted)
+    for w, r in value.items():
+        if isinstance(w, bool) or not isinstance(w, int) or not 1 <= w <= MAX_COUNT:
+            raise field_error(f"{label}[{w!r}]", w, accepted)
+        if isinstance(r, bool) or not isinstance(r, (int, float)) or not math.isfinite(r) or r <= 0:
+            raise field_error(f"{label}[{w}]", r, accepted)
+    return tuple(sorted((w, float(r)) for w, r in value.items()))
 
 
 def build_device(name: str, si: dict[str, object]) -> Device:
