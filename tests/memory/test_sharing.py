@@ -53,3 +53,19 @@ def test_pim_on_the_dies_the_npu_reads_time_shares_them():
     pre = pim_usage(1.0, (4, 5), EVERY, RATES, array_s=1.0, io_bytes=0.0, npu_s=0.0,
                     blocked=False)  # fmt: skip
     assert overlap_factor(stream, pre) == pytest.approx(1 / 1.9)
+
+
+def test_pair_rate_memo_keeps_its_keys_alive():
+    """Entries are keyed by id(); the memo holds the mappings, so a new mapping never takes a
+    remembered id (and never meets a stale rate)."""
+    import gc
+
+    from ahasd.memory.sharing import PAIR_RATES, overlap_factor, pair_rate
+
+    a, b = {("dq", 0): 0.9}, {("dq", 0): 0.8}
+    assert pair_rate(a, b) == PAIR_RATES[(id(a), id(b))] == overlap_factor(a, b) < 1.0
+    remembered = {id(a), id(b)}
+    del a, b
+    gc.collect()
+    fresh = [{("dq", 1): 0.1} for _ in range(2000)]  # freed dicts' memory is reused at once
+    assert not remembered & {id(x) for x in fresh}

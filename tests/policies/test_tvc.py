@@ -78,3 +78,23 @@ def test_r1_pending_batches_and_pvct_fallback_options():
     cold.record_draft(100, 1)  # PDCT 100 -> fallback PVCT 80
     assert cold.plan(0, 10) == int((8000 - 100) // 80)
     assert TVC(TvcConfig(seeded=False)).plan(0, 10) == 0  # paper: no PVCT sample, no plan
+
+
+def test_table_mean_is_recomputed_after_every_push_and_equals_a_plain_mean():
+    import random
+
+    from ahasd.policies.tvc import _Table
+
+    rng = random.Random(5)
+    for seed in (None, 3.0):
+        table = _Table(4, seed)
+        slots = [seed if seed is not None else 0.0] * 4
+        filled = 4 if seed is not None else 0
+        for i in range(40):
+            v = rng.uniform(0.1, 9.0)
+            table.push(v)
+            slots[i % 4] = v
+            filled = min(filled + 1, 4)
+            want = sum(slots[:filled]) / filled  # the same slots in the same order
+            assert table.mean() == want
+            assert table.mean() == want  # asked again without a push: the same value

@@ -34,6 +34,26 @@ def overlap_factor(a: Usage, b: Usage) -> float:
     return 1.0 / load
 
 
+# Rates of the task pairs met so far, keyed by the identities of their usage mappings: a run
+# meets the same few hundred step costs (memoised, never changed) over and over, and so do the
+# runs of a sweep on one platform. Each entry's two mappings are kept alive beside it, so no
+# other mapping can take their ids while the entry exists; the whole cache is dropped when it
+# grows large. Hot loops read PAIR_RATES themselves and call pair_rate on a miss.
+PAIR_RATES: dict[tuple[int, int], float] = {}
+_PAIR_KEPT: list[tuple[Usage, Usage]] = []
+_PAIR_LIMIT = 1 << 15  # a 50k-token ahasd run meets ~14k pairs
+
+
+def pair_rate(a: Usage, b: Usage) -> float:
+    """:func:`overlap_factor` of ``a`` and ``b``, remembered in :data:`PAIR_RATES`."""
+    if len(PAIR_RATES) >= _PAIR_LIMIT:
+        PAIR_RATES.clear()
+        _PAIR_KEPT.clear()
+    rate = PAIR_RATES[(id(a), id(b))] = overlap_factor(a, b)
+    _PAIR_KEPT.append((a, b))
+    return rate
+
+
 def ca_per_data(spec: DramSpec) -> float:
     """Command-bus share per unit of data-bus share for streamed bursts."""
     return stream_ca_fraction(spec) * column_interval_s(spec) / spec.burst_s

@@ -66,8 +66,6 @@ class EDC:
         self.llr = 0
         self.pht = [self.ctr_init] * (1 << self.index_bits)
         self.pending: dict[int, tuple[int, int]] = {}  # batch_id -> (index, bucket)
-        self.predictions = 0
-        self.continues = 0
 
     @property
     def storage_bits(self) -> int:
@@ -127,11 +125,7 @@ class EDC:
             | llr
         )
         self.pending[batch_id] = (idx, b)
-        self.predictions += 1
-        if self.pht[idx] >= self.ctr_threshold:
-            self.continues += 1
-            return True
-        return False
+        return self.pht[idx] >= self.ctr_threshold
 
     def on_verified(self, batch_id: int, fully_accepted: bool) -> None:
         """Train on the verification of ``batch_id`` (commit or roll back the history).

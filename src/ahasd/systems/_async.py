@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import gc
 
-from ahasd.memory.sharing import overlap_factor
+from ahasd.memory.sharing import PAIR_RATES, pair_rate
 from ahasd.policies import RoundOutcome
 from ahasd.sim.build import builder
 from ahasd.sim.kernel import Priority
@@ -72,15 +72,15 @@ class AsyncLoop:
     """
 
     __slots__ = (
-        "p", "now", "events", "_stopped", "m", "rec", "tl", "links", "queue", "_queued",
-        "_depth", "runs", "n_total", "prompt", "corrected", "first_wrong", "frontier", "pv_upto",
-        "version", "ids", "in_target_mode", "current", "verifying", "verify_t0", "waiting",
-        "blocked", "_pending_pv", "_pim_task", "_pim", "_npu", "_pair", "_batch", "_scan",
-        "_policy", "_rule", "_draft_view", "_draft_memo", "_verify_memo", "_bucket",
-        "_verify_view", "_edc_after", "_edc_verified", "_tvc", "_pim_hz", "_npu_hz", "_use_aau",
-        "_use_tvc", "counters", "switch_s", "switch_j", "_switch_cost", "_switch_comps",
-        "_switch_split", "_pim_draft", "_npu_verify", "_offload", "_gtsu_lane", "_pv_lane",
-        "_draft_done", "_verify_done", "_switch_done", "_preverify_done", "_chain",
+        "p", "now", "events", "_stopped", "m", "rec", "tl", "links", "queue", "_queued", "_depth",
+        "runs", "n_total", "prompt", "corrected", "first_wrong", "frontier", "pv_upto", "version",
+        "ids", "in_target_mode", "current", "verifying", "verify_t0", "waiting", "blocked",
+        "_pending_pv", "_pim_task", "_pim", "_npu", "_pair", "_batch", "_scan", "_policy", "_rule",
+        "_draft_view", "_draft_memo", "_verify_memo", "_bucket", "_verify_view", "_pv_view",
+        "_pv_bucket", "_pv_memo", "_edc_after", "_edc_verified", "_tvc", "_pim_hz", "_npu_hz",
+        "_use_aau", "_use_tvc", "counters", "switch_s", "switch_j", "_switch_cost",
+        "_switch_comps", "_switch_split", "_pim_draft", "_npu_verify", "_offload", "_gtsu_lane",
+        "_pv_lane", "_draft_done", "_verify_done", "_switch_done", "_preverify_done", "_chain",
     )  # fmt: skip
 
     def __init__(self, parts: AsyncParts) -> None:
@@ -117,18 +117,23 @@ class AsyncLoop:
         self._pending_pv = (0, 0)
         self._pim_task: tuple = ("", 0.0, 0, (), ())
         self._pim, self._npu = _Slot(), _Slot()
-        self._pair: dict[tuple[int, int], float] = {}  # (id(usage), id(usage)) -> shared rate
+        self._pair = PAIR_RATES  # (id(usage), id(usage)) -> shared rate, across runs
         # bound once: these run once per draft batch or verification
         self._batch, self._scan = ctx.drafter.batch, ctx.drafter.scan
         self._policy = ctx.drafter.policy
         self._rule = self._policy.stop_rule()  # (cap, entropy threshold) until the next observe
         self._draft_view = p.draft_v
-        self._draft_memo: dict[int, tuple] = {}  # KV bucket -> one draft step's cost
-        self._verify_memo: dict[int, tuple] = {}  # (KV bucket, drafts) -> cost
+        # KV bucket -> one draft step's cost; (KV bucket, drafts) -> a verification's; as plain
+        # tuples (seconds, energy split, usage, TaskCost), kept with the views across runs
+        self._draft_memo: dict[int, tuple] = p.draft_v.derived("async-draft")
+        self._verify_memo: dict[int, tuple] = p.verify_v.derived("async-verify")
         self._bucket = p.draft_v.bucket
         if p.verify_v.bucket != self._bucket:
             raise ValueError("draft and verify tables must share one KV bucket")
         self._verify_view = p.verify_v
+        self._pv_view, self._pv_bucket = p.pre_v, p.pre_v.bucket
+        # (KV bucket, tokens) -> a pre-verification's (seconds, energy split, usage)
+        self._pv_memo: dict[int, tuple] = p.pre_v.derived("async-preverify")
         self._edc_after = p.edc.after_batch if p.edc is not None else None
         self._edc_verified = p.edc.on_verified if p.edc is not None else None
         self._tvc = p.tvc
@@ -147,9 +152,9 @@ class AsyncLoop:
         self._chain = (  # what the draft chain reads, unpacked at once (it is entered ~once per
             # verification, and ~20 attribute reads cost as much as its first batch)
             m, m.hist, m.split_scale, m.split_of, self._pim, self._npu, lane, lane.ends, lane.add,
-            self.queue.push, self._queued, self._edc_after, self._draft, self._retime,
-            self._tvc.pdct.push if self._tvc is not None else None, self._pim_hz, self._depth,
-            self.n_total, self.rec,
+            self.queue, self._queued, self._edc_after, self._next_batch, self._retime,
+            self._tvc.pdct if self._tvc is not None else None, self._pim_hz, self._depth,
+            self.n_total, self.rec, self._pair,
         )  # fmt: skip
         self._start_draft()
 
@@ -166,7 +171,7 @@ class AsyncLoop:
                 key = (id(usage), id(theirs))
                 rate = self._pair.get(key)
                 if rate is None:
-                    rate = self._pair[key] = overlap_factor(usage, theirs)
+                    rate = pair_rate(usage, theirs)
             if rate != other.rate:
                 self._retime(other, now, rate)
         slot.active, slot.left, slot.rate, slot.since = True, dur, rate, now
@@ -212,8 +217,9 @@ class AsyncLoop:
         chunks because CPython 3.11 specialises a function's bytecode only after it has been
         called a few times, never inside one long call (3x more work per event)."""
         pim, npu, retime = self._pim, self._npu, self._retime
-        for _ in range(budget):
+        for handled in range(budget):  # events counted once per call
             if self._stopped:
+                self.events += handled
                 return False
             if pim.active:
                 if npu.active and (
@@ -225,9 +231,9 @@ class AsyncLoop:
             elif npu.active:
                 slot = npu
             else:
+                self.events += handled
                 return False
             now = self.now = slot.end
-            self.events += 1
             dt = now - slot.since  # _stop, inlined
             rate = slot.rate
             slot.left -= rate * dt
@@ -237,6 +243,7 @@ class AsyncLoop:
             if other.active and other.rate != 1.0:
                 retime(other, now, 1.0)
             slot.handler(slot.payload)
+        self.events += budget
         return True
 
     # --- helpers ---------------------------------------------------------------------------
@@ -257,25 +264,34 @@ class AsyncLoop:
             return
         self._draft(self.frontier)
 
-    def _draft(self, start: int) -> float:
-        """Start drafting the batch at ``start`` on PIM now; returns its end time. (``_begin``
-        for the PIM lane, inlined: this runs once per batch.)"""
-        now, rule, npu, pim = self.now, self._rule, self._npu, self._pim
+    def _next_batch(self, start: int) -> tuple:
+        """Size the draft batch at ``start`` and book it (not its lane): the batch tuple."""
+        rule = self._rule
         if rule is None:
             n, mean_h = self._batch(start)
         else:
-            cap, h_stop = rule
-            n, mean_h = self._scan(start, cap, h_stop)
+            n, mean_h = self._scan(start, rule[0], rule[1])
         kv = self.prompt + start + n - 1
-        step = self._draft_memo.get(-(-kv // self._bucket))
+        bucket = -(-kv // self._bucket)
+        step = self._draft_memo.get(bucket)
         if step is None:
             tc = self._draft_view("draft", 1, kv)
-            step = self._draft_memo[-(-kv // self._bucket)] = (tc.seconds, tc.energy, tc.usage, tc)
-        seconds, _energy, usage, _tc = step
-        dur = seconds * n
-        self.ids += 1
-        self.current = (start, n, self.ids, now, mean_h, dur, step)
+            step = self._draft_memo[bucket] = (tc.seconds, tc.energy, tc.usage, tc)
+        self.ids = tid = self.ids + 1
         self.frontier = start + n
+        if not self._use_aau:  # attention and non-linear ops run on the NPU (shared via usage)
+            secs = self.p.npu_share_s(step[3]) * n
+            self.counters["npu_stolen_s"] += secs
+            at = max(self.now, self._offload.end)  # an aborted batch's ops may still be drawn
+            self._offload.add(at, at + secs, "draft-ops", tid)
+        return (start, n, tid, self.now, mean_h, step[0] * n, step)
+
+    def _draft(self, start: int) -> None:
+        """Start drafting the batch at ``start`` on PIM now (``_begin`` for the PIM lane,
+        inlined)."""
+        self.current = b = self._next_batch(start)
+        now, npu, pim = self.now, self._npu, self._pim
+        dur, usage = b[5], b[6][2]
         rate = 1.0
         if npu.active:
             theirs = npu.usage
@@ -283,30 +299,29 @@ class AsyncLoop:
                 key = (id(usage), id(theirs))
                 rate = self._pair.get(key)
                 if rate is None:
-                    rate = self._pair[key] = overlap_factor(usage, theirs)
+                    rate = pair_rate(usage, theirs)
             if rate != npu.rate:
                 self._retime(npu, now, rate)
         pim.active, pim.left, pim.rate, pim.since = True, dur, rate, now
         pim.usage, pim.handler, pim.payload = usage, self._draft_done, self.version
         pim.prio = _NORMAL
-        pim.end = end = now + dur / rate
-        if not self._use_aau:  # attention and non-linear ops run on the NPU (shared via usage)
-            secs = self.p.npu_share_s(step[3]) * n
-            self.counters["npu_stolen_s"] += secs
-            at = max(now, self._offload.end)  # an aborted batch's ops may still be drawn
-            self._offload.add(at, at + secs, "draft-ops", self.ids)
-        return end
+        pim.end = now + dur / rate
 
     def _on_draft_done(self, _version: int) -> None:
         """A draft batch ended: queue it, then draft on. The hot path: while the next batch
-        starts at once and ends before the NPU's task, this loop also ends it, exactly as
-        :meth:`run` would (the same float operations, one event per batch)."""
-        (m, hist, scales, splits, pim, npu, lane, ends, draft_add, queue_push, queued, edc_after,
-         draft, retime, pdct_push, pim_hz, depth, n_total, rec) = self._chain  # fmt: skip
+        starts at once and ends before the NPU's task, this loop also ends it without handing
+        it to :meth:`run` or the PIM slot (the same float operations and event count as
+        :meth:`_draft` and :meth:`run` would do). The NPU's return to full speed when a batch
+        ends and its slow-down when the next one starts, at the same instant, are one retime:
+        the second of two retimes at one time banks nothing."""
+        (m, hist, scales, splits, pim, npu, lane, ends, draft_add, queue, queued, edc_after,
+         next_batch, retime, pdct, pim_hz, depth, n_total, rec, pair) = self._chain  # fmt: skip
+        b, now = self.current, self.now
+        self.current = None
+        last_usage = last_theirs = None
+        last_rate = 1.0
         while True:
-            now, b = self.now, self.current
             start, n, tid, t0, mean_h, _dur, step = b
-            self.current = None
             if rec:
                 draft_add(t0, now, "draft", tid, (("tokens", n), ("pos", start)))
             elif t0 == lane.end and ends:  # Lane.add, inlined: back to back, one interval
@@ -324,33 +339,61 @@ class AsyncLoop:
             m.proposed += n  # Metrics.on_draft, inlined
             m.batches += 1
             hist[n] += 1
-            if pdct_push is not None:  # TVC.record_draft, inlined
-                pdct_push((now - t0) * pim_hz / n)
-            queue_push(b)
+            if pdct is not None:  # TVC.record_draft and _Table.push, inlined
+                ptr = pdct.ptr
+                pdct.vals[ptr] = (now - t0) * pim_hz / n
+                ptr += 1
+                pdct.ptr = ptr if ptr < pdct.size else 0
+                if pdct.n < pdct.size:
+                    pdct.n += 1
+                pdct.fresh = False
+            k = len(queued)  # BoundedQueue.push, inlined (a batch starts only with room)
+            if k >= depth:
+                queue.push(b)  # raises: a driver bug
+            queued.append(b)
+            if k >= queue.high_water:
+                queue.high_water = k + 1
             keep = edc_after is None or edc_after(tid, mean_h)
             if self.verifying is None:
                 self._try_verify()
-            if not keep:
-                self._edc_stopped()
-                return
             start = self.frontier
-            if (pim.active or self.waiting or start >= n_total or len(queued) >= depth
+            if (not keep or self.waiting or start >= n_total or len(queued) >= depth
                     or self.in_target_mode):  # fmt: skip
-                self._start_draft()  # _start_draft's own guards decide (the same tests)
+                if npu.active and npu.rate != 1.0:  # the retime deferred from the batch's end
+                    retime(npu, now, 1.0)
+                if keep:
+                    self._start_draft()  # _start_draft's own guards decide (the same tests)
+                else:
+                    self._edc_stopped()
                 return
-            end = draft(start)
-            # the new batch's end is the next event unless the NPU's task ends first
-            if npu.active and (npu.end < end or (npu.end == end and npu.prio < _NORMAL)):
-                return
-            self.now = end  # _stop, inlined
+            b = next_batch(start)
+            dur, usage = b[5], b[6][2]
+            rate = 1.0
+            if npu.active:
+                theirs = npu.usage
+                if usage is last_usage and theirs is last_theirs:  # mostly the last pair
+                    rate = last_rate
+                else:
+                    if usage and theirs:
+                        rate = pair.get((id(usage), id(theirs)))
+                        if rate is None:
+                            rate = pair_rate(usage, theirs)
+                    last_usage, last_theirs, last_rate = usage, theirs, rate
+                if rate != 1.0 or npu.rate != 1.0:
+                    retime(npu, now, rate)
+                end = now + dur / rate
+                if npu.end < end or (npu.end == end and npu.prio < _NORMAL):
+                    # the NPU's task ends first: the batch goes to the PIM slot and the loop
+                    pim.active, pim.left, pim.rate, pim.since = True, dur, rate, now
+                    pim.usage, pim.handler, pim.payload = usage, self._draft_done, self.version
+                    pim.prio, pim.end = _NORMAL, end
+                    self.current = b
+                    return
+            else:
+                end = now + dur / rate
+            pim.stalled += (1.0 - rate) * (end - now)  # the batch ends: _stop, inlined
+            self.now = now = end
             self.events += 1
-            dt = end - now
-            rate = pim.rate
-            pim.left -= rate * dt
-            pim.stalled += (1.0 - rate) * dt
-            pim.active = False
-            if npu.active and npu.rate != 1.0:
-                retime(npu, end, 1.0)
 
     def _edc_stopped(self) -> None:
         """EDC stopped look-ahead: pre-verify in the slack (TVC), keep drafting or wait."""
@@ -383,7 +426,8 @@ class AsyncLoop:
         if self.frontier - start < 1:  # nothing unverified to check: no need to ask TVC
             return False
         elapsed = self.now - self.verify_t0 if self.verifying else 0.0
-        n_plan = self.p.tvc_plan(elapsed, self.prompt + committed, len(queued))
+        # tokens TVC would pre-verify, given the NPU's elapsed cycles
+        n_plan = int(self._tvc.plan(elapsed * self._npu_hz, self.prompt + committed, len(queued)))
         n = min(n_plan, self.frontier - start)
         if n < 1:
             return False
@@ -434,17 +478,25 @@ class AsyncLoop:
             self._switch(to_target=False)
             return
         start, n = self._pending_pv
-        tc = self.p.preverify_cost(n, self.prompt + start)
+        kv = self.prompt + start
+        key = (-(-kv // self._pv_bucket) << 32) | n
+        cost = self._pv_memo.get(key)
+        if cost is None:
+            tc = self._pv_view("verify", n, kv)
+            cost = self._pv_memo[key] = (tc.seconds, tc.energy, tc.usage)
+        seconds, energy, usage = cost
         args = (("tokens", n), ("pos", start))
         self.ids += 1
-        self._pim_task = ("pre-verify", self.now, self.ids, tc.energy, args)
+        self._pim_task = ("pre-verify", self.now, self.ids, energy, args)
         self.m.preverify_tokens += n
-        self._begin(self._pim, tc.seconds, tc.usage, self._preverify_done,
-                    (self.version, start, n), _NORMAL)  # fmt: skip
+        self._begin(self._pim, seconds, usage, self._preverify_done, (self.version, start, n),
+                    _NORMAL)  # fmt: skip
 
     def _on_preverify_done(self, ev: tuple[int, int, int]) -> None:
         version, start, n = ev
-        self.p.tvc_record_preverify(self._finish_pim_task(), n)
+        secs = self._finish_pim_task()
+        if n > 0:  # TVC.record_preverify, inlined
+            self._tvc.pvct.push(secs * self._pim_hz / n)
         w = self.first_wrong
         busy_end = self.verifying[0] + self.verifying[1] if self.verifying else 0
         if version == self.version and start <= w < start + n and w >= busy_end:
@@ -496,7 +548,7 @@ class AsyncLoop:
                 key = (id(usage), id(theirs))
                 rate = self._pair.get(key)
                 if rate is None:
-                    rate = self._pair[key] = overlap_factor(usage, theirs)
+                    rate = pair_rate(usage, theirs)
             if rate != pim.rate:
                 self._retime(pim, now, rate)
         npu.active, npu.left, npu.rate, npu.since = True, seconds, rate, now
@@ -517,8 +569,14 @@ class AsyncLoop:
         accepted = min(n_eff, first_wrong - c)
         fixed = self.corrected
         corrected = sum(1 for w in fixed if c <= w < c + accepted) if fixed else 0
-        args = (("tokens", n_eff + 1), ("pos", c), ("accepted", accepted)) if self.rec else ()
-        self._npu_verify.add(self.verify_t0, now, "verify", tid, args)
+        lane, t_v = self._npu_verify, self.verify_t0
+        if self.rec:
+            lane.add(t_v, now, "verify", tid, (("tokens", n_eff + 1), ("pos", c),
+                                               ("accepted", accepted)))  # fmt: skip
+        elif t_v == lane.end and lane.ends:  # Lane.add, inlined: back to back, one interval
+            lane.end = lane.ends[-1] = now
+        else:
+            lane.add(t_v, now, "verify", tid)
         full = accepted == n_eff
         # the bonus token was already drafted by the look-ahead chain, and it matched
         drafted_bonus = full and first_wrong > end and self.frontier > end
@@ -559,7 +617,10 @@ class AsyncLoop:
         if dropped:
             if rejected_next and self._edc_verified is not None:
                 self._edc_verified(dropped[0][2], False)
-            self.m.discarded += sum(d[1] for d in dropped)  # Metrics.on_discard, inlined
+            lost = 0
+            for d in dropped:
+                lost += d[1]
+            self.m.discarded += lost  # Metrics.on_discard, inlined
         self._abort_draft()  # a switch or pre-verify in progress finishes; its result is stale
         self.corrected.clear()
         self.blocked = False

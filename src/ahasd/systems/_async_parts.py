@@ -81,9 +81,6 @@ class AsyncParts:
         return verify, draft, pre
 
     # --- costs -----------------------------------------------------------------------------
-    def preverify_cost(self, n: int, kv: int) -> TaskCost:
-        return self.pre_v("verify", n, kv)
-
     def switch_cost(self) -> tuple[float, float]:
         return self._switch
 
@@ -91,18 +88,3 @@ class AsyncParts:
     def npu_share_s(tc: TaskCost) -> float:
         """Seconds of a no-AAU draft step spent on the NPU (its attention/non-linear ops)."""
         return tc.engine_s.get("npu", 0.0)
-
-    # --- controllers -----------------------------------------------------------------------
-    def edc_on_verified(self, batch_id: int, full: bool) -> None:
-        if self.edc is not None:
-            self.edc.on_verified(batch_id, full)
-
-    def tvc_plan(self, npu_elapsed_s: float, kv: int, pending_batches: int) -> int:
-        """Tokens to pre-verify; ``pending_batches``: unverified batches waiting in the queue."""
-        if self.tvc is None:
-            return 0
-        return int(self.tvc.plan(npu_elapsed_s * self.npu_hz, kv, pending_batches))
-
-    def tvc_record_preverify(self, secs: float, n: int) -> None:
-        if self.tvc is not None:
-            self.tvc.record_preverify(secs * self.pim_hz, n)

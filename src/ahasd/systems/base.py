@@ -423,7 +423,8 @@ class CostView:
     channel.
     """
 
-    __slots__ = ("table", "_memo", "bucket", "_memory", "mem", "lane", "role", "_npu", "_pim")
+    __slots__ = ("table", "_memo", "bucket", "_memory", "mem", "lane", "role", "_npu", "_pim",
+                 "_derived")  # fmt: skip
 
     def __init__(
         self,
@@ -436,6 +437,7 @@ class CostView:
         self.table = table
         self.role = role  # whose ranks the task's DRAM energy is charged to
         self._memo: dict[tuple[str, int, int], TaskCost] = {}
+        self._derived: dict[str, dict] = {}
         self.bucket = table.kv_bucket  # a lookup is exact within one bucket of KV lengths
         self.mem, self.lane = mem, lane
         self._memory = (
@@ -453,6 +455,15 @@ class CostView:
         if hit is None:
             hit = self._memo[key] = self._build(phase, n_tokens, kv_len)
         return hit
+
+    def derived(self, name: str) -> dict:
+        """A memo that a caller fills with its own immutable forms of this view's costs (a hot
+        loop's plain tuples under its own keys), kept as long as the view: repeated runs on one
+        platform share it. ``name`` keeps different callers' keys apart."""
+        memo = self._derived.get(name)
+        if memo is None:
+            memo = self._derived[name] = {}
+        return memo
 
     def _build(self, phase: str, n_tokens: int, kv_len: int) -> TaskCost:
         seconds = self.table.cost(phase, n_tokens, kv_len)[0]
