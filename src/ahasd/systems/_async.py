@@ -262,7 +262,24 @@ class AsyncLoop:
         if self.in_target_mode:  # a squash hit during a pre-verify: switch ranks back first
             self._switch(to_target=False)
             return
-        self._draft(self.frontier)
+        # draft the batch at the frontier now (``_begin`` for the PIM lane, inlined)
+        self.current = b = self._next_batch(self.frontier)
+        now, npu, pim = self.now, self._npu, self._pim
+        dur, usage = b[5], b[6][2]
+        rate = 1.0
+        if npu.active:
+            theirs = npu.usage
+            if usage and theirs:
+                key = (id(usage), id(theirs))
+                rate = self._pair.get(key)
+                if rate is None:
+                    rate = pair_rate(usage, theirs)
+            if rate != npu.rate:
+                self._retime(npu, now, rate)
+        pim.active, pim.left, pim.rate, pim.since = True, dur, rate, now
+        pim.usage, pim.handler, pim.payload = usage, self._draft_done, self.version
+        pim.prio = _NORMAL
+        pim.end = now + dur / rate
 
     def _next_batch(self, start: int) -> tuple:
         """Size the draft batch at ``start`` and book it (not its lane): the batch tuple."""
@@ -286,32 +303,11 @@ class AsyncLoop:
             self._offload.add(at, at + secs, "draft-ops", tid)
         return (start, n, tid, self.now, mean_h, step[0] * n, step)
 
-    def _draft(self, start: int) -> None:
-        """Start drafting the batch at ``start`` on PIM now (``_begin`` for the PIM lane,
-        inlined)."""
-        self.current = b = self._next_batch(start)
-        now, npu, pim = self.now, self._npu, self._pim
-        dur, usage = b[5], b[6][2]
-        rate = 1.0
-        if npu.active:
-            theirs = npu.usage
-            if usage and theirs:
-                key = (id(usage), id(theirs))
-                rate = self._pair.get(key)
-                if rate is None:
-                    rate = pair_rate(usage, theirs)
-            if rate != npu.rate:
-                self._retime(npu, now, rate)
-        pim.active, pim.left, pim.rate, pim.since = True, dur, rate, now
-        pim.usage, pim.handler, pim.payload = usage, self._draft_done, self.version
-        pim.prio = _NORMAL
-        pim.end = now + dur / rate
-
     def _on_draft_done(self, _version: int) -> None:
         """A draft batch ended: queue it, then draft on. The hot path: while the next batch
         starts at once and ends before the NPU's task, this loop also ends it without handing
         it to :meth:`run` or the PIM slot (the same float operations and event count as
-        :meth:`_draft` and :meth:`run` would do). The NPU's return to full speed when a batch
+        :meth:`_start_draft` and :meth:`run` would do). The NPU's return to full speed when a batch
         ends and its slow-down when the next one starts, at the same instant, are one retime:
         the second of two retimes at one time banks nothing."""
         (m, hist, scales, splits, pim, npu, lane, ends, draft_add, queue, queued, edc_after,
@@ -539,7 +535,13 @@ class AsyncLoop:
         tid = self.ids
         if self.rec:  # flow arrows draft -> verify, drawn only in a recorded timeline
             self.links[b[2]] = tid
-        self.m.on_task_energy(energy)
+        scales, key = self.m.split_scale, id(energy)  # Metrics.on_task_energy, inlined
+        total = scales.get(key)
+        if total is None:
+            self.m.split_of[key] = energy
+            scales[key] = 1.0
+        else:
+            scales[key] = total + 1.0
         npu, pim, now = self._npu, self._pim, self.now  # _begin for the NPU lane, inlined
         rate = 1.0
         if pim.active:
