@@ -24,8 +24,9 @@ kernel's priorities order them), so a rate change is two assignments, never a st
 events are draft batches finishing while the NPU verifies: :meth:`AsyncLoop._on_draft_done`
 ends each following batch itself while it ends before the NPU's task (the same float operations
 and event count as going back to the loop). Timelines are :class:`~ahasd.sim.timeline.Lane`
-appends, step costs and pair rates are memoised per run, and an entropy-threshold policy sizes
-batches through its ``stop_rule`` without building per-token signals.
+appends, step costs (with their cost views) and pair rates
+(:data:`~ahasd.memory.sharing.PAIR_RATES`) are memoised across runs, and an entropy-threshold
+policy sizes batches through its ``stop_rule`` without building per-token signals.
 """
 
 from __future__ import annotations
