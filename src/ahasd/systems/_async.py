@@ -263,24 +263,8 @@ class AsyncLoop:
         if self.in_target_mode:  # a squash hit during a pre-verify: switch ranks back first
             self._switch(to_target=False)
             return
-        # draft the batch at the frontier now (``_begin`` for the PIM lane, inlined)
         self.current = b = self._next_batch(self.frontier)
-        now, npu, pim = self.now, self._npu, self._pim
-        dur, usage = b[5], b[6][2]
-        rate = 1.0
-        if npu.active:
-            theirs = npu.usage
-            if usage and theirs:
-                key = (id(usage), id(theirs))
-                rate = self._pair.get(key)
-                if rate is None:
-                    rate = pair_rate(usage, theirs)
-            if rate != npu.rate:
-                self._retime(npu, now, rate)
-        pim.active, pim.left, pim.rate, pim.since = True, dur, rate, now
-        pim.usage, pim.handler, pim.payload = usage, self._draft_done, self.version
-        pim.prio = _NORMAL
-        pim.end = now + dur / rate
+        self._begin(self._pim, b[5], b[6][2], self._draft_done, self.version, _NORMAL)
 
     def _next_batch(self, start: int) -> tuple:
         """Size the draft batch at ``start`` and book it (not its lane): the batch tuple."""
@@ -536,27 +520,8 @@ class AsyncLoop:
         tid = self.ids
         if self.rec:  # flow arrows draft -> verify, drawn only in a recorded timeline
             self.links[b[2]] = tid
-        scales, key = self.m.split_scale, id(energy)  # Metrics.on_task_energy, inlined
-        total = scales.get(key)
-        if total is None:
-            self.m.split_of[key] = energy
-            scales[key] = 1.0
-        else:
-            scales[key] = total + 1.0
-        npu, pim, now = self._npu, self._pim, self.now  # _begin for the NPU lane, inlined
-        rate = 1.0
-        if pim.active:
-            theirs = pim.usage
-            if usage and theirs:
-                key = (id(usage), id(theirs))
-                rate = self._pair.get(key)
-                if rate is None:
-                    rate = pair_rate(usage, theirs)
-            if rate != pim.rate:
-                self._retime(pim, now, rate)
-        npu.active, npu.left, npu.rate, npu.since = True, seconds, rate, now
-        npu.usage, npu.handler, npu.payload, npu.prio = usage, self._verify_done, tid, _FEEDBACK
-        npu.end = now + seconds / rate
+        self.m.on_task_energy(energy)
+        self._begin(self._npu, seconds, usage, self._verify_done, tid, _FEEDBACK)
         if self.blocked:  # the pop made room in the queue
             self.blocked = False
             self._start_draft()
