@@ -7,8 +7,9 @@ untimed run), then only the system's run (event loop and result) is timed, in CP
 process (other load on a shared machine barely counts), best of ``--repeat``; the end-to-end
 ``simulate`` time, trace synthesis included, is given beside it. The event counts make a
 behaviour change visible. ``--json`` prints one object keyed by system:
-``{"ahasd": {"loop_tok_s": ..., "e2e_tok_s": ..., "events": ..., "loop_s": ...}, ...}``; a system
-that cannot run at this size (its one-line error, e.g. KV caches that do not fit) gets
+``{"ahasd": {"loop_tok_s": ..., "e2e_tok_s": ..., "events": ..., "loop_s": ..., "build": ...},
+...}`` (``build``: ``"compiled"``, or why the loop's Python source ran: :mod:`ahasd.native`);
+a system that cannot run at this size (its one-line error, e.g. KV caches that do not fit) gets
 ``{"error": ...}`` and the others still run.
 """
 
@@ -18,6 +19,7 @@ import argparse
 import json
 import time
 
+from ahasd import native
 from ahasd.errors import AhasdError
 from ahasd.sim.config import SimConfig
 from ahasd.systems import SYSTEMS, simulate
@@ -48,6 +50,7 @@ def bench(system: str, tokens: int, repeat: int) -> dict[str, float | int]:
         "e2e_tok_s": tokens / best_e2e,
         "events": events,
         "loop_s": best_loop,
+        "build": native.status(),
     }
 
 
@@ -67,6 +70,7 @@ def main() -> None:
     if args.json:
         print(json.dumps(rows, indent=1))
         return
+    print(f"event loop: {native.status()}")
     print(f"{'system':<16}{'loop tok/s':>14}{'e2e tok/s':>14}{'events':>10}{'loop/target':>13}")
     for name, r in rows.items():
         if "error" in r:

@@ -9,7 +9,10 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
+from ahasd import native as _native
+
 __version__ = "0.1.0"
+_native.install()  # the compiled event loop, or its source where that changed (ahasd.native)
 
 # name -> module that defines it
 _LAZY = {

@@ -46,10 +46,10 @@ def _bits_ratio(kind: str, config_json: str) -> float:
     """storage_bits(config) / storage_bits(default config); 1.0 if the controller has no count."""
     if kind == "edc":
         from ahasd.policies.edc import EDC as Unit
-        from ahasd.policies.edc import EdcConfig as Cfg
+        from ahasd.policies.settings import EdcConfig as Cfg
     else:
+        from ahasd.policies.settings import TvcConfig as Cfg
         from ahasd.policies.tvc import TVC as Unit
-        from ahasd.policies.tvc import TvcConfig as Cfg
     try:
         bits = float(Unit(Cfg.model_validate_json(config_json)).storage_bits)
         ref = float(Unit(Cfg()).storage_bits)

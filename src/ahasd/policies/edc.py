@@ -11,26 +11,7 @@ option; the default is the paper's reading or, where the paper is silent, a bran
 
 from __future__ import annotations
 
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field
-
-
-class EdcConfig(BaseModel):
-    """EDC sizes and the ambiguity switches (defaults: the paper's reading)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
-
-    h_max: float = Field(10.0, gt=0.0, le=100.0)  # artifact: 10 ≈ ln 32000; paper: "observed max"
-    history: int = Field(8, ge=2, le=64)  # LEHT/LCEHT entries (even: two halves)
-    bucket_bits: int = Field(3, ge=1, le=8)  # 8 buckets
-    llr_bits: int = Field(3, ge=1, le=8)
-    counter_bits: int = Field(2, ge=1, le=8)
-    counter_init: int | None = None  # None: weakly continue (2 for 2-bit), as the artifact
-    leht_order: Literal["shift", "circular"] = "shift"  # shift register (the likely intent)
-    update_index: Literal["checkpoint", "recompute"] = "checkpoint"  # artifact: recompute
-    commit: Literal["batch", "copy-leht"] = "batch"  # paper: the batch's bucket; artifact: copy
-    llr_on_reject: Literal["reset", "decrement"] = "reset"  # later batches squashed; artifact: -1
+from ahasd.policies.settings import EdcConfig
 
 
 class EDC:

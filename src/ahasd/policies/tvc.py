@@ -12,11 +12,8 @@ option; defaults follow the paper.
 
 from __future__ import annotations
 
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field
-
 from ahasd.errors import AhasdError
+from ahasd.policies.settings import TvcConfig
 
 # Fallback seeds, used only when neither the config nor the driver gives an offline profile (the
 # simulator seeds from the platform's own step costs, :class:`ahasd.systems._async_parts`):
@@ -26,28 +23,6 @@ from ahasd.errors import AhasdError
 SEED_NVCT = 3.2e5
 SEED_PDCT = 2.1e7
 SEED_PVCT = 4.1e7
-
-
-class TvcConfig(BaseModel):
-    """TVC table sizes, seeds and the artifact's options (defaults: the paper's reading)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
-
-    entries: int = Field(4, ge=1, le=64)
-    entry_bits: int = Field(16, ge=1, le=128)  # [ahasd-resim] 3x4x16 b; artifact 64 + 32 b
-    ncr_bits: int = Field(16, ge=1, le=128)
-    pim_per_npu_clock: float = Field(0.8, gt=0.0, le=100.0)  # f_PIM / f_NPU (artifact: 0.8)
-    # seeds in PIM cycles (per KV token, per draft token, per pre-verified token); None = the
-    # driver's offline profile (the simulator: the platform's own step costs)
-    seed_nvct: float | None = Field(None, gt=0.0)
-    seed_pdct: float | None = Field(None, gt=0.0)
-    seed_pvct: float | None = Field(None, gt=0.0)
-    seeded: bool = True  # paper: tables pre-loaded; False: empty until the first sample
-    ncr_domain: Literal["convert", "raw"] = "convert"  # artifact "raw": NCR in NPU cycles
-    max_tokens: int | None = Field(None, ge=1, le=4096)  # artifact: 8
-    no_slack: Literal["draft", "stop"] = "draft"  # paper: keep drafting; artifact: stop
-    min_pending_batches: int = Field(1, ge=1, le=64)  # artifact: 2 (pre-verify only with >= 2)
-    pvct_fallback: float | None = Field(None, gt=0.0, le=100.0)  # artifact: 0.8 x PDCT until a PVCT
 
 
 class _Table:

@@ -61,10 +61,10 @@ def controller_bits(unit: str) -> tuple[int, str]:
     try:
         if unit == "EDC":
             from ahasd.policies.edc import EDC as Ctl
-            from ahasd.policies.edc import EdcConfig as Cfg
+            from ahasd.policies.settings import EdcConfig as Cfg
         else:
+            from ahasd.policies.settings import TvcConfig as Cfg
             from ahasd.policies.tvc import TVC as Ctl
-            from ahasd.policies.tvc import TvcConfig as Cfg
         return int(Ctl(Cfg()).storage_bits), f"policies.{unit.lower()}.storage_bits"
     except (ImportError, AttributeError, TypeError):
         return DIGEST_BITS[unit], "[ahasd-artifact] table sizes (policies layer unavailable)"

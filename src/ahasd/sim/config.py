@@ -12,8 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ahasd.policies.edc import EdcConfig
-from ahasd.policies.tvc import TvcConfig
+from ahasd.policies.settings import EdcConfig, TvcConfig
 
 
 class SimConfig(BaseModel):

@@ -12,9 +12,10 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from ahasd.sim.faults import CommitError
 
-class CommitError(RuntimeError):
-    """A driver committed tokens out of order or accepted a token the trace rejects."""
+# a task's energy split by device: ((device, {component: J}), ...)
+Split = tuple[tuple[str, dict[str, float]], ...]
 
 
 class Metrics:
@@ -65,7 +66,7 @@ class Metrics:
         self._energy: dict[str, dict[str, float]] = {}
         # id(split) -> split, and -> its total scale (two dicts: no list per split for gc); a hot
         # loop may update them itself exactly as on_task_energy does
-        self.split_of: dict[int, tuple] = {}
+        self.split_of: dict[int, Split] = {}
         self.split_scale: dict[int, float] = {}
         self._component_device = dict(component_device or {})
         # _miss[i]: trace positions before i whose draft token is wrong (O(1) window checks)
@@ -82,7 +83,7 @@ class Metrics:
             dev = energy.setdefault(remap.get(comp, device), {})
             dev[comp] = dev.get(comp, 0.0) + joules * scale
 
-    def on_task_energy(self, split, scale: float = 1.0) -> None:
+    def on_task_energy(self, split: Split, scale: float = 1.0) -> None:
         """Charge energy already split by device: ``((device, {component: J}), ...)``.
 
         Splits are shared, immutable per-step tuples, so only how often each was charged is
@@ -106,9 +107,8 @@ class Metrics:
                 dev = totals.get(device)
                 if dev is None:
                     dev = totals[device] = {}
-                get = dev.get
                 for comp, joules in comps.items():
-                    dev[comp] = get(comp, 0.0) + joules * scale
+                    dev[comp] = dev.get(comp, 0.0) + joules * scale
         self.split_of.clear()
         scales.clear()
         return self._energy

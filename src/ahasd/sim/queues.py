@@ -10,11 +10,9 @@ from collections import deque
 from collections.abc import Iterator
 from typing import Generic, TypeVar
 
+from ahasd.sim.faults import QueueFullError
+
 T = TypeVar("T")
-
-
-class QueueFullError(RuntimeError):
-    """A producer pushed into a full queue instead of waiting."""
 
 
 class BoundedQueue(Generic[T]):

@@ -10,7 +10,7 @@ the run records its timeline.
 from __future__ import annotations
 
 from array import array
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -165,6 +165,6 @@ class Timelines:
             span = Span(*row)
             dest = links.get(span.task_id)
             if dest is not None and span.flow_to is None:
-                span = Span(*row[:6], dest, row[7])
+                span = replace(span, flow_to=dest)
             out.append(span)
         return out

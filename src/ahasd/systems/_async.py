@@ -32,6 +32,7 @@ policy sizes batches through its ``stop_rule`` without building per-token signal
 from __future__ import annotations
 
 import gc
+from typing import TYPE_CHECKING, Any
 
 from ahasd.memory.sharing import PAIR_RATES, pair_rate
 from ahasd.policies import RoundOutcome
@@ -42,25 +43,47 @@ from ahasd.sim.queues import BoundedQueue
 from ahasd.sim.timeline import Timelines
 from ahasd.systems._async_parts import AsyncParts
 
+if TYPE_CHECKING:
+    from ahasd.policies.edc import EDC
+    from ahasd.sim.replay import Drafter
+
 _FEEDBACK, _NORMAL, _LATE = int(Priority.FEEDBACK), int(Priority.NORMAL), int(Priority.LATE)
 _CHUNK = 256  # events per call of AsyncLoop._advance
+# what a lane's task is, i.e. which handler its end goes to (AsyncLoop._advance)
+_DRAFT, _VERIFY, _SWITCH, _PREVERIFY = 0, 1, 2, 3
 
 outcome = builder(RoundOutcome, ("proposed", "accepted", "seconds"))  # one per verification
+
+# a draft step's memoised cost: (seconds, energy split, usage, TaskCost)
+Step = tuple[float, Any, Any, Any]
+# a draft batch: (start, n, task id, t0, mean entropy, full-speed seconds, draft step)
+Batch = tuple[int, int, int, float, float, float, Step]
 
 
 class _Slot:
     """One lane's task in flight: remaining full-speed seconds, current rate and end time."""
 
-    __slots__ = ("active", "left", "rate", "since", "end", "usage", "handler", "payload", "prio",
+    __slots__ = ("active", "left", "rate", "since", "end", "usage", "kind", "payload", "prio",
                  "stalled")  # fmt: skip
 
     def __init__(self) -> None:
         self.active = False
         self.left = self.since = self.end = self.stalled = 0.0
         self.rate = 1.0
-        self.usage: dict = {}
-        self.handler = self.payload = None
+        self.usage: Any = {}
+        self.kind = _DRAFT
+        self.payload: Any = None
         self.prio = _NORMAL
+
+
+def _retime(slot: _Slot, now: float, rate: float) -> None:
+    """Bank ``slot``'s progress at its old rate, then move its end to the new ``rate``."""
+    dt = now - slot.since
+    left = slot.left - slot.rate * dt
+    slot.stalled += (1.0 - slot.rate) * dt
+    slot.left = left = left if left > 0.0 else 0.0
+    slot.rate, slot.since = rate, now
+    slot.end = now + left / rate
 
 
 class AsyncLoop:
@@ -76,12 +99,12 @@ class AsyncLoop:
         "p", "now", "events", "_stopped", "m", "rec", "tl", "links", "queue", "_queued", "_depth",
         "runs", "n_total", "prompt", "corrected", "first_wrong", "frontier", "pv_upto", "version",
         "ids", "in_target_mode", "current", "verifying", "verify_t0", "waiting", "blocked",
-        "_pending_pv", "_pim_task", "_pim", "_npu", "_pair", "_batch", "_scan", "_policy", "_rule",
+        "_pending_pv", "_pim_task", "_pim", "_npu", "_pair", "_drafter", "_policy", "_rule",
         "_draft_view", "_draft_memo", "_verify_memo", "_bucket", "_verify_view", "_pv_view",
-        "_pv_bucket", "_pv_memo", "_edc_after", "_edc_verified", "_tvc", "_pim_hz", "_npu_hz",
+        "_pv_bucket", "_pv_memo", "_edc", "_tvc", "_pim_hz", "_npu_hz",
         "_use_aau", "_use_tvc", "counters", "switch_s", "switch_j", "_switch_cost",
         "_switch_comps", "_switch_split", "_pim_draft", "_npu_verify", "_offload", "_gtsu_lane",
-        "_pv_lane", "_draft_done", "_verify_done", "_switch_done", "_preverify_done", "_chain",
+        "_pv_lane", "_chain",
     )  # fmt: skip
 
     def __init__(self, parts: AsyncParts) -> None:
@@ -98,7 +121,7 @@ class AsyncLoop:
         self._offload = tl.lane("npu", "draft-offload")
         self._gtsu_lane, self._pv_lane = tl.lane("pim", "gtsu"), tl.lane("pim", "pre-verify")
         self.links: dict[int, int] = {}
-        self.queue: BoundedQueue[tuple] = BoundedQueue("unverified", ctx.config.queue_depth)
+        self.queue: BoundedQueue[Batch] = BoundedQueue("unverified", ctx.config.queue_depth)
         self._queued = self.queue.items  # read-only view for the hot checks
         self._depth = ctx.config.queue_depth
         self.runs = ctx.replay.runs.tolist()
@@ -110,17 +133,17 @@ class AsyncLoop:
         self.version = 0  # bumped by every squash: stale PIM results are ignored
         self.ids = 0
         self.in_target_mode = False
-        self.current: tuple | None = None  # batch being drafted
-        self.verifying: tuple | None = None
+        self.current: Batch | None = None  # batch being drafted
+        self.verifying: Batch | None = None
         self.verify_t0 = 0.0
         self.waiting = False  # EDC stopped look-ahead until the next feedback
         self.blocked = False  # the DLM waits for room in the full queue
         self._pending_pv = (0, 0)
-        self._pim_task: tuple = ("", 0.0, 0, (), ())
+        self._pim_task: tuple[str, float, int, Any, tuple] = ("", 0.0, 0, (), ())
         self._pim, self._npu = _Slot(), _Slot()
         self._pair = PAIR_RATES  # (id(usage), id(usage)) -> shared rate, across runs
         # bound once: these run once per draft batch or verification
-        self._batch, self._scan = ctx.drafter.batch, ctx.drafter.scan
+        self._drafter: Drafter = ctx.drafter
         self._policy = ctx.drafter.policy
         self._rule = self._policy.stop_rule()  # (cap, entropy threshold) until the next observe
         self._draft_view = p.draft_v
@@ -135,8 +158,7 @@ class AsyncLoop:
         self._pv_view, self._pv_bucket = p.pre_v, p.pre_v.bucket
         # (KV bucket, tokens) -> a pre-verification's (seconds, energy split, usage)
         self._pv_memo: dict[int, tuple] = p.pre_v.derived("async-preverify")
-        self._edc_after = p.edc.after_batch if p.edc is not None else None
-        self._edc_verified = p.edc.on_verified if p.edc is not None else None
+        self._edc: EDC | None = p.edc
         self._tvc = p.tvc
         self._pim_hz, self._npu_hz = p.pim_hz, p.npu_hz
         self._use_aau, self._use_tvc = p.use_aau, p.use_tvc
@@ -146,48 +168,34 @@ class AsyncLoop:
         device = "pim" if p.use_gtsu else (ctx.mem.spec.name if ctx.mem else "pim")
         self._switch_comps: dict[str, float] = {}
         self._switch_split = ((device, self._switch_comps),)
-        # handlers bound once (the chain in _on_draft_done checks its own by identity)
-        self._draft_done, self._verify_done = self._on_draft_done, self._on_verify_done
-        self._switch_done, self._preverify_done = self._on_switch_done, self._on_preverify_done
         m, lane = self.m, self._pim_draft
         self._chain = (  # what the draft chain reads, unpacked at once (it is entered ~once per
             # verification, and ~20 attribute reads cost as much as its first batch)
-            m, m.hist, m.split_scale, m.split_of, self._pim, self._npu, lane, lane.ends, lane.add,
-            self.queue, self._queued, self._edc_after, self._next_batch, self._retime,
-            self._tvc.pdct if self._tvc is not None else None, self._pim_hz, self._depth,
-            self.n_total, self.rec, self._pair,
+            m, m.hist, m.split_scale, m.split_of, self._pim, self._npu, lane, lane.ends,
+            self.queue, self._queued, self._edc, self._tvc.pdct if self._tvc is not None else None,
+            self._pim_hz, self._depth, self.n_total, self.rec, self._pair,
         )  # fmt: skip
         self._start_draft()
 
     # --- lanes: start, reschedule, finish ------------------------------------------------------
-    def _begin(self, slot: _Slot, dur: float, usage, handler, payload, prio: int) -> None:
-        """Start a task of ``dur`` full-speed seconds on ``slot``; both lanes get their shared
-        rate."""
+    def _begin(
+        self, slot: _Slot, dur: float, usage: Any, kind: int, payload: Any, prio: int
+    ) -> None:
+        """Start a task (``kind``: ``_DRAFT`` ...) of ``dur`` full-speed seconds on ``slot``;
+        both lanes get their shared rate."""
         now = self.now
         other = self._npu if slot is self._pim else self._pim
         rate = 1.0
         if other.active:
             theirs = other.usage
             if usage and theirs:
-                key = (id(usage), id(theirs))
-                rate = self._pair.get(key)
-                if rate is None:
-                    rate = pair_rate(usage, theirs)
+                got = self._pair.get((id(usage), id(theirs)))
+                rate = pair_rate(usage, theirs) if got is None else got
             if rate != other.rate:
-                self._retime(other, now, rate)
+                _retime(other, now, rate)
         slot.active, slot.left, slot.rate, slot.since = True, dur, rate, now
-        slot.usage, slot.handler, slot.payload, slot.prio = usage, handler, payload, prio
+        slot.usage, slot.kind, slot.payload, slot.prio = usage, kind, payload, prio
         slot.end = now + dur / rate
-
-    @staticmethod
-    def _retime(slot: _Slot, now: float, rate: float) -> None:
-        """Bank ``slot``'s progress at its old rate, then move its end to the new ``rate``."""
-        dt = now - slot.since
-        left = slot.left - slot.rate * dt
-        slot.stalled += (1.0 - slot.rate) * dt
-        slot.left = left = left if left > 0.0 else 0.0
-        slot.rate, slot.since = rate, now
-        slot.end = now + left / rate
 
     def _stop(self, slot: _Slot) -> None:
         """``slot``'s task ends (done or aborted) now; the other lane runs at full speed."""
@@ -198,7 +206,7 @@ class AsyncLoop:
         slot.active = False
         other = self._npu if slot is self._pim else self._pim
         if other.active and other.rate != 1.0:
-            self._retime(other, now, 1.0)
+            _retime(other, now, 1.0)
 
     def run(self) -> float:
         """Run to the last commit: always the lane whose task ends first (at a tie, the one with
@@ -217,7 +225,7 @@ class AsyncLoop:
         """Handle up to ``budget`` events; False once the run is over. :meth:`run` calls this in
         chunks because CPython 3.11 specialises a function's bytecode only after it has been
         called a few times, never inside one long call (3x more work per event)."""
-        pim, npu, retime = self._pim, self._npu, self._retime
+        pim, npu = self._pim, self._npu
         for handled in range(budget):  # events counted once per call
             if self._stopped:
                 self.events += handled
@@ -242,8 +250,16 @@ class AsyncLoop:
             slot.active = False
             other = npu if slot is pim else pim
             if other.active and other.rate != 1.0:
-                retime(other, now, 1.0)
-            slot.handler(slot.payload)
+                _retime(other, now, 1.0)
+            kind = slot.kind
+            if kind == _DRAFT:
+                self._on_draft_done(slot.payload)
+            elif kind == _VERIFY:
+                self._on_verify_done(slot.payload)
+            elif kind == _SWITCH:
+                self._on_switch_done(slot.payload)
+            else:
+                self._on_preverify_done(slot.payload)
         self.events += budget
         return True
 
@@ -264,15 +280,15 @@ class AsyncLoop:
             self._switch(to_target=False)
             return
         self.current = b = self._next_batch(self.frontier)
-        self._begin(self._pim, b[5], b[6][2], self._draft_done, self.version, _NORMAL)
+        self._begin(self._pim, b[5], b[6][2], _DRAFT, self.version, _NORMAL)
 
-    def _next_batch(self, start: int) -> tuple:
+    def _next_batch(self, start: int) -> Batch:
         """Size the draft batch at ``start`` and book it (not its lane): the batch tuple."""
         rule = self._rule
         if rule is None:
-            n, mean_h = self._batch(start)
+            n, mean_h = self._drafter.batch(start)
         else:
-            n, mean_h = self._scan(start, rule[0], rule[1])
+            n, mean_h = self._drafter.scan(start, rule[0], rule[1])
         kv = self.prompt + start + n - 1
         bucket = -(-kv // self._bucket)
         step = self._draft_memo.get(bucket)
@@ -295,20 +311,21 @@ class AsyncLoop:
         :meth:`_start_draft` and :meth:`run` would do). The NPU's return to full speed when a batch
         ends and its slow-down when the next one starts, at the same instant, are one retime:
         the second of two retimes at one time banks nothing."""
-        (m, hist, scales, splits, pim, npu, lane, ends, draft_add, queue, queued, edc_after,
-         next_batch, retime, pdct, pim_hz, depth, n_total, rec, pair) = self._chain  # fmt: skip
+        (m, hist, scales, splits, pim, npu, lane, ends, queue, queued, edc, pdct, pim_hz, depth,
+         n_total, rec, pair) = self._chain  # fmt: skip
         b, now = self.current, self.now
+        assert b is not None  # the batch that just ended
         self.current = None
         last_usage = last_theirs = None
         last_rate = 1.0
         while True:
             start, n, tid, t0, mean_h, _dur, step = b
             if rec:
-                draft_add(t0, now, "draft", tid, (("tokens", n), ("pos", start)))
+                lane.add(t0, now, "draft", tid, (("tokens", n), ("pos", start)))
             elif t0 == lane.end and ends:  # Lane.add, inlined: back to back, one interval
                 lane.end = ends[-1] = now
             else:
-                draft_add(t0, now, "draft", tid)
+                lane.add(t0, now, "draft", tid)
             split = step[1]  # Metrics.on_task_energy, inlined
             key = id(split)
             total = scales.get(key)
@@ -334,20 +351,20 @@ class AsyncLoop:
             queued.append(b)
             if k >= queue.high_water:
                 queue.high_water = k + 1
-            keep = edc_after is None or edc_after(tid, mean_h)
+            keep = edc is None or edc.after_batch(tid, mean_h)
             if self.verifying is None:
                 self._try_verify()
             start = self.frontier
             if (not keep or self.waiting or start >= n_total or len(queued) >= depth
                     or self.in_target_mode):  # fmt: skip
                 if npu.active and npu.rate != 1.0:  # the retime deferred from the batch's end
-                    retime(npu, now, 1.0)
+                    _retime(npu, now, 1.0)
                 if keep:
                     self._start_draft()  # _start_draft's own guards decide (the same tests)
                 else:
                     self._edc_stopped()
                 return
-            b = next_batch(start)
+            b = self._next_batch(start)
             dur, usage = b[5], b[6][2]
             rate = 1.0
             if npu.active:
@@ -356,17 +373,16 @@ class AsyncLoop:
                     rate = last_rate
                 else:
                     if usage and theirs:
-                        rate = pair.get((id(usage), id(theirs)))
-                        if rate is None:
-                            rate = pair_rate(usage, theirs)
+                        got = pair.get((id(usage), id(theirs)))
+                        rate = pair_rate(usage, theirs) if got is None else got
                     last_usage, last_theirs, last_rate = usage, theirs, rate
                 if rate != 1.0 or npu.rate != 1.0:
-                    retime(npu, now, rate)
+                    _retime(npu, now, rate)
                 end = now + dur / rate
                 if npu.end < end or (npu.end == end and npu.prio < _NORMAL):
                     # the NPU's task ends first: the batch goes to the PIM slot and the loop
                     pim.active, pim.left, pim.rate, pim.since = True, dur, rate, now
-                    pim.usage, pim.handler, pim.payload = usage, self._draft_done, self.version
+                    pim.usage, pim.kind, pim.payload = usage, _DRAFT, self.version
                     pim.prio, pim.end = _NORMAL, end
                     self.current = b
                     return
@@ -407,8 +423,10 @@ class AsyncLoop:
         if self.frontier - start < 1:  # nothing unverified to check: no need to ask TVC
             return False
         elapsed = self.now - self.verify_t0 if self.verifying else 0.0
+        tvc = self._tvc
+        assert tvc is not None  # EDC stops consult TVC only when it is on
         # tokens TVC would pre-verify, given the NPU's elapsed cycles
-        n_plan = int(self._tvc.plan(elapsed * self._npu_hz, self.prompt + committed, len(queued)))
+        n_plan = int(tvc.plan(elapsed * self._npu_hz, self.prompt + committed, len(queued)))
         n = min(n_plan, self.frontier - start)
         if n < 1:
             return False
@@ -422,8 +440,8 @@ class AsyncLoop:
         self.ids += 1
         self._pim_task = ("switch", self.now, self.ids, None, ())
         self.switch_j += joules
-        self._begin(self._pim, secs, self.p.switch_usage, self._switch_done,
-                    (self.version, to_target), _LATE)  # fmt: skip
+        self._begin(self._pim, secs, self.p.switch_usage, _SWITCH, (self.version, to_target),
+                    _LATE)  # fmt: skip
 
     def _finish_pim_task(self) -> float:
         """Record the switch or pre-verify that just ended; returns its duration.
@@ -470,13 +488,13 @@ class AsyncLoop:
         self.ids += 1
         self._pim_task = ("pre-verify", self.now, self.ids, energy, args)
         self.m.preverify_tokens += n
-        self._begin(self._pim, seconds, usage, self._preverify_done, (self.version, start, n),
+        self._begin(self._pim, seconds, usage, _PREVERIFY, (self.version, start, n),
                     _NORMAL)  # fmt: skip
 
     def _on_preverify_done(self, ev: tuple[int, int, int]) -> None:
         version, start, n = ev
         secs = self._finish_pim_task()
-        if n > 0:  # TVC.record_preverify, inlined
+        if n > 0 and self._tvc is not None:  # TVC.record_preverify, inlined
             self._tvc.pvct.push(secs * self._pim_hz / n)
         w = self.first_wrong
         busy_end = self.verifying[0] + self.verifying[1] if self.verifying else 0
@@ -521,14 +539,15 @@ class AsyncLoop:
         if self.rec:  # flow arrows draft -> verify, drawn only in a recorded timeline
             self.links[b[2]] = tid
         self.m.on_task_energy(energy)
-        self._begin(self._npu, seconds, usage, self._verify_done, tid, _FEEDBACK)
+        self._begin(self._npu, seconds, usage, _VERIFY, tid, _FEEDBACK)
         if self.blocked:  # the pop made room in the queue
             self.blocked = False
             self._start_draft()
 
     def _on_verify_done(self, tid: int) -> None:
-        now, m = self.now, self.m
-        start, n, draft_tid, t0 = self.verifying[:4]
+        now, m, b = self.now, self.m, self.verifying
+        assert b is not None  # the verification that just ended
+        start, n, draft_tid, t0 = b[:4]
         self.verifying = None
         c = m.committed
         end = start + n
@@ -561,8 +580,8 @@ class AsyncLoop:
         self._rule = policy.stop_rule()
         if self._tvc is not None:
             self._tvc.record_verify((now - self.verify_t0) * self._npu_hz, self.prompt + c)
-        if self._edc_verified is not None:
-            self._edc_verified(draft_tid, full)
+        if self._edc is not None:
+            self._edc.on_verified(draft_tid, full)
         c_new = m.committed
         if c_new >= self.n_total:
             self._stopped = True
@@ -583,8 +602,8 @@ class AsyncLoop:
         self.counters["squashes"] += 1
         dropped = self.queue.clear()
         if dropped:
-            if rejected_next and self._edc_verified is not None:
-                self._edc_verified(dropped[0][2], False)
+            if rejected_next and self._edc is not None:
+                self._edc.on_verified(dropped[0][2], False)
             lost = 0
             for d in dropped:
                 lost += d[1]

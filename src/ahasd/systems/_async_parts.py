@@ -10,11 +10,15 @@ per-verification methods directly (bound once, hot path); the rest goes through 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ahasd.cost import StepCostTable
 from ahasd.memory.gating import switch_cost
 from ahasd.systems.base import RunContext, TaskCost
+
+if TYPE_CHECKING:
+    from ahasd.policies.edc import EDC
+    from ahasd.policies.tvc import TVC
 
 # the offline profile TVC is seeded with: a draft step, and a verify / pre-verify of this many
 # tokens, at the prompt length
@@ -57,7 +61,8 @@ class AsyncParts:
         self.switch_usage = (
             {} if use_gtsu or spec is None else {("dq", ch): 1.0 for ch in range(spec.channels)}
         )
-        self.edc = self.tvc = None
+        self.edc: EDC | None = None
+        self.tvc: TVC | None = None
         if use_edc:
             from ahasd.policies.edc import EDC
 

@@ -1,0 +1,102 @@
+"""Which build of the event loop runs: the mypyc-compiled modules, or their Python source.
+
+``pip install`` compiles the loop's hot modules with mypyc (``setup.py``) and records each
+source's SHA-256 in ``_native_build.json``. The compiled and the Python modules compute the same
+floats in the same order, so results are bit-identical either way (``tests/test_native.py``);
+only the speed differs. :func:`install` runs when :mod:`ahasd` is imported: the Python source is
+imported instead of *every* compiled module (they call each other directly, so it is all or
+none) when ``AHASD_PURE_PYTHON=1`` is set or when any of those sources changed since the build.
+An edited checkout therefore runs what it says, slower, until it is rebuilt
+(``pip install -e .``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.abc
+import importlib.util
+import json
+import os
+import sys
+from importlib.machinery import ModuleSpec
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).parent
+MANIFEST = PACKAGE_DIR / "_native_build.json"
+ENV_PURE = "AHASD_PURE_PYTHON"
+
+_reason: str | None = None  # why the Python source is used, once install() has run
+
+
+def source_path(module: str, package_dir: Path = PACKAGE_DIR) -> Path:
+    """The ``.py`` file of ``ahasd.x.y`` under ``package_dir``."""
+    parts = module.split(".")
+    return package_dir.joinpath(*parts[1:]).with_suffix(".py")
+
+
+def read_manifest(path: Path = MANIFEST) -> dict[str, str]:
+    """Compiled module -> SHA-256 of the source it was built from ({} without a build)."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    compiled = data.get("compiled") if isinstance(data, dict) else None
+    return {str(k): str(v) for k, v in compiled.items()} if isinstance(compiled, dict) else {}
+
+
+def changed_sources(manifest: dict[str, str], package_dir: Path = PACKAGE_DIR) -> list[str]:
+    """The compiled modules whose source no longer matches the build."""
+    changed = []
+    for module, digest in manifest.items():
+        try:
+            now = hashlib.sha256(source_path(module, package_dir).read_bytes()).hexdigest()
+        except OSError:
+            now = None
+        if now != digest:
+            changed.append(module)
+    return changed
+
+
+class _SourceFinder(importlib.abc.MetaPathFinder):
+    """Finds the listed modules as Python source, ahead of their compiled extensions."""
+
+    def __init__(self, sources: dict[str, Path]) -> None:
+        self.sources = sources
+
+    def find_spec(
+        self, fullname: str, path: object = None, target: object = None
+    ) -> ModuleSpec | None:
+        src = self.sources.get(fullname)
+        return importlib.util.spec_from_file_location(fullname, src) if src else None
+
+
+def install() -> None:
+    """Choose the build for this process (once; before any compiled module is imported)."""
+    global _reason
+    if _reason is not None or any(isinstance(f, _SourceFinder) for f in sys.meta_path):
+        return
+    manifest = read_manifest()
+    if not manifest:
+        _reason = "not compiled (no mypyc build)"
+        return
+    if os.environ.get(ENV_PURE, "").strip() not in ("", "0"):
+        _reason = f"{ENV_PURE} is set"
+    else:
+        changed = changed_sources(manifest)
+        if not changed:
+            _reason = ""
+            return
+        _reason = (
+            f"source changed since the build: {', '.join(changed)}; rebuild with `pip install -e .`"
+        )
+    sys.meta_path.insert(0, _SourceFinder({m: source_path(m) for m in manifest}))
+
+
+def status() -> str:
+    """``"compiled"``, or ``"python (<why>)"``: what the simulator's event loop runs."""
+    install()
+    if _reason:
+        return f"python ({_reason})"
+    import ahasd.systems._async as loop
+
+    return "compiled" if not str(loop.__file__).endswith(".py") else "python (extension missing)"
