@@ -14,25 +14,18 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import runpy
 from pathlib import Path
 
 from setuptools import setup
 from setuptools.command.build_ext import build_ext
 
 HERE = Path(__file__).parent
-# the simulator's event loop and what it calls per event (a compiled module calls another
-# compiled one directly, so they are compiled, and used, all together)
-COMPILED = (
-    "ahasd.systems._async",
-    "ahasd.sim.metrics",
-    "ahasd.sim.replay",
-    "ahasd.sim.queues",
-    "ahasd.sim.timeline",
-    "ahasd.memory.sharing",
-    "ahasd.policies.edc",
-    "ahasd.policies.tvc",
-)
-MANIFEST = "_native_build.json"
+# the module list lives with the code that chooses the build at run time (stdlib only: safe to
+# run here, before the package's dependencies are installed)
+NATIVE = runpy.run_path(str(HERE / "src" / "ahasd" / "native.py"))
+COMPILED: tuple[str, ...] = NATIVE["COMPILED"]
+MANIFEST: str = NATIVE["MANIFEST"].name
 
 
 def source_of(module: str) -> Path:
@@ -40,27 +33,25 @@ def source_of(module: str) -> Path:
 
 
 class BuildWithManifest(build_ext):
-    """``build_ext`` that records which sources the compiled modules were built from."""
+    """``build_ext`` that records which sources the compiled modules were built from, once every
+    extension built (without a manifest, ``ahasd.native`` never imports them)."""
 
     def run(self) -> None:
         super().run()
-        built = [m for m in COMPILED if Path(self.get_ext_fullpath(m)).exists()]
-        if not built:
+        built = [Path(self.get_ext_fullpath(ext.name)) for ext in self.extensions]
+        if not built or not all(path.exists() for path in built):
             return
-        first = Path(self.get_ext_fullpath(COMPILED[0]))
-        package_dir = first.parents[len(COMPILED[0].split(".")) - 2]  # .../ahasd
-        manifest = {
-            "compiled": {
-                m: hashlib.sha256(source_of(m).read_bytes()).hexdigest() for m in sorted(built)
-            }
-        }
+        package_dir = Path(self.get_ext_fullpath("ahasd.native")).parent
+        digests = {m: hashlib.sha256(source_of(m).read_bytes()).hexdigest() for m in COMPILED}
         tmp = package_dir / (MANIFEST + ".tmp")
-        tmp.write_text(json.dumps(manifest, indent=1) + "\n")
+        tmp.write_text(json.dumps({"compiled": digests}, indent=1) + "\n")
         tmp.replace(package_dir / MANIFEST)
 
 
 def extensions() -> list:
     if os.environ.get("AHASD_PURE_PYTHON", "").strip() not in ("", "0"):
+        # an earlier in-place build's manifest would keep its extensions in use
+        (HERE / "src" / "ahasd" / MANIFEST).unlink(missing_ok=True)
         return []
     try:
         from mypyc.build import mypycify

@@ -1,13 +1,13 @@
 """Which build of the event loop runs: the mypyc-compiled modules, or their Python source.
 
-``pip install`` compiles the loop's hot modules with mypyc (``setup.py``) and records each
-source's SHA-256 in ``_native_build.json``. The compiled and the Python modules compute the same
-floats in the same order, so results are bit-identical either way (``tests/test_native.py``);
-only the speed differs. :func:`install` runs when :mod:`ahasd` is imported: the Python source is
-imported instead of *every* compiled module (they call each other directly, so it is all or
-none) when ``AHASD_PURE_PYTHON=1`` is set or when any of those sources changed since the build.
-An edited checkout therefore runs what it says, slower, until it is rebuilt
-(``pip install -e .``).
+``pip install`` compiles the loop's hot modules (:data:`COMPILED`) with mypyc (``setup.py``) and,
+once every extension built, records each source's SHA-256 in ``_native_build.json``. Compiled
+and Python modules compute the same floats in the same order, so results are bit-identical
+either way (``tests/test_native.py``); only the speed differs. :func:`install` runs when
+:mod:`ahasd` is imported and imports the Python source instead of *every* compiled module (they
+call each other directly, so it is all or none) when there is no such record, when
+``AHASD_PURE_PYTHON=1`` is set, or when any of those sources changed since the build. An edited
+checkout therefore runs what it says, slower, until it is rebuilt (``pip install -e .``).
 """
 
 from __future__ import annotations
@@ -21,6 +21,18 @@ import sys
 from importlib.machinery import ModuleSpec
 from pathlib import Path
 
+# the simulator's event loop and what it calls per event; setup.py compiles these (they call
+# each other directly, so they are compiled, and used, all together)
+COMPILED = (
+    "ahasd.systems._async",
+    "ahasd.sim.metrics",
+    "ahasd.sim.replay",
+    "ahasd.sim.queues",
+    "ahasd.sim.timeline",
+    "ahasd.memory.sharing",
+    "ahasd.policies.edc",
+    "ahasd.policies.tvc",
+)
 PACKAGE_DIR = Path(__file__).parent
 MANIFEST = PACKAGE_DIR / "_native_build.json"
 ENV_PURE = "AHASD_PURE_PYTHON"
@@ -76,10 +88,10 @@ def install() -> None:
     if _reason is not None or any(isinstance(f, _SourceFinder) for f in sys.meta_path):
         return
     manifest = read_manifest()
-    if not manifest:
-        _reason = "not compiled (no mypyc build)"
-        return
-    if os.environ.get(ENV_PURE, "").strip() not in ("", "0"):
+    if not manifest:  # no build, or one that did not finish: never import its extensions
+        _reason = "no mypyc build"
+        manifest = dict.fromkeys(COMPILED, "")
+    elif os.environ.get(ENV_PURE, "").strip() not in ("", "0"):
         _reason = f"{ENV_PURE} is set"
     else:
         changed = changed_sources(manifest)

@@ -45,7 +45,9 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"ahasd {__version__}")
+        from ahasd import native
+
+        typer.echo(f"ahasd {__version__} (event loop: {native.status()})")
         raise typer.Exit()
 
 

@@ -19,22 +19,25 @@ class EDC:
 
     def __init__(self, config: EdcConfig | None = None) -> None:
         self.cfg = cfg = config or EdcConfig()
-        self.n_buckets = 1 << cfg.bucket_bits
-        self.llr_max = (1 << cfg.llr_bits) - 1
-        self.ctr_max = (1 << cfg.counter_bits) - 1
-        self.ctr_threshold = 1 << (cfg.counter_bits - 1)  # MSB set
+        # every size is annotated: the compiled build types them (the settings are pydantic)
+        self.n_buckets: int = 1 << cfg.bucket_bits
+        self.llr_max: int = (1 << cfg.llr_bits) - 1
+        self.ctr_max: int = (1 << cfg.counter_bits) - 1
+        self.ctr_threshold: int = 1 << (cfg.counter_bits - 1)  # MSB set
         init = self.ctr_threshold if cfg.counter_init is None else cfg.counter_init
-        self.ctr_init = min(max(init, 0), self.ctr_max)
-        self.index_bits = 2 * cfg.bucket_bits + cfg.llr_bits
+        self.ctr_init: int = min(max(init, 0), self.ctr_max)
+        self.index_bits: int = 2 * cfg.bucket_bits + cfg.llr_bits
         # Hot-path constants: after_batch/on_verified run once per draft batch or verification
         # in the simulator's event loop, so the config switches are decoded here, once.
-        self._h_max = cfg.h_max
-        self._half = cfg.history // 2
-        self._older_shift, self._newer_shift = cfg.bucket_bits + cfg.llr_bits, cfg.llr_bits
-        self._shift = cfg.leht_order == "shift"
-        self._checkpoint = cfg.update_index == "checkpoint"
-        self._commit_batch = cfg.commit == "batch"
-        self._reset_llr = cfg.llr_on_reject == "reset"
+        self._h_max: float = cfg.h_max
+        self._history: int = cfg.history
+        self._half: int = cfg.history // 2
+        self._older_shift: int = cfg.bucket_bits + cfg.llr_bits
+        self._newer_shift: int = cfg.llr_bits
+        self._shift: bool = cfg.leht_order == "shift"
+        self._checkpoint: bool = cfg.update_index == "checkpoint"
+        self._commit_batch: bool = cfg.commit == "batch"
+        self._reset_llr: bool = cfg.llr_on_reject == "reset"
         self.reset()
 
     def reset(self) -> None:
@@ -95,7 +98,7 @@ class EDC:
             else:
                 self._older += b - leht[ptr]
             leht[ptr] = b
-            self.ptr = (ptr + 1) % self.cfg.history
+            self.ptr = (ptr + 1) % self._history
         llr = self.llr + 1
         if llr > self.llr_max:
             llr = self.llr_max
@@ -147,4 +150,4 @@ class EDC:
             self.lceht.pop()
         else:  # circular: LCEHT has its own write pointer, advanced once per commit
             self.lceht[self.cptr] = b
-            self.cptr = (self.cptr + 1) % self.cfg.history
+            self.cptr = (self.cptr + 1) % self._history

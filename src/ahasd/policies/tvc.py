@@ -36,7 +36,7 @@ class _Table:
     __slots__ = ("vals", "ptr", "n", "size", "fresh", "last")
 
     def __init__(self, entries: int, seed: float | None) -> None:
-        self.vals = [seed if seed is not None else 0.0] * entries
+        self.vals: list[float] = [seed if seed is not None else 0.0] * entries
         self.size = entries
         self.n = entries if seed is not None else 0
         self.ptr = 0
@@ -83,9 +83,14 @@ class TVC:
                                       strict=True)
         )  # fmt: skip
         # decoded once: plan() and the record_* calls run in the simulator's event loop
-        self._pim_per_npu = c.pim_per_npu_clock
-        self._ncr_scale = c.pim_per_npu_clock if c.ncr_domain == "convert" else 1
-        self._plan_args = (c.min_pending_batches, c.pvct_fallback, c.max_tokens)
+        # (annotated: the compiled build types them; the settings are pydantic)
+        self._pim_per_npu: float = c.pim_per_npu_clock
+        self._ncr_scale: float = c.pim_per_npu_clock if c.ncr_domain == "convert" else 1.0
+        self._plan_args: tuple[int, float | None, int | None] = (
+            c.min_pending_batches,
+            c.pvct_fallback,
+            c.max_tokens,
+        )
         self.reset()
 
     def reset(self) -> None:

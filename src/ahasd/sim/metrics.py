@@ -70,7 +70,9 @@ class Metrics:
         self.split_scale: dict[int, float] = {}
         self._component_device = dict(component_device or {})
         # _miss[i]: trace positions before i whose draft token is wrong (O(1) window checks)
-        self._miss = np.concatenate(([0], np.cumsum(~np.asarray(match, dtype=bool)))).tolist()
+        self._miss: list[int] = np.concatenate(
+            ([0], np.cumsum(~np.asarray(match, dtype=bool)))
+        ).tolist()
         self._acc_starts: list[int] = []  # [start, stop) runs committed as accepted drafts
         self._acc_stops: list[int] = []
 

@@ -67,8 +67,8 @@ class Drafter:
 
     def __init__(self, policy: DraftPolicy, trace) -> None:
         self.policy = policy
-        self._ent = np.asarray(trace.draft_entropy, dtype=np.float64).tolist()
-        self._p1 = np.asarray(trace.draft_top1_prob, dtype=np.float64).tolist()
+        self._ent: list[float] = np.asarray(trace.draft_entropy, dtype=np.float64).tolist()
+        self._p1: list[float] = np.asarray(trace.draft_top1_prob, dtype=np.float64).tolist()
         self._last = len(self._ent) - 1
         # features 2 and 3 of signal_features, filled on first use (floats: nothing for gc)
         self._sqrt_h: list[float | None] = [None] * len(self._ent)

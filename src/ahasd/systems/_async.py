@@ -56,8 +56,19 @@ outcome = builder(RoundOutcome, ("proposed", "accepted", "seconds"))  # one per 
 
 # a draft step's memoised cost: (seconds, energy split, usage, TaskCost)
 Step = tuple[float, Any, Any, Any]
-# a draft batch: (start, n, task id, t0, mean entropy, full-speed seconds, draft step)
-Batch = tuple[int, int, int, float, float, float, Step]
+
+
+class Batch:
+    """A draft batch: positions ``start .. start + n - 1``, drafted from ``t0`` as task ``tid``
+    (mean draft entropy ``mean_h``): ``n`` times ``step``, ``dur`` full-speed seconds."""
+
+    __slots__ = ("start", "n", "tid", "t0", "mean_h", "dur", "step")
+
+    def __init__(
+        self, start: int, n: int, tid: int, t0: float, mean_h: float, dur: float, step: Step
+    ) -> None:
+        self.start, self.n, self.tid, self.t0 = start, n, tid, t0
+        self.mean_h, self.dur, self.step = mean_h, dur, step
 
 
 class _Slot:
@@ -89,10 +100,9 @@ def _retime(slot: _Slot, now: float, rate: float) -> None:
 class AsyncLoop:
     """Per-run state of the asynchronous system; one event per task (plus reschedules).
 
-    Slotted: every attribute load in the hot loop is a slot read. Batches are plain tuples
-    ``(start, n, task id, t0, mean entropy, full-speed seconds, draft step)`` covering positions
-    ``start .. start + n - 1``; step costs are memoised as plain tuples ``(seconds, energy split,
-    usage, TaskCost)`` (a NamedTuple's fields are slower to read).
+    Slotted: every attribute load in the hot loop is a slot read (a field read in the compiled
+    build). Step costs are memoised as plain tuples ``(seconds, energy split, usage, TaskCost)``
+    (a NamedTuple's fields are slower to read).
     """
 
     __slots__ = (
@@ -114,7 +124,8 @@ class AsyncLoop:
         self.events = 0
         self._stopped = False
         self.m = Metrics(ctx.n, ctx.replay.match)
-        self.rec = ctx.config.record_timeline  # keep span rows and their args
+        # (attributes read from configs and arrays are annotated: the compiled build types them)
+        self.rec: bool = ctx.config.record_timeline  # keep span rows and their args
         self.tl = tl = Timelines(tuple(ctx.platform.devices), keep_spans=self.rec)
         self._pim_draft = tl.lane("pim", "draft")
         self._npu_verify = tl.lane("npu", "verify")
@@ -123,9 +134,10 @@ class AsyncLoop:
         self.links: dict[int, int] = {}
         self.queue: BoundedQueue[Batch] = BoundedQueue("unverified", ctx.config.queue_depth)
         self._queued = self.queue.items  # read-only view for the hot checks
-        self._depth = ctx.config.queue_depth
-        self.runs = ctx.replay.runs.tolist()
-        self.n_total, self.prompt = ctx.n, ctx.config.prompt_len
+        self._depth: int = ctx.config.queue_depth
+        self.runs: list[int] = ctx.replay.runs.tolist()
+        self.n_total: int = ctx.n
+        self.prompt: int = ctx.config.prompt_len
         self.corrected: set[int] = set()
         self.first_wrong = self.runs[0]
         self.frontier = 0  # next position a new draft batch starts at
@@ -145,23 +157,27 @@ class AsyncLoop:
         # bound once: these run once per draft batch or verification
         self._drafter: Drafter = ctx.drafter
         self._policy = ctx.drafter.policy
-        self._rule = self._policy.stop_rule()  # (cap, entropy threshold) until the next observe
+        # (cap, entropy threshold) until the next observe
+        self._rule: tuple[int, float] | None = self._policy.stop_rule()
         self._draft_view = p.draft_v
         # KV bucket -> one draft step's cost; (KV bucket, drafts) -> a verification's; as plain
         # tuples (seconds, energy split, usage, TaskCost), kept with the views across runs
-        self._draft_memo: dict[int, tuple] = p.draft_v.derived("async-draft")
+        self._draft_memo: dict[int, Step] = p.draft_v.derived("async-draft")
         self._verify_memo: dict[int, tuple] = p.verify_v.derived("async-verify")
-        self._bucket = p.draft_v.bucket
+        self._bucket: int = p.draft_v.bucket
         if p.verify_v.bucket != self._bucket:
             raise ValueError("draft and verify tables must share one KV bucket")
         self._verify_view = p.verify_v
-        self._pv_view, self._pv_bucket = p.pre_v, p.pre_v.bucket
+        self._pv_view = p.pre_v
+        self._pv_bucket: int = p.pre_v.bucket
         # (KV bucket, tokens) -> a pre-verification's (seconds, energy split, usage)
         self._pv_memo: dict[int, tuple] = p.pre_v.derived("async-preverify")
         self._edc: EDC | None = p.edc
         self._tvc = p.tvc
-        self._pim_hz, self._npu_hz = p.pim_hz, p.npu_hz
-        self._use_aau, self._use_tvc = p.use_aau, p.use_tvc
+        self._pim_hz: float = p.pim_hz
+        self._npu_hz: float = p.npu_hz
+        self._use_aau: bool = p.use_aau
+        self._use_tvc: bool = p.use_tvc
         self.counters = {"edc_stops": 0, "preverifies": 0, "squashes": 0, "npu_stolen_s": 0.0}
         self.switch_s = self.switch_j = 0.0
         self._switch_cost = p.switch_cost()  # (seconds, joules) of every rank switch
@@ -280,10 +296,10 @@ class AsyncLoop:
             self._switch(to_target=False)
             return
         self.current = b = self._next_batch(self.frontier)
-        self._begin(self._pim, b[5], b[6][2], _DRAFT, self.version, _NORMAL)
+        self._begin(self._pim, b.dur, b.step[2], _DRAFT, self.version, _NORMAL)
 
     def _next_batch(self, start: int) -> Batch:
-        """Size the draft batch at ``start`` and book it (not its lane): the batch tuple."""
+        """Size the draft batch at ``start`` and book it (not its lane)."""
         rule = self._rule
         if rule is None:
             n, mean_h = self._drafter.batch(start)
@@ -302,7 +318,7 @@ class AsyncLoop:
             self.counters["npu_stolen_s"] += secs
             at = max(self.now, self._offload.end)  # an aborted batch's ops may still be drawn
             self._offload.add(at, at + secs, "draft-ops", tid)
-        return (start, n, tid, self.now, mean_h, step[0] * n, step)
+        return Batch(start, n, tid, self.now, mean_h, step[0] * n, step)
 
     def _on_draft_done(self, _version: int) -> None:
         """A draft batch ended: queue it, then draft on. The hot path: while the next batch
@@ -319,7 +335,7 @@ class AsyncLoop:
         last_usage = last_theirs = None
         last_rate = 1.0
         while True:
-            start, n, tid, t0, mean_h, _dur, step = b
+            start, n, tid, t0, step = b.start, b.n, b.tid, b.t0, b.step
             if rec:
                 lane.add(t0, now, "draft", tid, (("tokens", n), ("pos", start)))
             elif t0 == lane.end and ends:  # Lane.add, inlined: back to back, one interval
@@ -351,7 +367,7 @@ class AsyncLoop:
             queued.append(b)
             if k >= queue.high_water:
                 queue.high_water = k + 1
-            keep = edc is None or edc.after_batch(tid, mean_h)
+            keep = edc is None or edc.after_batch(tid, b.mean_h)
             if self.verifying is None:
                 self._try_verify()
             start = self.frontier
@@ -365,7 +381,7 @@ class AsyncLoop:
                     self._edc_stopped()
                 return
             b = self._next_batch(start)
-            dur, usage = b[5], b[6][2]
+            dur, usage = b.dur, b.step[2]
             rate = 1.0
             if npu.active:
                 theirs = npu.usage
@@ -404,21 +420,22 @@ class AsyncLoop:
 
     def _abort_draft(self) -> None:
         """A squash cuts the batch in flight: its finished share was proposed and wasted."""
-        if self.current is None:
+        b = self.current
+        if b is None:
             return
-        _start, n, tid, t0, _h, dur, step = self.current
+        dur = b.dur
         self._stop(self._pim)
         frac = 1.0 - self._pim.left / dur if dur > 0 else 1.0
         frac = min(max(frac, 0.0), 1.0)
-        self._pim_draft.add(t0, self.now, "draft (squashed)", tid)
-        self.m.on_task_energy(step[1], n * frac)
-        self.m.on_abort(int(n * frac))
+        self._pim_draft.add(b.t0, self.now, "draft (squashed)", b.tid)
+        self.m.on_task_energy(b.step[1], b.n * frac)
+        self.m.on_abort(int(b.n * frac))
         self.current = None
 
     # --- PIM: pre-verification (TVC) and rank switching (GTSU) -------------------------------
     def _try_preverify(self) -> bool:
         queued, committed = self._queued, self.m.committed
-        first = queued[0][0] if queued else self.frontier
+        first = queued[0].start if queued else self.frontier
         start = max(self.pv_upto, first, committed)
         if self.frontier - start < 1:  # nothing unverified to check: no need to ask TVC
             return False
@@ -497,7 +514,7 @@ class AsyncLoop:
         if n > 0 and self._tvc is not None:  # TVC.record_preverify, inlined
             self._tvc.pvct.push(secs * self._pim_hz / n)
         w = self.first_wrong
-        busy_end = self.verifying[0] + self.verifying[1] if self.verifying else 0
+        busy_end = self.verifying.start + self.verifying.n if self.verifying else 0
         if version == self.version and start <= w < start + n and w >= busy_end:
             self._correct_at(w)
         elif version == self.version:
@@ -509,11 +526,12 @@ class AsyncLoop:
         self.m.preverify_corrections += 1
         self.corrected.add(w)
         for i, b in enumerate(self.queue):
-            start, n = b[0], b[1]
+            start, n = b.start, b.n
             if start <= w < start + n:
                 dropped = self.queue.truncate_after(i)
-                self.m.on_discard(start + n - (w + 1) + sum(d[1] for d in dropped))
-                self.queue.replace(i, (start, w + 1 - start, *b[2:]))
+                self.m.on_discard(start + n - (w + 1) + sum(d.n for d in dropped))
+                cut = Batch(start, w + 1 - start, b.tid, b.t0, b.mean_h, b.dur, b.step)
+                self.queue.replace(i, cut)
                 break
         self.version += 1
         self._anchor(w + 1)
@@ -524,7 +542,7 @@ class AsyncLoop:
             return
         b = self.queue.pop()
         c = self.m.committed
-        end = b[0] + b[1]
+        end = b.start + b.n
         n_eff = end - c if end > c else 0
         kv = self.prompt + c
         key = (-(-kv // self._bucket) << 32) | n_eff  # an int key: nothing for gc to track
@@ -537,7 +555,7 @@ class AsyncLoop:
         self.ids += 1
         tid = self.ids
         if self.rec:  # flow arrows draft -> verify, drawn only in a recorded timeline
-            self.links[b[2]] = tid
+            self.links[b.tid] = tid
         self.m.on_task_energy(energy)
         self._begin(self._npu, seconds, usage, _VERIFY, tid, _FEEDBACK)
         if self.blocked:  # the pop made room in the queue
@@ -547,7 +565,7 @@ class AsyncLoop:
     def _on_verify_done(self, tid: int) -> None:
         now, m, b = self.now, self.m, self.verifying
         assert b is not None  # the verification that just ended
-        start, n, draft_tid, t0 = b[:4]
+        start, n, draft_tid, t0 = b.start, b.n, b.tid, b.t0
         self.verifying = None
         c = m.committed
         end = start + n
@@ -603,10 +621,10 @@ class AsyncLoop:
         dropped = self.queue.clear()
         if dropped:
             if rejected_next and self._edc is not None:
-                self._edc.on_verified(dropped[0][2], False)
+                self._edc.on_verified(dropped[0].tid, False)
             lost = 0
             for d in dropped:
-                lost += d[1]
+                lost += d.n
             self.m.discarded += lost  # Metrics.on_discard, inlined
         self._abort_draft()  # a switch or pre-verify in progress finishes; its result is stale
         self.corrected.clear()
