@@ -26,7 +26,8 @@ ends each following batch itself while it ends before the NPU's task (the same f
 and event count as going back to the loop). Timelines are :class:`~ahasd.sim.timeline.Lane`
 appends, step costs (with their cost views) and pair rates
 (:data:`~ahasd.memory.sharing.PAIR_RATES`) are memoised across runs, and an entropy-threshold
-policy sizes batches through its ``stop_rule`` without building per-token signals.
+policy sizes batches through its ``stop_rule`` without building per-token signals. The module is
+compiled with mypyc at install (:mod:`ahasd.native`): its annotations are what make it fast.
 """
 
 from __future__ import annotations
@@ -154,7 +155,7 @@ class AsyncLoop:
         self._pim_task: tuple[str, float, int, Any, tuple] = ("", 0.0, 0, (), ())
         self._pim, self._npu = _Slot(), _Slot()
         self._pair = PAIR_RATES  # (id(usage), id(usage)) -> shared rate, across runs
-        # bound once: these run once per draft batch or verification
+        # read once per draft batch or verification
         self._drafter: Drafter = ctx.drafter
         self._policy = ctx.drafter.policy
         # (cap, entropy threshold) until the next observe
