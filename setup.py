@@ -1,12 +1,14 @@
 """Build step: compile the event loop's hot modules with mypyc (same source, no code of its own).
 
-Everything else about the package is in pyproject.toml. The modules below are plain, type-checked
-Python; mypyc turns them into C extensions, which run the simulator's loop about twice as fast
-(``benchmarks/bench_sim.py``, docs/systems.md "Speed"). Set ``AHASD_PURE_PYTHON=1`` at install
-time to skip compiling, e.g. where there is no C compiler; a compiler error also leaves a working
-pure-Python install (the extensions are optional). Each build writes ``ahasd/_native_build.json``
-(the modules and their sources' SHA-256): at import, ``ahasd.native`` uses the compiled modules
-only while every one of those sources is unchanged, so an edited checkout never runs stale code.
+Everything else about the package is in pyproject.toml. The modules (``ahasd.native.COMPILED``)
+are plain, type-checked Python; mypyc turns them into C extensions that run the simulator's loop
+about 2.9x as fast (``benchmarks/bench_sim.py``, docs/systems.md "The compiled build"). mypy is
+pinned to one minor release (pyproject.toml): a type error stops the build, and a newer mypy may
+check more. Set ``AHASD_PURE_PYTHON=1`` at install time to skip compiling; a C compiler error
+leaves a working pure-Python install (the extensions are optional). A complete build writes
+``ahasd/_native_build.json`` (its sources' SHA-256): at import, ``ahasd.native`` uses the
+compiled modules only while every one of those sources is unchanged, so an edited checkout never
+runs stale code.
 """
 
 from __future__ import annotations
