@@ -18,7 +18,7 @@ import importlib.util
 import json
 import os
 import sys
-from importlib.machinery import ModuleSpec
+from importlib.machinery import EXTENSION_SUFFIXES, ModuleSpec
 from pathlib import Path
 
 # the simulator's event loop and what it calls per event; setup.py compiles these (they call
@@ -105,10 +105,19 @@ def install() -> None:
 
 
 def status() -> str:
-    """``"compiled"``, or ``"python (<why>)"``: what the simulator's event loop runs."""
+    """``"compiled"``, or ``"python (<why>)"``: what the simulator's event loop runs (read off
+    the loaded module, or off the files, without importing the simulator)."""
     install()
     if _reason:
         return f"python ({_reason})"
-    import ahasd.systems._async as loop
+    loop = sys.modules.get(COMPILED[0])
+    if loop is not None:
+        compiled = not str(loop.__file__).endswith(".py")
+    else:
+        compiled = all(_has_extension(m) for m in read_manifest())
+    return "compiled" if compiled else "python (extension missing)"
 
-    return "compiled" if not str(loop.__file__).endswith(".py") else "python (extension missing)"
+
+def _has_extension(module: str) -> bool:
+    src = source_path(module)
+    return any((src.parent / (src.stem + suffix)).exists() for suffix in EXTENSION_SUFFIXES)
