@@ -28,6 +28,7 @@ HERE = Path(__file__).parent
 NATIVE = runpy.run_path(str(HERE / "src" / "ahasd" / "native.py"))
 COMPILED: tuple[str, ...] = NATIVE["COMPILED"]
 MANIFEST: str = NATIVE["MANIFEST"].name
+ENV_PURE: str = NATIVE["ENV_PURE"]
 
 
 def source_of(module: str) -> Path:
@@ -51,7 +52,7 @@ class BuildWithManifest(build_ext):
 
 
 def extensions() -> list:
-    if os.environ.get("AHASD_PURE_PYTHON", "").strip() not in ("", "0"):
+    if os.environ.get(ENV_PURE, "").strip() not in ("", "0"):
         # an earlier in-place build's manifest would keep its extensions in use
         (HERE / "src" / "ahasd" / MANIFEST).unlink(missing_ok=True)
         return []
