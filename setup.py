@@ -13,7 +13,6 @@ runs stale code.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import runpy
@@ -25,14 +24,12 @@ from setuptools.command.build_ext import build_ext
 HERE = Path(__file__).parent
 # the module list lives with the code that chooses the build at run time (stdlib only: safe to
 # run here, before the package's dependencies are installed)
-NATIVE = runpy.run_path(str(HERE / "src" / "ahasd" / "native.py"))
+PACKAGE = HERE / "src" / "ahasd"
+NATIVE = runpy.run_path(str(PACKAGE / "native.py"))
 COMPILED: tuple[str, ...] = NATIVE["COMPILED"]
 MANIFEST: str = NATIVE["MANIFEST"].name
 ENV_PURE: str = NATIVE["ENV_PURE"]
-
-
-def source_of(module: str) -> Path:
-    return HERE / "src" / Path(*module.split(".")).with_suffix(".py")
+source_path, source_digest = NATIVE["source_path"], NATIVE["source_digest"]
 
 
 class BuildWithManifest(build_ext):
@@ -45,7 +42,7 @@ class BuildWithManifest(build_ext):
         if not built or not all(path.exists() for path in built):
             return
         package_dir = Path(self.get_ext_fullpath("ahasd.native")).parent
-        digests = {m: hashlib.sha256(source_of(m).read_bytes()).hexdigest() for m in COMPILED}
+        digests = {m: source_digest(m, PACKAGE) for m in COMPILED}
         tmp = package_dir / (MANIFEST + ".tmp")
         tmp.write_text(json.dumps({"compiled": digests}, indent=1) + "\n")
         tmp.replace(package_dir / MANIFEST)
@@ -54,14 +51,14 @@ class BuildWithManifest(build_ext):
 def extensions() -> list:
     if os.environ.get(ENV_PURE, "").strip() not in ("", "0"):
         # an earlier in-place build's manifest would keep its extensions in use
-        (HERE / "src" / "ahasd" / MANIFEST).unlink(missing_ok=True)
+        (PACKAGE / MANIFEST).unlink(missing_ok=True)
         return []
     try:
         from mypyc.build import mypycify
     except ImportError:  # a build without its declared requirements (--no-build-isolation)
         print("ahasd: mypyc not found; installing the pure-Python build")
         return []
-    paths = [str(source_of(m).relative_to(HERE)) for m in COMPILED]
+    paths = [str(source_path(m, PACKAGE).relative_to(HERE)) for m in COMPILED]
     flags = ["--follow-imports=silent", "--ignore-missing-imports"]
     exts = mypycify(flags + paths, opt_level="3", group_name="ahasd")
     for ext in exts:

@@ -56,17 +56,17 @@ def read_manifest(path: Path = MANIFEST) -> dict[str, str]:
     return {str(k): str(v) for k, v in compiled.items()} if isinstance(compiled, dict) else {}
 
 
+def source_digest(module: str, package_dir: Path = PACKAGE_DIR) -> str | None:
+    """SHA-256 of the module's ``.py`` source (None: unreadable); what a build records."""
+    try:
+        return hashlib.sha256(source_path(module, package_dir).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
 def changed_sources(manifest: dict[str, str], package_dir: Path = PACKAGE_DIR) -> list[str]:
     """The compiled modules whose source no longer matches the build."""
-    changed = []
-    for module, digest in manifest.items():
-        try:
-            now = hashlib.sha256(source_path(module, package_dir).read_bytes()).hexdigest()
-        except OSError:
-            now = None
-        if now != digest:
-            changed.append(module)
-    return changed
+    return [m for m, digest in manifest.items() if source_digest(m, package_dir) != digest]
 
 
 class _SourceFinder(importlib.abc.MetaPathFinder):

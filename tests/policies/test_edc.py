@@ -32,12 +32,14 @@ def test_index_formation_is_older_newer_llr():
 
 
 @pytest.mark.parametrize("order", ["shift", "circular"])
-def test_after_batch_inline_index_and_bucket_match_the_reference(order):
-    """The hot path inlines ``bucket`` and ``index``: both forms must agree on every batch."""
+def test_after_batch_index_from_kept_sums_matches_the_tables(order):
+    """``index`` reads the halves' sums kept as entries move: they must equal the LEHT's."""
     e = EDC(EdcConfig(h_max=8.0, leht_order=order))
     for bid, h in enumerate([0.0, 7.9, 3.2, 9.0, 1.1, 5.5, 2.2, 6.6, 0.4, 4.4, 8.0, 3.3] * 3):
         e.after_batch(bid, h)
         assert e.pending[bid] == (e.index(), e.bucket(h))
+        newer, older = sum(e.leht[:4]) // 4, sum(e.leht[4:]) // 4
+        assert e.index() == (older << 6) | (newer << 3) | e.llr
         if bid % 5 == 4:  # verifications in between: commits and roll-backs of the LEHT
             e.on_verified(bid - 2, fully_accepted=bid % 3 != 0)
 

@@ -59,31 +59,26 @@ class EDC:
 
     def bucket(self, mean_entropy: float) -> int:
         """floor(n_buckets · H / H_max), clamped to [0, n_buckets − 1]."""
-        b = int(self.n_buckets * mean_entropy / self.cfg.h_max) if mean_entropy > 0 else 0
+        b = int(self.n_buckets * mean_entropy / self._h_max) if mean_entropy > 0 else 0
         return b if b < self.n_buckets else self.n_buckets - 1
 
     def index(self) -> int:
         """{older-half mean bucket, newer-half mean bucket, LLR} as one integer.
 
         "shift": leht[0] is the newest entry (H0), so H0-3 are the recent half; "circular":
-        physical slots, whose meaning rotates with the write pointer ([ahasd-artifact]).
-        ``after_batch`` inlines the same expression.
+        physical slots, whose meaning rotates with the write pointer ([ahasd-artifact]). The
+        halves' sums are kept as entries move (``_newer``, ``_older``), not summed again.
         """
-        half, leht = self._half, self.leht
-        newer, older = sum(leht[:half]) // half, sum(leht[half:]) // half
+        half = self._half
+        older, newer = self._older // half, self._newer // half
         return (older << self._older_shift) | (newer << self._newer_shift) | self.llr
 
     def after_batch(self, batch_id: int, mean_entropy: float) -> bool:
         """Record a drafted batch; True = keep drafting ahead (counter ≥ threshold).
 
-        Runs once per draft batch, so ``bucket``, the LEHT push and ``index`` are inlined with
-        the same arithmetic (``bucket`` and ``index`` stay the readable reference); the halves'
-        sums are updated by the entries that move instead of summed again.
+        The halves' sums are updated by the entries that move instead of summed again.
         """
-        nb = self.n_buckets
-        b = int(nb * mean_entropy / self._h_max) if mean_entropy > 0 else 0
-        if b >= nb:
-            b = nb - 1
+        b = self.bucket(mean_entropy)
         leht, half = self.leht, self._half
         if self._shift:  # H3 moves to the older half, H7 drops out
             mid = leht[half - 1]
@@ -103,11 +98,7 @@ class EDC:
         if llr > self.llr_max:
             llr = self.llr_max
         self.llr = llr
-        idx = (
-            (self._older // half) << self._older_shift
-            | (self._newer // half) << self._newer_shift
-            | llr
-        )
+        idx = self.index()
         self.pending[batch_id] = (idx, b)
         return self.pht[idx] >= self.ctr_threshold
 

@@ -33,15 +33,13 @@ class _Table:
     running sum would round differently).
     """
 
-    __slots__ = ("vals", "ptr", "n", "size", "fresh", "last")
+    __slots__ = ("vals", "ptr", "n", "size")
 
     def __init__(self, entries: int, seed: float | None) -> None:
         self.vals: list[float] = [seed if seed is not None else 0.0] * entries
         self.size = entries
         self.n = entries if seed is not None else 0
         self.ptr = 0
-        self.fresh = False  # True: ``last`` is the mean of the entries as they are
-        self.last: float | None = None
 
     def push(self, v: float) -> None:
         ptr = self.ptr
@@ -50,22 +48,14 @@ class _Table:
         self.ptr = ptr if ptr < self.size else 0
         if self.n < self.size:
             self.n += 1
-        self.fresh = False
 
     def mean(self) -> float | None:
-        """The mean, computed again only after a push (TVC asks at every EDC stop, and the
-        verification and pre-verification tables change far less often)."""
-        if self.fresh:
-            return self.last
         n = self.n
         if n == self.size:
-            m = sum(self.vals) / n
-        elif n == 0:
-            m = None
-        else:
-            m = sum(self.vals[:n]) / n  # filled from slot 0 when unseeded
-        self.fresh, self.last = True, m
-        return m
+            return sum(self.vals) / n
+        if n == 0:
+            return None
+        return sum(self.vals[:n]) / n  # filled from slot 0 when unseeded
 
 
 class TVC:

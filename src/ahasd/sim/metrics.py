@@ -64,8 +64,7 @@ class Metrics:
         self.switches = 0
         self.hist: defaultdict[int, int] = defaultdict(int)  # 3x faster to count in than a Counter
         self._energy: dict[str, dict[str, float]] = {}
-        # id(split) -> split, and -> its total scale (two dicts: no list per split for gc); a hot
-        # loop may update them itself exactly as on_task_energy does
+        # id(split) -> split, and -> its total scale (two dicts: no list per split for gc)
         self.split_of: dict[int, Split] = {}
         self.split_scale: dict[int, float] = {}
         self._component_device = dict(component_device or {})

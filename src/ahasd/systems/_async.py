@@ -98,6 +98,14 @@ def _retime(slot: _Slot, now: float, rate: float) -> None:
     slot.end = now + left / rate
 
 
+def _shared_rate(usage: Any, theirs: Any) -> float:
+    """The rate two overlapping tasks share (:data:`PAIR_RATES`, computed on a miss)."""
+    if not usage or not theirs:
+        return 1.0
+    got = PAIR_RATES.get((id(usage), id(theirs)))
+    return pair_rate(usage, theirs) if got is None else got
+
+
 class AsyncLoop:
     """Per-run state of the asynchronous system; one event per task (plus reschedules).
 
@@ -107,15 +115,15 @@ class AsyncLoop:
     """
 
     __slots__ = (
-        "p", "now", "events", "_stopped", "m", "rec", "tl", "links", "queue", "_queued", "_depth",
+        "p", "now", "events", "_stopped", "m", "rec", "tl", "links", "queue", "_depth",
         "runs", "n_total", "prompt", "corrected", "first_wrong", "frontier", "pv_upto", "version",
         "ids", "in_target_mode", "current", "verifying", "verify_t0", "waiting", "blocked",
-        "_pending_pv", "_pim_task", "_pim", "_npu", "_pair", "_drafter", "_policy", "_rule",
+        "_pending_pv", "_pim_task", "_pim", "_npu", "_drafter", "_policy", "_rule",
         "_draft_view", "_draft_memo", "_verify_memo", "_bucket", "_verify_view", "_pv_view",
         "_pv_bucket", "_pv_memo", "_edc", "_tvc", "_pim_hz", "_npu_hz",
         "_use_aau", "_use_tvc", "counters", "switch_s", "switch_j", "_switch_cost",
         "_switch_comps", "_switch_split", "_pim_draft", "_npu_verify", "_offload", "_gtsu_lane",
-        "_pv_lane", "_chain",
+        "_pv_lane",
     )  # fmt: skip
 
     def __init__(self, parts: AsyncParts) -> None:
@@ -134,7 +142,6 @@ class AsyncLoop:
         self._gtsu_lane, self._pv_lane = tl.lane("pim", "gtsu"), tl.lane("pim", "pre-verify")
         self.links: dict[int, int] = {}
         self.queue: BoundedQueue[Batch] = BoundedQueue("unverified", ctx.config.queue_depth)
-        self._queued = self.queue.items  # read-only view for the hot checks
         self._depth: int = ctx.config.queue_depth
         self.runs: list[int] = ctx.replay.runs.tolist()
         self.n_total: int = ctx.n
@@ -154,7 +161,6 @@ class AsyncLoop:
         self._pending_pv = (0, 0)
         self._pim_task: tuple[str, float, int, Any, tuple] = ("", 0.0, 0, (), ())
         self._pim, self._npu = _Slot(), _Slot()
-        self._pair = PAIR_RATES  # (id(usage), id(usage)) -> shared rate, across runs
         # read once per draft batch or verification
         self._drafter: Drafter = ctx.drafter
         self._policy = ctx.drafter.policy
@@ -185,13 +191,6 @@ class AsyncLoop:
         device = "pim" if p.use_gtsu else (ctx.mem.spec.name if ctx.mem else "pim")
         self._switch_comps: dict[str, float] = {}
         self._switch_split = ((device, self._switch_comps),)
-        m, lane = self.m, self._pim_draft
-        self._chain = (  # what the draft chain reads, unpacked at once (it is entered ~once per
-            # verification, and ~20 attribute reads cost as much as its first batch)
-            m, m.hist, m.split_scale, m.split_of, self._pim, self._npu, lane, lane.ends,
-            self.queue, self._queued, self._edc, self._tvc.pdct if self._tvc is not None else None,
-            self._pim_hz, self._depth, self.n_total, self.rec, self._pair,
-        )  # fmt: skip
         self._start_draft()
 
     # --- lanes: start, reschedule, finish ------------------------------------------------------
@@ -204,10 +203,7 @@ class AsyncLoop:
         other = self._npu if slot is self._pim else self._pim
         rate = 1.0
         if other.active:
-            theirs = other.usage
-            if usage and theirs:
-                got = self._pair.get((id(usage), id(theirs)))
-                rate = pair_rate(usage, theirs) if got is None else got
+            rate = _shared_rate(usage, other.usage)
             if rate != other.rate:
                 _retime(other, now, rate)
         slot.active, slot.left, slot.rate, slot.since = True, dur, rate, now
@@ -259,15 +255,8 @@ class AsyncLoop:
             else:
                 self.events += handled
                 return False
-            now = self.now = slot.end
-            dt = now - slot.since  # _stop, inlined
-            rate = slot.rate
-            slot.left -= rate * dt
-            slot.stalled += (1.0 - rate) * dt
-            slot.active = False
-            other = npu if slot is pim else pim
-            if other.active and other.rate != 1.0:
-                _retime(other, now, 1.0)
+            self.now = slot.end
+            self._stop(slot)
             kind = slot.kind
             if kind == _DRAFT:
                 self._on_draft_done(slot.payload)
@@ -290,7 +279,7 @@ class AsyncLoop:
     def _start_draft(self) -> None:
         if self._pim.active or self.waiting or self.frontier >= self.n_total:
             return
-        if len(self._queued) >= self._depth:
+        if len(self.queue) >= self._depth:
             self.blocked = True
             return
         if self.in_target_mode:  # a squash hit during a pre-verify: switch ranks back first
@@ -328,51 +317,27 @@ class AsyncLoop:
         :meth:`_start_draft` and :meth:`run` would do). The NPU's return to full speed when a batch
         ends and its slow-down when the next one starts, at the same instant, are one retime:
         the second of two retimes at one time banks nothing."""
-        (m, hist, scales, splits, pim, npu, lane, ends, queue, queued, edc, pdct, pim_hz, depth,
-         n_total, rec, pair) = self._chain  # fmt: skip
+        m, pim, npu, lane, queue = self.m, self._pim, self._npu, self._pim_draft, self.queue
+        edc, tvc = self._edc, self._tvc
         b, now = self.current, self.now
         assert b is not None  # the batch that just ended
         self.current = None
         last_usage = last_theirs = None
         last_rate = 1.0
         while True:
-            start, n, tid, t0, step = b.start, b.n, b.tid, b.t0, b.step
-            if rec:
-                lane.add(t0, now, "draft", tid, (("tokens", n), ("pos", start)))
-            elif t0 == lane.end and ends:  # Lane.add, inlined: back to back, one interval
-                lane.end = ends[-1] = now
-            else:
-                lane.add(t0, now, "draft", tid)
-            split = step[1]  # Metrics.on_task_energy, inlined
-            key = id(split)
-            total = scales.get(key)
-            if total is None:
-                splits[key] = split
-                scales[key] = n
-            else:
-                scales[key] = total + n
-            m.proposed += n  # Metrics.on_draft, inlined
-            m.batches += 1
-            hist[n] += 1
-            if pdct is not None:  # TVC.record_draft and _Table.push, inlined
-                ptr = pdct.ptr
-                pdct.vals[ptr] = (now - t0) * pim_hz / n
-                ptr += 1
-                pdct.ptr = ptr if ptr < pdct.size else 0
-                if pdct.n < pdct.size:
-                    pdct.n += 1
-                pdct.fresh = False
-            k = len(queued)  # BoundedQueue.push, inlined (a batch starts only with room)
-            if k >= depth:
-                queue.push(b)  # raises: a driver bug
-            queued.append(b)
-            if k >= queue.high_water:
-                queue.high_water = k + 1
-            keep = edc is None or edc.after_batch(tid, b.mean_h)
+            n = b.n
+            args = (("tokens", n), ("pos", b.start)) if self.rec else ()
+            lane.add(b.t0, now, "draft", b.tid, args)
+            m.on_task_energy(b.step[1], n)
+            m.on_draft(n)
+            if tvc is not None:
+                tvc.record_draft((now - b.t0) * self._pim_hz, n)
+            queue.push(b)
+            keep = edc is None or edc.after_batch(b.tid, b.mean_h)
             if self.verifying is None:
                 self._try_verify()
             start = self.frontier
-            if (not keep or self.waiting or start >= n_total or len(queued) >= depth
+            if (not keep or self.waiting or start >= self.n_total or len(queue) >= self._depth
                     or self.in_target_mode):  # fmt: skip
                 if npu.active and npu.rate != 1.0:  # the retime deferred from the batch's end
                     _retime(npu, now, 1.0)
@@ -386,13 +351,10 @@ class AsyncLoop:
             rate = 1.0
             if npu.active:
                 theirs = npu.usage
-                if usage is last_usage and theirs is last_theirs:  # mostly the last pair
-                    rate = last_rate
-                else:
-                    if usage and theirs:
-                        got = pair.get((id(usage), id(theirs)))
-                        rate = pair_rate(usage, theirs) if got is None else got
-                    last_usage, last_theirs, last_rate = usage, theirs, rate
+                if usage is not last_usage or theirs is not last_theirs:  # mostly the last pair
+                    last_usage, last_theirs = usage, theirs
+                    last_rate = _shared_rate(usage, theirs)
+                rate = last_rate
                 if rate != 1.0 or npu.rate != 1.0:
                     _retime(npu, now, rate)
                 end = now + dur / rate
@@ -405,7 +367,7 @@ class AsyncLoop:
                     return
             else:
                 end = now + dur / rate
-            pim.stalled += (1.0 - rate) * (end - now)  # the batch ends: _stop, inlined
+            pim.stalled += (1.0 - rate) * (end - now)  # the batch ends (its _stop)
             self.now = now = end
             self.events += 1
 
@@ -435,7 +397,7 @@ class AsyncLoop:
 
     # --- PIM: pre-verification (TVC) and rank switching (GTSU) -------------------------------
     def _try_preverify(self) -> bool:
-        queued, committed = self._queued, self.m.committed
+        queued, committed = self.queue, self.m.committed
         first = queued[0].start if queued else self.frontier
         start = max(self.pv_upto, first, committed)
         if self.frontier - start < 1:  # nothing unverified to check: no need to ask TVC
@@ -512,8 +474,8 @@ class AsyncLoop:
     def _on_preverify_done(self, ev: tuple[int, int, int]) -> None:
         version, start, n = ev
         secs = self._finish_pim_task()
-        if n > 0 and self._tvc is not None:  # TVC.record_preverify, inlined
-            self._tvc.pvct.push(secs * self._pim_hz / n)
+        if self._tvc is not None:
+            self._tvc.record_preverify(secs * self._pim_hz, n)
         w = self.first_wrong
         busy_end = self.verifying.start + self.verifying.n if self.verifying else 0
         if version == self.version and start <= w < start + n and w >= busy_end:
@@ -539,7 +501,7 @@ class AsyncLoop:
 
     # --- NPU: verification -----------------------------------------------------------------
     def _try_verify(self) -> None:
-        if self.verifying is not None or not self._queued:
+        if self.verifying is not None or not self.queue:
             return
         b = self.queue.pop()
         c = self.m.committed
@@ -575,20 +537,13 @@ class AsyncLoop:
         accepted = min(n_eff, first_wrong - c)
         fixed = self.corrected
         corrected = sum(1 for w in fixed if c <= w < c + accepted) if fixed else 0
-        lane, t_v = self._npu_verify, self.verify_t0
-        if self.rec:
-            lane.add(t_v, now, "verify", tid, (("tokens", n_eff + 1), ("pos", c),
-                                               ("accepted", accepted)))  # fmt: skip
-        elif t_v == lane.end and lane.ends:  # Lane.add, inlined: back to back, one interval
-            lane.end = lane.ends[-1] = now
-        else:
-            lane.add(t_v, now, "verify", tid)
+        args = (("tokens", n_eff + 1), ("pos", c), ("accepted", accepted)) if self.rec else ()
+        self._npu_verify.add(self.verify_t0, now, "verify", tid, args)
         full = accepted == n_eff
         # the bonus token was already drafted by the look-ahead chain, and it matched
         drafted_bonus = full and first_wrong > end and self.frontier > end
         drafted_bonus = drafted_bonus and end not in fixed
-        m.verifications += 1  # Metrics.on_verify, inlined
-        m.rejections += not full
+        m.on_verify(not full)
         m.on_commit(c, accepted, 1, corrected, drafted_bonus=drafted_bonus)
         # this batch's tokens that a previous bonus token already confirmed (not corrected ones)
         confirmed = c - start if c > start else 0
@@ -623,10 +578,7 @@ class AsyncLoop:
         if dropped:
             if rejected_next and self._edc is not None:
                 self._edc.on_verified(dropped[0].tid, False)
-            lost = 0
-            for d in dropped:
-                lost += d.n
-            self.m.discarded += lost  # Metrics.on_discard, inlined
+            self.m.on_discard(sum(d.n for d in dropped))
         self._abort_draft()  # a switch or pre-verify in progress finishes; its result is stale
         self.corrected.clear()
         self.blocked = False

@@ -5,7 +5,7 @@ layer's state machines; TVC is fed *simulated* cycles (its predictor is separate
 latency the tables give, [ahasd26] §4.3) and seeded from this platform's own step costs (the
 paper's "offline profile"). Cycle domains: draft and pre-verify cycles at the PIM clock, NPU
 cycles at the NPU clock (TVC converts). The loop calls EDC's and TVC's per-batch and
-per-verification methods directly (bound once, hot path); the rest goes through here.
+per-verification methods directly; the rest goes through here.
 """
 
 from __future__ import annotations
