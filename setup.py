@@ -2,7 +2,7 @@
 
 Everything else about the package is in pyproject.toml. The modules (``ahasd.native.COMPILED``)
 are plain, type-checked Python; mypyc turns them into C extensions that run the simulator's loop
-about 2.9x as fast (``benchmarks/bench_sim.py``, docs/systems.md "The compiled build"). mypy is
+about 3x as fast (``benchmarks/bench_sim.py``, docs/systems.md "The compiled build"). mypy is
 pinned to one minor release (pyproject.toml): a type error stops the build, and a newer mypy may
 check more. Set ``AHASD_PURE_PYTHON=1`` at install time to skip compiling; a C compiler error
 leaves a working pure-Python install (the extensions are optional). A complete build writes
